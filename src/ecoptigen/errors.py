@@ -1,0 +1,90 @@
+"""Exceptions raised by ecoptigen.
+
+Every exception ecoptigen raises on purpose derives from :class:`EcoptigenError`::
+
+    EcoptigenError
+     ├── ConfigurationError        bad arguments, templates, config lists or search spaces
+     │    ├── TemplateError        a template names a key the context does not have
+     │    └── UnknownPriceError    a budget must be enforced but a model has no price
+     ├── BudgetExceededError       a request would take spending past a budget
+     ├── RequestError             the endpoint answered with an error that retrying cannot fix
+     │    ├── AuthenticationError  the endpoint refused the credentials
+     │    └── RetryableError       every attempt failed with an error worth retrying
+     │         ├── RateLimitError  the endpoint kept answering 429
+     │         └── RequestTimeout  the endpoint kept timing out or dropping the connection
+     └── SandboxError              generated code could not be run with the isolation asked for
+
+SDK exceptions from ``openai`` are translated into this tree in exactly one place,
+:func:`ecoptigen.oai._errors.translate_sdk_error`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BudgetExceededError",
+    "ConfigurationError",
+    "EcoptigenError",
+    "RateLimitError",
+    "RequestError",
+    "RequestTimeout",
+    "RetryableError",
+    "SandboxError",
+    "TemplateError",
+    "UnknownPriceError",
+]
+
+
+class EcoptigenError(Exception):
+    """Base class of every error ecoptigen raises on purpose."""
+
+
+class ConfigurationError(EcoptigenError, ValueError):
+    """Raised when arguments, a config list, a template or a search space cannot be used as given."""
+
+
+class TemplateError(ConfigurationError, KeyError):
+    """Raised before any request when a template refers to a key the context does not provide."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownPriceError(ConfigurationError):
+    """Raised when a budget must be enforced and a model that would be called has no known price."""
+
+
+class BudgetExceededError(EcoptigenError):
+    """Raised when a request's worst-case cost does not fit in what is left of a budget."""
+
+
+class RequestError(EcoptigenError):
+    """Raised when the endpoint answered with an error that retrying will not fix (e.g. a bad request).
+
+    Attributes:
+        status_code: the HTTP status the endpoint answered with, or ``None`` when no answer came.
+    """
+
+    def __init__(self, message: str, status_code: int | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class AuthenticationError(RequestError):
+    """Raised when the endpoint refused the API key (HTTP 401 or 403)."""
+
+
+class RetryableError(RequestError):
+    """Raised when every attempt failed with an error that is normally transient (429, 5xx, timeouts)."""
+
+
+class RateLimitError(RetryableError):
+    """Raised when the endpoint kept answering 429 until ``retry_timeout`` ran out."""
+
+
+class RequestTimeout(RetryableError):
+    """Raised when the endpoint kept timing out or dropping the connection until ``retry_timeout`` ran out."""
+
+
+class SandboxError(EcoptigenError):
+    """Raised when generated code cannot be run with the isolation that was asked for."""
