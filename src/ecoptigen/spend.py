@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -46,6 +47,7 @@ class ModelUsage:
     completion_tokens: int = 0
     paid: float = 0.0
     saved_by_cache: float = 0.0
+    unpriced_requests: int = 0
 
 
 @dataclass
@@ -107,15 +109,19 @@ class SpendLedger:
         with self._lock:
             usage = self.usage[model]
             usage.cache_hits += 1
-            usage.saved_by_cache += would_have_cost or 0.0
+            if would_have_cost is not None and not math.isnan(would_have_cost):
+                usage.saved_by_cache += would_have_cost
 
     def _settle(self, held: float, model: str, cost: float, usage: dict[str, int] | None) -> None:
         with self._lock:
             self.reserved -= held
-            self.paid += cost
             entry = self.usage[model]
             entry.requests += 1
-            entry.paid += cost
+            if math.isnan(cost):  # a model without a price: counted, never silently free
+                entry.unpriced_requests += 1
+            else:
+                self.paid += cost
+                entry.paid += cost
             if usage:
                 entry.prompt_tokens += int(usage.get("prompt_tokens", 0) or 0)
                 entry.completion_tokens += int(usage.get("completion_tokens", 0) or 0)

@@ -90,7 +90,7 @@ def encoding_name_for(model: str) -> str:
     return "o200k_base"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(encoding: str) -> tiktoken.Encoding:
     with _lock:
         _seed_tiktoken_cache(encoding)

@@ -1,0 +1,30 @@
+"""Talking to OpenAI-compatible endpoints: FLAML's ``flaml.autogen.oai`` API on the current SDK.
+
+Example:
+    >>> from ecoptigen import oai
+    >>> oai.Completion.instantiate("# Python 3{definition}", {"definition": "def f():"})
+    '# Python 3def f():'
+"""
+
+from ecoptigen.oai._response import Response
+from ecoptigen.oai.completion import ChatCompletion, Completion
+from ecoptigen.oai.config_lists import (
+    config_list_from_json,
+    config_list_from_models,
+    config_list_gpt4_gpt35,
+    config_list_openai_aoai,
+    get_config_list,
+)
+from ecoptigen.oai.engine import CompletionEngine
+
+__all__ = [
+    "ChatCompletion",
+    "Completion",
+    "CompletionEngine",
+    "Response",
+    "config_list_from_json",
+    "config_list_from_models",
+    "config_list_gpt4_gpt35",
+    "config_list_openai_aoai",
+    "get_config_list",
+]

@@ -1,0 +1,68 @@
+"""ecoptigen's one retry policy: exponential backoff with jitter, honouring ``Retry-After``."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from ecoptigen.oai._errors import Failure
+
+__all__ = ["RetryPolicy", "call_with_retries"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often to retry.
+
+    Attributes:
+        retry_timeout: seconds after the first attempt during which new attempts may start.
+        retry_time: the longest single wait between attempts (FLAML's ``retry_time``).
+        first_wait: the wait after the first failure; it doubles after each further failure.
+    """
+
+    retry_timeout: float = 120.0
+    retry_time: float = 10.0
+    first_wait: float = 0.5
+
+    def wait_before(self, attempt: int, failure: Failure, rng: random.Random) -> float:
+        """Seconds to wait before attempt number ``attempt`` (2 is the first retry)."""
+        if failure.retry_after is not None:
+            return min(failure.retry_after, max(self.retry_timeout, 0.0))
+        backoff = min(self.retry_time, self.first_wait * 2 ** (attempt - 2))
+        return rng.uniform(backoff / 2, backoff)  # jitter spreads out clients that failed together
+
+
+def call_with_retries(
+    attempt: Callable[[], T],
+    on_failure: Callable[[BaseException], Failure],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``attempt`` until it succeeds, a failure is not retryable, or ``retry_timeout`` is used up.
+
+    ``on_failure`` translates an exception into a :class:`Failure` (and may settle money); exceptions it
+    does not handle propagate unchanged.
+
+    Raises:
+        EcoptigenError: the translated error of the last failed attempt.
+    """
+    start = time.monotonic()
+    rng = random.Random()
+    number = 1
+    while True:
+        try:
+            return attempt()
+        except Exception as exc:
+            failure = on_failure(exc)
+            if not failure.retryable:
+                raise failure.error from exc
+            number += 1
+            wait = policy.wait_before(number, failure, rng)
+            if time.monotonic() - start + wait > policy.retry_timeout:
+                raise failure.error from exc
+            sleep(wait)

@@ -1,0 +1,328 @@
+"""``CompletionEngine``: the object behind ``oai.Completion``; it sends, caches, retries and accounts.
+
+A request goes through small steps, one concern each::
+
+    create                      config_list failover, filter_func, summed cost
+     └─ _create_one             cache lookup / store, history
+         └─ _send_paid          hold money on every active ledger, settle on usage
+             └─ _send_once      one SDK call, errors translated by translate_sdk_error
+
+Every method may be called from many threads at once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import math
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import openai
+
+from ecoptigen import models, spend
+from ecoptigen.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    EcoptigenError,
+    RequestError,
+    RetryableError,
+)
+from ecoptigen.oai._cache import ResponseCache, cache_key
+from ecoptigen.oai._endpoints import client_for
+from ecoptigen.oai._errors import Failure, translate_sdk_error
+from ecoptigen.oai._request import PreparedRequest, prepare
+from ecoptigen.oai._response import Response
+from ecoptigen.oai._retry import RetryPolicy, call_with_retries
+
+__all__ = ["DEFAULT_SETTINGS", "CompletionEngine"]
+
+logger = logging.getLogger("ecoptigen.oai")
+
+DEFAULT_SETTINGS = {"request_timeout": 60.0, "retry_timeout": 120.0, "retry_time": 10.0}
+# Failing over from a config of a config_list to the next: one attempt, then move on.
+_FAILOVER_POLICY = RetryPolicy(retry_timeout=0.0)
+
+
+@lru_cache(maxsize=8)
+def _sdk_parameters(create: Callable) -> frozenset[str]:
+    return frozenset(inspect.signature(create).parameters)
+
+
+class CompletionEngine:
+    """Sends completion and chat requests with caching, retries, failover and spend accounting.
+
+    Args:
+        cache_seed: the cache namespace used when a request's config has no ``seed``.
+        cache_path_root: the folder holding one cache subfolder per seed.
+        chat_models: extra model names to send to the chat endpoint.
+        price_table: USD per 1K tokens by model (defaults to :data:`ecoptigen.models.PRICE_1K`).
+
+    Example:
+        >>> engine = CompletionEngine(cache_path_root=".cache")
+        >>> engine.usage.paid
+        0.0
+    """
+
+    def __init__(
+        self,
+        cache_seed: Any = 41,
+        cache_path_root: str = ".cache",
+        chat_models: set[str] | None = None,
+        price_table: dict | None = None,
+    ):
+        self.cache_seed = cache_seed
+        self.cache_path_root = cache_path_root
+        self.chat_models = chat_models if chat_models is not None else set()
+        self.price_table = price_table if price_table is not None else models.PRICE_1K
+        self.usage = spend.SpendLedger(name="usage of this engine")
+        self.history: dict | None = None
+        self._compact_history = True
+        self._history_count = 0
+        self._caches: dict[str, ResponseCache] = {}
+        self._lock = threading.Lock()
+        self._warned_unpriced: set[str] = set()
+
+    # -- cache -------------------------------------------------------------------------------
+    def set_cache(self, seed: Any = 41, cache_path_root: str = ".cache") -> None:
+        """Use ``<cache_path_root>/<seed>`` for requests whose config has no ``seed``."""
+        self.cache_seed, self.cache_path_root = seed, cache_path_root
+
+    def clear_cache(self, seed: Any = None, cache_path_root: str | None = None) -> None:
+        """Delete the cache of ``seed`` (every seed when ``None``) under ``cache_path_root``."""
+        root = cache_path_root or self.cache_path_root
+        with self._lock:
+            for directory in list(self._caches):
+                if seed is None or directory == os.path.join(root, str(seed)):
+                    self._caches.pop(directory).close()
+        target = root if seed is None else os.path.join(root, str(seed))
+        shutil.rmtree(target, ignore_errors=True)
+
+    def _cache(self, seed: Any) -> ResponseCache:
+        directory = os.path.join(self.cache_path_root, str(self.cache_seed if seed is None else seed))
+        cache = self._caches.get(directory)
+        if cache is None:
+            with self._lock:
+                cache = self._caches.setdefault(directory, ResponseCache(directory))
+        return cache
+
+    # -- history -----------------------------------------------------------------------------
+    def start_logging(self, history_dict: dict | None = None, compact: bool = True, reset_counter: bool = True):
+        """Record every request and response into ``history_dict`` (a new dict when ``None``)."""
+        with self._lock:
+            self.history = {} if history_dict is None else history_dict
+            self._compact_history = compact
+            if reset_counter:
+                self._history_count = 0
+
+    def stop_logging(self) -> None:
+        """Stop recording (as FLAML does, ``logged_history`` is ``None`` afterwards; a dict given to
+        :meth:`start_logging` keeps what was recorded)."""
+        with self._lock:
+            self.history = None
+
+    def _log(self, request: PreparedRequest, response: Response) -> None:
+        if self.history is None:
+            return
+        with self._lock:
+            if self.history is None:
+                return
+            count, self._history_count = self._history_count, self._history_count + 1
+            if not self._compact_history:
+                self.history[count] = {"request": request.body, "response": dict(response)}
+                return
+            key = json.dumps(request.body, sort_keys=True, default=str)
+            entry = self.history.setdefault(key, {"created_at": [], "cost": [], "responses": []})
+            entry["created_at"].append(count)
+            entry["cost"].append(response.get("cost"))
+            entry["responses"].append(response.get("choices"))
+
+    # -- create ------------------------------------------------------------------------------
+    def create(
+        self,
+        context: dict | None = None,
+        *,
+        chat: bool = False,
+        use_cache: bool = True,
+        config_list: list[dict] | None = None,
+        filter_func: Callable[..., bool] | None = None,
+        raise_on_ratelimit_or_timeout: bool = True,
+        allow_format_str_template: bool = True,
+        cache_salt: str | None = None,
+        **config: Any,
+    ) -> Response | int:
+        """Send one request (or fail over along ``config_list``) and return the response.
+
+        See :meth:`ecoptigen.oai.Completion.create` for the arguments. ``cache_salt`` is mixed into
+        the cache key only, so a tuner can ask again for fresh samples of an identical request.
+
+        Returns:
+            The response, or ``-1`` when ``raise_on_ratelimit_or_timeout`` is false and every attempt
+            was rate limited or timed out (FLAML's convention, kept for compatibility).
+        """
+        for key, value in DEFAULT_SETTINGS.items():
+            config.setdefault(key, value)
+        configs = [config] if config_list is None else _merged_configs(config, config_list)
+        prepared = [
+            prepare(
+                context,
+                c,
+                chat=chat,
+                chat_models=self.chat_models,
+                price_table=self.price_table,
+                allow_format_str_template=allow_format_str_template,
+            )
+            for c in configs
+        ]
+        try:
+            if config_list is None:
+                return self._create_one(prepared[0], use_cache, cache_salt, _policy(prepared[0]))
+            return self._failover(prepared, context, use_cache, cache_salt, filter_func)
+        except RetryableError:
+            if raise_on_ratelimit_or_timeout:
+                raise
+            return -1
+
+    def _failover(
+        self,
+        prepared: list[PreparedRequest],
+        context: dict | None,
+        use_cache: bool,
+        cache_salt: str | None,
+        filter_func: Callable[..., bool] | None,
+    ) -> Response:
+        total = 0.0
+        last = len(prepared) - 1
+        for index, request in enumerate(prepared):
+            policy = _policy(request) if index == last else _FAILOVER_POLICY
+            try:
+                response = self._create_one(request, use_cache, cache_salt, policy)
+            except (RetryableError, AuthenticationError, RequestError) as exc:
+                if index == last:
+                    raise
+                logger.info("config %d of the config_list failed (%s); trying the next", index, exc)
+                continue
+            total += response["cost"]
+            passed = filter_func is None or _call_filter(filter_func, context, request.config, response)
+            if passed or index == last:
+                response["cost"] = total
+                response["config_id"] = index
+                response["pass_filter"] = passed
+                return response
+        raise AssertionError("unreachable: the last config either returns or raises")
+
+    def _create_one(
+        self, request: PreparedRequest, use_cache: bool, cache_salt: str | None, policy: RetryPolicy
+    ) -> Response:
+        cache = self._cache(request.cache_seed) if use_cache else None
+        key = cache_key(request.cache_request(), cache_salt) if cache else ""
+        cached = cache.get(key) if cache else None
+        if cached is not None:
+            response = Response(cached)
+            response["cost"] = request.cost(response.get("usage"))
+            for ledger in (self.usage, *spend.active_ledgers()):
+                ledger.record_cache_hit(request.model, response["cost"])
+            self._log(request, response)
+            return response
+        response = self._send_paid(request, policy)
+        if cache is not None:
+            cache.set(key, {k: v for k, v in response.items() if k != "cost"})
+        self._log(request, response)
+        return response
+
+    def _send_paid(self, request: PreparedRequest, policy: RetryPolicy) -> Response:
+        worst_case = request.worst_case_cost() if spend.budget_enforced() else 0.0
+        holds: list[Any] = []
+
+        def attempt() -> dict:
+            holds.append(spend.reserve(worst_case, extra=(self.usage,)))
+            return self._send_once(request)
+
+        def on_failure(exc: BaseException) -> Failure:
+            if not isinstance(exc, openai.OpenAIError):
+                if holds:
+                    holds[-1].release(billed_maybe=True)
+                raise exc
+            failure = translate_sdk_error(exc, request.endpoint.describe())
+            holds[-1].release(billed_maybe=failure.billed_maybe)
+            return failure
+
+        data = call_with_retries(attempt, on_failure, policy)
+        response = Response(data)
+        response["cost"] = request.cost(data.get("usage"))
+        holds[-1].settle(response["cost"], request.model, data.get("usage"))
+        if math.isnan(response["cost"]):
+            self._warn_unpriced(request.model)
+        return response
+
+    def _send_once(self, request: PreparedRequest) -> dict:
+        client = client_for(request.endpoint)
+        api = client.chat.completions if request.chat else client.completions
+        known = _sdk_parameters(api.create)
+        kwargs = {k: v for k, v in request.body.items() if k in known}
+        extra = {k: v for k, v in request.body.items() if k not in known}
+        result = api.create(**kwargs, extra_body=extra or None, timeout=request.timeout)
+        return result.model_dump(exclude_unset=True)
+
+    def _warn_unpriced(self, model: str) -> None:
+        with self._lock:
+            if model in self._warned_unpriced:
+                return
+            self._warned_unpriced.add(model)
+        logger.warning(
+            "model %r has no price: its cost is reported as unknown (nan). Add it with "
+            "oai.Completion.price1K[%r] = (input_usd_per_1k, output_usd_per_1k).",
+            model,
+            model,
+        )
+
+    # -- reporting ---------------------------------------------------------------------------
+    def usage_summary(self) -> str:
+        """A table of requests, cache hits, tokens and dollars per model, paid vs saved by the cache."""
+        snapshot = self.usage.summary()
+        lines = [f"{'model':<28}{'requests':>9}{'cache hits':>11}{'tokens':>11}{'paid $':>12}{'saved $':>11}"]
+        for model, u in sorted(snapshot["models"].items()):
+            paid = f"{u['paid']:.6f}" + ("+?" if u["unpriced_requests"] else "")
+            lines.append(
+                f"{model:<28}{u['requests']:>9}{u['cache_hits']:>11}"
+                f"{u['prompt_tokens'] + u['completion_tokens']:>11}{paid:>12}{u['saved_by_cache']:>11.6f}"
+            )
+        lines.append(f"total paid ${snapshot['paid']:.6f}; cache hits saved ${snapshot['saved_by_cache']:.6f}")
+        return "\n".join(lines)
+
+
+def _policy(request: PreparedRequest) -> RetryPolicy:
+    return RetryPolicy(
+        retry_timeout=float(request.config["retry_timeout"]), retry_time=float(request.config["retry_time"])
+    )
+
+
+def _merged_configs(config: dict, config_list: list[dict]) -> list[dict]:
+    if not isinstance(config_list, list) or not config_list:
+        raise ConfigurationError("config_list must be a non-empty list of dicts (one per endpoint/model).")
+    merged = []
+    for index, entry in enumerate(config_list):
+        if not isinstance(entry, dict):
+            raise ConfigurationError(f"config_list[{index}] is {type(entry).__name__}, expected a dict.")
+        merged.append({**config, **entry})
+    return merged
+
+
+def _call_filter(filter_func: Callable[..., bool], context: dict | None, config: dict, response: Response) -> bool:
+    parameters = inspect.signature(filter_func).parameters
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    kwargs: dict[str, Any] = {"context": context, "response": response}
+    for name in ("base_config", "config"):
+        if accepts_any or name in parameters:
+            kwargs[name] = config
+    try:
+        return bool(filter_func(**kwargs))
+    except EcoptigenError:
+        raise
+    except Exception as exc:
+        raise ConfigurationError(f"filter_func raised {type(exc).__name__}: {exc}") from exc
