@@ -1,0 +1,86 @@
+"""Overhead of ``oai.Completion.create`` over a raw ``openai`` SDK call, and cache-hit latency.
+
+Both peers send the same chat request to the same simulated endpoint (latency off, running in its
+own process); rounds alternate between them so drift affects both alike.
+Targets (issue 2): create's overhead under 5% with the cache off; cache-hit median under 1 ms.
+
+Run: python benchmarks/create_overhead.py [--requests 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import openai
+from _common import sim_process, write_results
+
+from ecoptigen import oai
+
+MESSAGES = [{"role": "user", "content": "Reply with a short greeting."}]
+
+
+def time_calls(fn, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=400, help="requests per peer per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    with sim_process() as base_url, tempfile.TemporaryDirectory() as cache_root:
+        raw = openai.OpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
+        oai.Completion.set_cache(seed=0, cache_path_root=cache_root)
+
+        def raw_call():
+            raw.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=8).model_dump()
+
+        def ours_uncached():
+            oai.ChatCompletion.create(
+                model="gpt-4o-mini", messages=MESSAGES, max_tokens=8, base_url=base_url, api_key="sk-bench",
+                use_cache=False,
+            )
+
+        def ours_cached():
+            oai.ChatCompletion.create(
+                model="gpt-4o-mini", messages=MESSAGES, max_tokens=8, base_url=base_url, api_key="sk-bench"
+            )
+
+        time_calls(raw_call, 50)  # warm up connections and imports
+        time_calls(ours_uncached, 50)
+        raw_times, our_times = [], []
+        for _ in range(args.rounds):
+            raw_times += time_calls(raw_call, args.requests)
+            our_times += time_calls(ours_uncached, args.requests)
+        ours_cached()  # fills the cache
+        hit_times = time_calls(ours_cached, 2000)
+
+    raw_median, our_median = statistics.median(raw_times), statistics.median(our_times)
+    results = {
+        "benchmark": "create overhead vs raw openai SDK, and cache-hit latency",
+        "requests_per_peer": len(raw_times),
+        "raw_sdk_median_ms": raw_median * 1000,
+        "create_no_cache_median_ms": our_median * 1000,
+        "overhead_ratio": our_median / raw_median,
+        "overhead_percent": (our_median / raw_median - 1) * 100,
+        "cache_hit_median_ms": statistics.median(hit_times) * 1000,
+        "cache_hit_p95_ms": sorted(hit_times)[int(len(hit_times) * 0.95)] * 1000,
+        "targets": {"overhead_percent": "< 5", "cache_hit_median_ms": "< 1"},
+    }
+    path = write_results("create_overhead", results)
+    for key, value in results.items():
+        print(f"{key}: {value}")
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
