@@ -7,6 +7,7 @@ Every exception ecoptigen raises on purpose derives from :class:`EcoptigenError`
      │    ├── TemplateError        a template names a key the context does not have
      │    └── UnknownPriceError    a budget must be enforced but a model has no price
      ├── BudgetExceededError       a request would take spending past a budget
+     ├── TuningError               a tuning ended without any configuration fully evaluated within budget
      ├── RequestError             the endpoint answered with an error that retrying cannot fix
      │    ├── AuthenticationError  the endpoint refused the credentials
      │    └── RetryableError       every attempt failed with an error worth retrying
@@ -31,6 +32,7 @@ __all__ = [
     "RetryableError",
     "SandboxError",
     "TemplateError",
+    "TuningError",
     "UnknownPriceError",
 ]
 
@@ -56,6 +58,18 @@ class UnknownPriceError(ConfigurationError):
 
 class BudgetExceededError(EcoptigenError):
     """Raised when a request's worst-case cost does not fit in what is left of a budget."""
+
+
+class TuningError(EcoptigenError):
+    """Raised when a tuning ends without any configuration fully evaluated within the inference budget.
+
+    Attributes:
+        analysis: what the tuning did try (:class:`ecoptigen.tuning.Analysis`).
+    """
+
+    def __init__(self, message: str, analysis: object = None):
+        super().__init__(message)
+        self.analysis = analysis
 
 
 class RequestError(EcoptigenError):

@@ -1,0 +1,208 @@
+"""EcoOptiGen: tune LLM inference settings for a metric under an inference and an optimization budget.
+
+``oai.Completion.tune`` / ``oai.ChatCompletion.tune`` and ``test`` call :func:`tune` and
+:func:`test_facade` here. The parts:
+
+* :mod:`~ecoptigen.tuning.space` -- ``tune(**config)`` forms to a BlendSearch space and back.
+* :mod:`~ecoptigen.tuning.pruning` -- the cost-based pruning rules, pure functions.
+* :mod:`~ecoptigen.tuning.evaluate` -- one configuration on the data, requests in parallel.
+* :mod:`~ecoptigen.tuning.tuner` -- the ask/evaluate/tell loop, the budget, the journal.
+* :mod:`~ecoptigen.tuning.journal` -- the resume log; :mod:`~ecoptigen.tuning.analysis` -- results and
+  the trial table; :mod:`~ecoptigen.tuning.plots` and :mod:`~ecoptigen.tuning.progress` -- visibility.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ecoptigen.errors import BudgetExceededError, TuningError
+from ecoptigen.tuning.analysis import Analysis, Trial
+from ecoptigen.tuning.space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
+from ecoptigen.tuning.testing import remember_eval_func, resolve_test_call, run_test
+from ecoptigen.tuning.tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions, logging_level_of
+
+__all__ = [
+    "DEFAULT_CHAT_MODELS",
+    "DEFAULT_COMPLETION_MODELS",
+    "DEFAULT_CONCURRENCY",
+    "Analysis",
+    "Trial",
+    "default_space",
+    "test",
+    "test_facade",
+    "tune",
+]
+
+
+def tune(
+    engine: Any,
+    *,
+    chat: bool,
+    data: list[dict],
+    metric: str,
+    mode: str,
+    eval_func: Callable[..., dict],
+    log_file_name: str | None = None,
+    inference_budget: float | None = None,
+    optimization_budget: float | None = None,
+    num_samples: int = 1,
+    logging_level: int = logging.WARNING,
+    **config: Any,
+) -> tuple[dict, Analysis]:
+    """Find the inference config that optimizes ``metric`` on ``data`` (EcoOptiGen on FLAML's BlendSearch).
+
+    Args:
+        engine: the :class:`~ecoptigen.oai.engine.CompletionEngine` that sends (and caches) requests.
+        chat: tune chat completions (``ChatCompletion``) rather than completions.
+        data: the tuning data, a list of dicts; templates are filled from them.
+        metric: the key of eval_func's result to optimize; mode: ``"max"`` or ``"min"``.
+        eval_func: ``eval_func(responses, **instance) -> dict`` with ``metric`` among the keys. It may be
+            called from worker threads, several at a time; pass ``serial_eval_func=True`` to keep it on
+            one thread.
+        log_file_name: the resume journal; re-running with the same arguments continues a killed run.
+        inference_budget: target average dollars per instance; configs over it are pruned.
+        optimization_budget: dollars the whole tuning may pay (requests inside eval_func included);
+            never exceeded. Cache hits are free.
+        num_samples: the most configurations to try; ``-1``: until the optimization budget is spent.
+        logging_level: level of the ``ecoptigen.tuning`` logger during the run.
+        **config: the search space over the default one (see :mod:`ecoptigen.tuning.space`), and the
+            run options ``concurrency`` (requests in flight, default 8), ``parallel_trials`` (default 1),
+            ``serial_eval_func`` (default False), ``show_progress`` (default True).
+
+    Returns:
+        ``(config, analysis)``: ``config`` goes straight into ``create(context, **config)``.
+
+    Raises:
+        ConfigurationError: bad arguments or search space, found before anything is spent
+            (:class:`~ecoptigen.errors.TemplateError`, :class:`~ecoptigen.errors.UnknownPriceError`), or a
+            metric missing from eval_func's first result.
+        BudgetExceededError: the budget ran out before any configuration was fully evaluated.
+        TuningError: no configuration tried fits the inference budget.
+
+    Example:
+        >>> from ecoptigen import oai, sim
+        >>> data = [{"q": "1+1"}, {"q": "2+2"}]
+        >>> def ev(responses, **instance): return {"success": any(r.strip() for r in responses)}
+        >>> with sim.serve() as server:
+        ...     config, analysis = tune(oai.CompletionEngine(cache_path_root=".cache/doctest"), chat=True,
+        ...         data=data, metric="success", mode="max", eval_func=ev, optimization_budget=0.01,
+        ...         num_samples=2, model="gpt-4o-mini", prompt="{q}", max_tokens=20, n=1,
+        ...         base_url=server.base_url, api_key="sk-sim", show_progress=False)
+        >>> config["model"], analysis.total_cost <= 0.01
+        ('gpt-4o-mini', True)
+    """
+    options = TunerOptions.pop_from(config)
+    create = functools.partial(engine.create, chat=chat)
+    with logging_level_of(logging_level):
+        tuner = Tuner(
+            create,
+            engine.price_table,
+            chat=chat,
+            data=data,
+            metric=metric,
+            mode=mode,
+            eval_func=eval_func,
+            log_file_name=log_file_name,
+            inference_budget=inference_budget,
+            optimization_budget=optimization_budget,
+            num_samples=num_samples,
+            options=options,
+            config=config,
+        )
+        remember_eval_func(engine, eval_func)
+        analysis = tuner.run()
+    best = analysis.best_config
+    if best is None:
+        if analysis.stopped_because.startswith("the optimization budget"):
+            error = BudgetExceededError(
+                f"the optimization budget (${optimization_budget}) ran out before any configuration was fully "
+                "evaluated. Raise optimization_budget, or narrow the space (smaller n / max_tokens)."
+            )
+            error.analysis = analysis  # type: ignore[attr-defined]
+            raise error
+        raise TuningError(
+            f"none of the {len(analysis.trials)} configurations tried fits the inference budget of "
+            f"${inference_budget} per instance. Raise inference_budget or num_samples, or narrow the space.",
+            analysis,
+        )
+    return dict(best), analysis
+
+
+def test(
+    engine: Any,
+    *,
+    chat: bool,
+    data: list[dict],
+    config: dict,
+    eval_func: Callable[..., dict] | None = None,
+    use_cache: bool = True,
+    agg_method: Any = "avg",
+    return_responses_and_per_instance_result: bool = False,
+    logging_level: int = logging.WARNING,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> dict | tuple:
+    """Evaluate ``config`` on ``data``: one ``create`` per instance (in parallel), eval_func, aggregation.
+
+    Args:
+        engine: the engine that sends requests; chat: use the chat endpoint.
+        data: the test data; config: ``create`` arguments (e.g. what :func:`tune` returned).
+        eval_func: ``eval_func(responses, **instance) -> dict``; defaults to the last tune's on this engine.
+        use_cache: use cached responses.
+        agg_method: ``"avg"``, ``"median"``, a callable, or a dict of callables by metric.
+        return_responses_and_per_instance_result: also return per-instance results and responses.
+        logging_level: level of the ``ecoptigen.tuning`` logger meanwhile.
+        concurrency: requests in flight at once (eval_func runs on the same threads).
+
+    Returns:
+        The aggregated metrics plus ``cost`` (dollars of all responses) and ``inference_cost`` (per
+        instance); with ``return_responses_and_per_instance_result``, ``(aggregated, results, responses)``.
+
+    Raises:
+        ConfigurationError: no eval_func and no earlier tune, empty data, an unknown agg_method.
+
+    Example:
+        >>> from ecoptigen import oai, sim
+        >>> def ev(responses, **instance): return {"success": bool(responses[0])}
+        >>> with sim.serve() as server:
+        ...     result = test(oai.CompletionEngine(cache_path_root=".cache/doctest"), chat=True,
+        ...                   data=[{"q": "hi"}], eval_func=ev, config={"model": "gpt-4o-mini",
+        ...                   "prompt": "{q}", "base_url": server.base_url, "api_key": "sk-sim"})
+        >>> sorted(result)
+        ['cost', 'inference_cost', 'success']
+    """
+    config, eval_func, _ = resolve_test_call(engine, config, eval_func, {})
+    with logging_level_of(logging_level):
+        return run_test(
+            functools.partial(engine.create, chat=chat),
+            data,
+            config,
+            eval_func,
+            use_cache=use_cache,
+            agg_method=agg_method,
+            return_responses_and_per_instance_result=return_responses_and_per_instance_result,
+            concurrency=concurrency,
+        )
+
+
+def test_facade(
+    engine: Any, *, chat: bool, data: list[dict], config: Any = None, eval_func: Any = None, **kwargs: Any
+) -> dict | tuple:
+    """What ``oai.Completion.test`` calls: accepts both ``test(data, config)`` and
+    ``test(data, eval_func, use_cache=..., **config)``; see :func:`resolve_test_call`.
+
+    Example:
+        >>> def ev(responses, **instance): return {"success": True}
+        >>> test_facade(None, chat=True, data=[], config=ev)
+        Traceback (most recent call last):
+        ...
+        ecoptigen.errors.ConfigurationError: data is empty: give at least one data instance to test on.
+    """
+    merged, eval_func, options = resolve_test_call(engine, config, eval_func, dict(kwargs))
+    return test(engine, chat=chat, data=data, config=merged, eval_func=eval_func, **options)
+
+
+test.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported into a test module
+test_facade.__test__ = False  # type: ignore[attr-defined]

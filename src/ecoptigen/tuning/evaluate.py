@@ -1,0 +1,327 @@
+"""Evaluating one configuration on the tuning data, with EcoOptiGen's cost-based pruning.
+
+Requests for the data instances of one step go out concurrently on the tuner's thread pool; decisions
+are taken only between steps and results are gathered in data order, so for a given server and cache a
+trial's outcome does not depend on the number of threads. Growing ``n`` asks only for the completions an
+instance does not have yet; those extra requests carry a ``cache_salt`` naming how many completions came
+before, so the cache never hands the earlier samples back as "new" ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, wait
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ecoptigen import models, spend
+from ecoptigen.errors import BudgetExceededError, ConfigurationError, RetryableError
+from ecoptigen.oai._response import extract_text_or_function_call
+from ecoptigen.tuning.pruning import (
+    PruningRegions,
+    budget_verdict,
+    hoeffding_serfling_ratio,
+    plan_start,
+    target_output_tokens,
+)
+from ecoptigen.tuning.space import SearchSpace
+
+__all__ = ["Knowledge", "TrialEvaluator", "TrialOutcome", "aggregate_metrics", "call_all", "salt_after"]
+
+logger = logging.getLogger("ecoptigen.tuning")
+
+Status = Literal["ok", "pruned", "over_budget", "error"]
+# What the legacy completions endpoint generates when max_tokens is not given (chat models: unbounded).
+_COMPLETIONS_DEFAULT_MAX_TOKENS = 16
+
+
+@dataclass
+class TrialOutcome:
+    """What evaluating one configuration produced.
+
+    Attributes:
+        status: ``ok`` (fully evaluated), ``pruned`` (known over budget, nothing sent), ``over_budget``
+            (found over the inference budget), ``error`` (requests kept failing with rate limits/timeouts).
+        metrics: the eval_func results averaged over the data (the worst value of the metric otherwise).
+        inference_cost: estimated dollars per instance of the config used as is (``inf`` unless ``ok``).
+        cost: dollars of every response the trial used, cache hits included (what BlendSearch budgets).
+        updates: pruning facts learned, in the journal's form, for the tuner to apply.
+        avg_input_tokens: the average prompt tokens per instance seen (``None`` unless fully evaluated).
+    """
+
+    status: Status
+    metrics: dict[str, float]
+    inference_cost: float
+    cost: float
+    updates: list[list[Any]] = field(default_factory=list)
+    error: str | None = None
+    avg_input_tokens: float | None = None
+
+
+@dataclass
+class _Samples:
+    """The completions gathered so far for one data instance."""
+
+    responses: list[Any] = field(default_factory=list)
+    have: int = 0
+    output_tokens: int = 0
+    prompt_tokens: int | None = None
+    cost: float = 0.0
+
+
+def salt_after(have: int) -> str | None:
+    """The cache salt of a request for more completions after ``have`` earlier ones (``None`` for the first).
+
+    Example:
+        >>> salt_after(0), salt_after(4)
+        (None, 'ecoptigen.tuning:after=4')
+    """
+    return None if have == 0 else f"ecoptigen.tuning:after={have}"
+
+
+def call_all(pool: Executor | None, fn: Callable[[int], Any], indices: Sequence[int]) -> list[Any]:
+    """``[fn(i) for i in indices]``, run on ``pool`` in copies of the caller's context, results in order.
+
+    Every call is waited for before an error is raised, so no request is left running unaccounted; a
+    :class:`BudgetExceededError` is raised in preference to other errors.
+
+    Example:
+        >>> call_all(None, lambda i: i * i, [1, 2, 3])
+        [1, 4, 9]
+    """
+    if pool is None or len(indices) <= 1:
+        return [fn(i) for i in indices]
+    futures: list[Future] = [pool.submit(spend.run_in_context(fn), i) for i in indices]
+    wait(futures)
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        budget = [e for e in errors if isinstance(e, BudgetExceededError)]
+        raise (budget or errors)[0]  # type: ignore[misc]
+    return [f.result() for f in futures]
+
+
+def aggregate_metrics(results: list[dict[str, Any]], metric: str) -> dict[str, float]:
+    """Average every numeric value of the per-instance eval_func results.
+
+    Raises:
+        ConfigurationError: eval_func did not return a dict holding ``metric``.
+
+    Example:
+        >>> aggregate_metrics([{"success": True, "note": "x"}, {"success": False}], "success")
+        {'success': 0.5}
+    """
+    first = results[0] if results else None
+    if not isinstance(first, dict) or metric not in first:
+        keys = sorted(first) if isinstance(first, dict) else type(first).__name__
+        raise ConfigurationError(
+            f"eval_func's result has no {metric!r} (it returned {keys}). Return a dict with the metric to "
+            "optimize, or pass the name of one of its keys as metric."
+        )
+    numeric = [k for k, v in first.items() if isinstance(v, (int, float))]
+    return {k: sum(float(r.get(k, 0)) for r in results) / len(results) for k in numeric}
+
+
+@dataclass
+class Knowledge:
+    """What earlier trials taught: pruning regions and the average prompt length (FLAML's ``avg_input_tokens``).
+
+    Trials only read it; the tuner applies each trial's updates in trial order, so trials that run at the
+    same time see the same knowledge whatever their timing.
+    """
+
+    regions: PruningRegions = field(default_factory=PruningRegions)
+    avg_input_tokens: float | None = None
+
+    def learn(self, outcome: TrialOutcome) -> None:
+        """Apply what one trial found."""
+        for update in outcome.updates:
+            self.regions.apply(update)
+        if self.avg_input_tokens is None and outcome.avg_input_tokens is not None:
+            self.avg_input_tokens = outcome.avg_input_tokens
+
+
+class TrialEvaluator:
+    """Evaluates configurations of one tuning. Thread-safe: it holds no per-trial state, and the requests
+    (and eval_func calls) of a trial run on ``pool``.
+
+    Args:
+        create: ``create(context, cache_salt=..., **params)`` returning a response dict.
+        space: the normalised search space.
+        data: the tuning data.
+        eval_func: ``eval_func(responses, **instance) -> dict``.
+        metric: the key of eval_func's result to optimize; mode: ``"min"`` or ``"max"``.
+        inference_budget: dollars per instance, or ``None`` for no pruning.
+        price_table: USD per 1K tokens by model.
+        pool: where requests (and eval_func, unless ``serial_eval``) run; ``None`` runs everything inline.
+        serial_eval: call eval_func on the tuner's thread, one instance after another.
+        chat: whether requests go to the chat endpoint (for the default ``max_tokens``).
+    """
+
+    def __init__(
+        self,
+        create: Callable[..., dict],
+        space: SearchSpace,
+        data: list[dict],
+        eval_func: Callable[..., dict],
+        metric: str,
+        mode: str,
+        inference_budget: float | None,
+        price_table: dict,
+        pool: Executor | None,
+        serial_eval: bool = False,
+        chat: bool = False,
+    ):
+        self.create, self.space, self.data, self.eval_func = create, space, data, eval_func
+        self.metric, self.mode, self.inference_budget = metric, mode, inference_budget
+        self.price_table, self.pool, self.serial_eval, self.chat = price_table, pool, serial_eval, chat
+
+    @property
+    def worst(self) -> float:
+        """The metric value of a configuration that must not win."""
+        return -math.inf if self.mode == "max" else math.inf
+
+    def price(self, params: dict) -> tuple[float, float]:
+        """``(input, output)`` USD per 1K tokens of the config's model (validated before tuning)."""
+        custom = params.get("price")
+        if custom is not None:
+            return (float(custom), float(custom)) if isinstance(custom, (int, float)) else tuple(custom)  # type: ignore[return-value]
+        price = models.price_of(params["model"], self.price_table)
+        if price is None:
+            raise ConfigurationError(f"model {params['model']!r} has no price")
+        return price
+
+    def max_tokens(self, params: dict) -> float:
+        """The completion-length limit of a config (FLAML: 16 on the completions endpoint, unbounded for chat)."""
+        if params.get("max_tokens"):
+            return float(params["max_tokens"])
+        chat = self.chat or models.endpoint_kind(params["model"]) == "chat"
+        return math.inf if chat else float(_COMPLETIONS_DEFAULT_MAX_TOKENS)
+
+    def evaluate(self, config: dict, knowledge: Knowledge) -> TrialOutcome:
+        """Evaluate one search config, given what earlier trials taught; see the module docstring.
+
+        Raises:
+            BudgetExceededError: the optimization budget cannot pay for a request (the tuning ends).
+            ConfigurationError: eval_func's result lacks the metric.
+        """
+        params = self.space.params(config)
+        region = self.space.region_key(config)
+        config_n = int(params.get(self.space.prune_hp) or 1)
+        max_tokens = self.max_tokens(params)
+        price = self.price(params)
+        target = self._target(price, knowledge.avg_input_tokens)
+        prune = self.inference_budget is not None
+        plan = plan_start(config_n, max_tokens, knowledge.regions, region, target) if prune else None
+        if plan is not None and plan.pruned:
+            return TrialOutcome("pruned", {self.metric: self.worst}, math.inf, 0.0)
+        samples = [_Samples() for _ in self.data]
+        updates: list[list[Any]] = []
+        n = plan.start_n if plan else config_n
+        try:
+            while True:
+                verdict = self._grow_data(params, samples, n, config_n, target, prune)
+                if verdict == "over":
+                    return self._over(samples, updates, region, max_tokens, n, "over the inference budget")
+                if verdict == "under":
+                    self._learn(updates, "valid", region, max_tokens, n)
+                if n == config_n:
+                    break
+                n = min(2 * n, config_n)
+        except RetryableError as exc:
+            return self._over(samples, updates, region, max_tokens, n, f"requests kept failing: {exc}", "error")
+        return self._finish(samples, updates, price, region, max_tokens, config_n)
+
+    def _target(self, price: tuple[float, float], avg_input_tokens: float | None) -> float | None:
+        if self.inference_budget is None or avg_input_tokens is None:
+            return None
+        return target_output_tokens(self.inference_budget, avg_input_tokens, price)
+
+    def _grow_data(
+        self, params: dict, samples: list[_Samples], n: int, config_n: int, target: float | None, prune: bool
+    ) -> str:
+        """Bring instances to ``n`` completions on 1, 2, 4, ... instances until a verdict is clear."""
+        total = len(self.data)
+        limit, done = (1 if prune else total), 0
+        while True:
+            self._fill(params, samples, range(done, limit), n)
+            average = sum(s.output_tokens for s in samples[:limit]) / limit
+            verdict = budget_verdict(average, target, hoeffding_serfling_ratio(limit, total))
+            if verdict == "over":
+                return verdict
+            if verdict == "under" and (n < config_n or limit == total):
+                return verdict
+            if limit == total:
+                return "unsure"
+            done, limit = limit, min(2 * limit, total)
+
+    def _fill(self, params: dict, samples: list[_Samples], indices: range, n: int) -> None:
+        todo = [i for i in indices if samples[i].have < n]
+        hp = self.space.prune_hp
+
+        def request(i: int) -> dict:
+            have = samples[i].have
+            return self.create(self.data[i], cache_salt=salt_after(have), **{**params, hp: n - have})
+
+        for i, response in zip(todo, call_all(self.pool, request, todo), strict=True):
+            usage = response.get("usage") or {}
+            entry = samples[i]
+            entry.responses.extend(extract_text_or_function_call(response))
+            entry.have = n
+            entry.output_tokens += int(usage.get("completion_tokens", 0) or 0)
+            if entry.prompt_tokens is None:
+                entry.prompt_tokens = int(usage.get("prompt_tokens", 0) or 0)
+            entry.cost += float(response.get("cost") or 0.0)
+
+    @staticmethod
+    def _learn(updates: list, kind: str, region: tuple, max_tokens: float, n: int) -> None:
+        updates.append([kind, list(region), max_tokens, n])
+
+    def _over(
+        self,
+        samples: list[_Samples],
+        updates: list,
+        region: tuple,
+        max_tokens: float,
+        n: int,
+        why: str,
+        status: Status = "over_budget",
+    ) -> TrialOutcome:
+        if self.inference_budget is not None:
+            self._learn(updates, "invalid", region, max_tokens, n)
+        cost = sum(s.cost for s in samples)
+        return TrialOutcome(status, {self.metric: self.worst}, math.inf, cost, updates, why)
+
+    def _finish(
+        self,
+        samples: list[_Samples],
+        updates: list,
+        price: tuple[float, float],
+        region: tuple,
+        max_tokens: float,
+        config_n: int,
+    ) -> TrialOutcome:
+        results = self._run_eval_func(samples)
+        metrics = aggregate_metrics(results, self.metric)
+        per_instance = [((s.prompt_tokens or 0) * price[0] + s.output_tokens * price[1]) / 1000 for s in samples]
+        inference_cost = sum(per_instance) / len(samples)
+        avg_input_tokens = sum(s.prompt_tokens or 0 for s in samples) / len(samples)
+        if self.inference_budget is not None and inference_cost > self.inference_budget:
+            outcome = self._over(samples, updates, region, max_tokens, config_n, "over the inference budget")
+            outcome.metrics = {**metrics, self.metric: self.worst}
+        else:
+            outcome = TrialOutcome("ok", metrics, inference_cost, sum(s.cost for s in samples), updates)
+        outcome.avg_input_tokens = avg_input_tokens
+        return outcome
+
+    def _run_eval_func(self, samples: list[_Samples]) -> list[dict]:
+        def evaluate(i: int) -> dict:
+            return self.eval_func(samples[i].responses, **self.data[i])
+
+        first = [evaluate(0)]
+        aggregate_metrics(first, self.metric)  # a missing metric fails before eval_func spends more
+        rest = list(range(1, len(samples)))
+        if self.serial_eval:
+            return first + [evaluate(i) for i in rest]
+        return first + call_all(self.pool, evaluate, rest)

@@ -1,0 +1,301 @@
+"""The tuning loop: ask BlendSearch for configurations, evaluate them, tell it the results.
+
+One :class:`Tuner` per ``tune`` call holds all of the run's state, so tunings in one process never
+share anything. The loop is batch-synchronous: it asks for ``parallel_trials`` configurations,
+evaluates them at the same time (each trial's requests also run concurrently), then tells the
+searcher the results in trial order. For a given server and cache the search is therefore the same
+whatever the timing; with ``parallel_trials=1`` (the default) it is FLAML's sequential search.
+
+Money: a :class:`~ecoptigen.spend.SpendLedger` with the optimization budget is active for the whole
+run, so every paid request -- eval_func's included -- reserves its worst case first. When a request
+cannot be reserved, the run stops cleanly and returns the best configuration found so far.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ecoptigen import spend
+from ecoptigen.errors import BudgetExceededError, ConfigurationError
+from ecoptigen.tuning.analysis import Analysis, Trial
+from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator, TrialOutcome, call_all
+from ecoptigen.tuning.journal import Journal, fingerprint, public_params
+from ecoptigen.tuning.progress import TuningProgress
+from ecoptigen.tuning.space import SearchSpace, build_space, make_searcher
+from ecoptigen.tuning.validate import check_arguments, check_prices, check_templates
+
+__all__ = ["DEFAULT_CONCURRENCY", "Tuner", "TunerOptions"]
+
+logger = logging.getLogger("ecoptigen.tuning")
+
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclass
+class TunerOptions:
+    """How the tuning runs (not what it searches).
+
+    Attributes:
+        concurrency: requests (and eval_func calls) in flight at once.
+        parallel_trials: configurations evaluated at the same time.
+        serial_eval_func: call eval_func on one thread, one instance after another (for eval_funcs
+            that are not thread-safe).
+        show_progress: show a progress bar.
+    """
+
+    concurrency: int = DEFAULT_CONCURRENCY
+    parallel_trials: int = 1
+    serial_eval_func: bool = False
+    show_progress: bool = True
+
+    @classmethod
+    def pop_from(cls, config: dict[str, Any]) -> TunerOptions:
+        """Take the options out of ``tune``'s keyword arguments (the rest is the search space)."""
+        names = ("concurrency", "parallel_trials", "serial_eval_func", "show_progress")
+        options = cls(**{name: config.pop(name) for name in names if name in config})
+        for name in ("concurrency", "parallel_trials"):
+            value = getattr(options, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"{name} must be a positive integer; got {value!r}.")
+        return options
+
+
+class Tuner:
+    """One EcoOptiGen tuning run. Use :func:`ecoptigen.tuning.tune`; this is its engine room.
+
+    Args:
+        create: ``create(context, cache_salt=..., **params)`` (the engine's ``create`` bound to an endpoint kind).
+        price_table: USD per 1K tokens by model.
+        chat: whether the run tunes chat completions.
+        options: how the run is executed.
+        other arguments: as :func:`ecoptigen.tuning.tune`.
+    """
+
+    def __init__(
+        self,
+        create: Callable[..., dict],
+        price_table: dict,
+        *,
+        chat: bool,
+        data: list[dict],
+        metric: str,
+        mode: str,
+        eval_func: Callable[..., dict],
+        log_file_name: str | None,
+        inference_budget: float | None,
+        optimization_budget: float | None,
+        num_samples: int,
+        options: TunerOptions,
+        config: dict[str, Any],
+    ):
+        check_arguments(data, metric, mode, eval_func, inference_budget, optimization_budget, num_samples)
+        self.space: SearchSpace = build_space(config, chat)
+        check_prices(self.space, price_table)
+        check_templates(self.space, data, chat)
+        self.data, self.metric, self.mode, self.options = data, metric, mode, options
+        self.budget, self.num_samples = optimization_budget, num_samples
+        self.evaluator = TrialEvaluator(
+            create,
+            self.space,
+            data,
+            eval_func,
+            metric,
+            mode,
+            inference_budget,
+            price_table,
+            None,
+            serial_eval=options.serial_eval_func,
+            chat=chat,
+        )
+        print_ = fingerprint(
+            data=data,
+            metric=metric,
+            mode=mode,
+            inference_budget=inference_budget,
+            chat=chat,
+            searched=self.space.searched,
+            constants=public_params(self.space.constants),
+            prompts=self.space.prompts,
+            messages=self.space.messages,
+            stops=self.space.stops,
+        )
+        self.journal = Journal.open(log_file_name, print_, metric=metric, mode=mode)
+        self.knowledge = Knowledge()
+        self.trials: list[Trial] = []
+        self.ledger = spend.SpendLedger(
+            budget=optimization_budget,
+            name="optimization budget",
+            paid=sum(float(r.get("paid", 0.0)) for r in self.journal.records),
+        )
+
+    def run(self) -> Analysis:
+        """Search until ``num_samples`` trials, the budget, or the search space is exhausted."""
+        searcher = make_searcher(self.space, self.metric, self.mode, self.budget)
+        stopped = "num_samples trials done"
+        total = None if self.num_samples == -1 else self.num_samples
+        with (
+            self.ledger.activate(),
+            ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="ecoptigen-tune") as pool,
+            ThreadPoolExecutor(self.options.parallel_trials, thread_name_prefix="ecoptigen-trial") as trial_pool,
+            TuningProgress(total, self.budget, self.metric, self.options.show_progress) as progress,
+        ):
+            self.evaluator.pool = pool
+            while self.num_samples == -1 or len(self.trials) < self.num_samples:
+                batch = self._ask(searcher)
+                if not batch:
+                    stopped = "the searcher has nothing more to try (space exhausted or cost budget used)"
+                    break
+                outcomes, out_of_money = self._evaluate(batch, trial_pool)
+                for (index, config), outcome in zip(batch[: len(outcomes)], outcomes, strict=True):
+                    self._tell(searcher, index, config, outcome)
+                    best = self._analysis("").best_trial
+                    progress.update(self.ledger.paid, best.metrics[self.metric] if best else None)
+                if out_of_money:
+                    stopped = "the optimization budget is spent"
+                    break
+        logger.info("tuning stopped: %s; paid $%.6f", stopped, self.ledger.paid)
+        return self._analysis(stopped)
+
+    def _ask(self, searcher: Any) -> list[tuple[int, dict]]:
+        size = self.options.parallel_trials
+        if self.num_samples != -1:
+            size = min(size, self.num_samples - len(self.trials))
+        batch = []
+        for index in range(len(self.trials), len(self.trials) + size):
+            config = searcher.suggest(f"t{index}")
+            if config is None:
+                break
+            batch.append((index, config))
+        return batch
+
+    def _evaluate(self, batch: list[tuple[int, dict]], trial_pool: Any) -> tuple[list[Any], bool]:
+        """Outcomes of the batch in order (replayed ones from the journal); cut at the first trial the budget
+        could not pay for."""
+        knowledge = self.knowledge
+
+        def one(position: int) -> Any:
+            index, config = batch[position]
+            record = self.journal.take(config)
+            if record is not None:
+                return record
+            started = time.monotonic()
+            # A ledger of its own (stacked on the tuning's) counts what this trial paid, even when
+            # trials run at the same time.
+            trial_ledger = spend.SpendLedger(name=f"trial t{index}")
+            try:
+                with trial_ledger.activate():
+                    outcome = self.evaluator.evaluate(config, knowledge)
+            except BudgetExceededError as exc:
+                logger.info("trial t%d stopped: %s", index, exc)
+                return exc
+            return outcome, trial_ledger.paid, time.monotonic() - started
+
+        results = call_all(trial_pool if len(batch) > 1 else None, one, list(range(len(batch))))
+        cut = next((i for i, r in enumerate(results) if isinstance(r, BudgetExceededError)), len(results))
+        return results[:cut], cut < len(results)
+
+    def _tell(self, searcher: Any, index: int, config: dict, result: Any) -> None:
+        if isinstance(result, dict):  # replayed from the journal
+            trial = self._trial_from_record(index, result)
+            outcome = TrialOutcome(
+                trial.status,
+                trial.metrics,
+                trial.inference_cost,
+                trial.cost,
+                result.get("updates", []),
+                result.get("error"),
+                result.get("avg_input_tokens"),
+            )
+        else:
+            outcome, paid, seconds = result
+            trial = Trial(
+                index,
+                config,
+                self.space.params(config),
+                outcome.status,
+                outcome.metrics,
+                outcome.inference_cost,
+                outcome.cost,
+                paid,
+                self.ledger.paid,
+                error=outcome.error,
+                seconds=seconds,
+            )
+            self.journal.append(self._record(trial, outcome))
+        trial.total_paid = self.ledger.paid if not trial.replayed else trial.total_paid
+        self.trials.append(trial)
+        self.knowledge.learn(outcome)
+        told = {self.metric: outcome.metrics[self.metric], "cost": outcome.cost, "config": config}
+        searcher.on_trial_complete(f"t{index}", told)
+        logger.info(
+            "trial t%d %s: %s=%s inference_cost=%.6f cost=%.6f",
+            index,
+            outcome.status,
+            self.metric,
+            outcome.metrics[self.metric],
+            outcome.inference_cost,
+            outcome.cost,
+        )
+
+    def _record(self, trial: Trial, outcome: TrialOutcome) -> dict[str, Any]:
+        return {
+            "kind": "trial",
+            "index": trial.index,
+            "config": trial.config,
+            "params": public_params(trial.params),
+            "status": trial.status,
+            "metrics": trial.metrics,
+            "inference_cost": trial.inference_cost,
+            "cost": trial.cost,
+            "paid": trial.paid,
+            "total_paid": self.ledger.paid,
+            "updates": outcome.updates,
+            "avg_input_tokens": outcome.avg_input_tokens,
+            "error": trial.error,
+            "seconds": trial.seconds,
+        }
+
+    def _trial_from_record(self, index: int, record: dict[str, Any]) -> Trial:
+        config = record["config"]
+        return Trial(
+            index,
+            config,
+            self.space.params(config),
+            record["status"],
+            dict(record["metrics"]),
+            float(record["inference_cost"]),
+            float(record["cost"]),
+            float(record.get("paid", 0.0)),
+            float(record.get("total_paid", 0.0)),
+            replayed=True,
+            error=record.get("error"),
+            seconds=float(record.get("seconds", 0.0)),
+        )
+
+    def _analysis(self, stopped: str) -> Analysis:
+        return Analysis(
+            self.metric,
+            self.mode,
+            list(self.trials),
+            total_cost=self.ledger.paid,
+            saved_by_cache=self.ledger.saved_by_cache,
+            budget=self.budget,
+            stopped_because=stopped,
+        )
+
+
+@contextmanager
+def logging_level_of(level: int) -> Iterator[None]:
+    """Set the ``ecoptigen.tuning`` logger's level for the duration of a tuning."""
+    old = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
