@@ -157,6 +157,7 @@ class TrialEvaluator:
         pool: where requests (and eval_func, unless ``serial_eval``) run; ``None`` runs everything inline.
         serial_eval: call eval_func on the tuner's thread, one instance after another.
         chat: whether requests go to the chat endpoint (for the default ``max_tokens``).
+        checkpoint: called after every step of requests (the tuner records the money paid so far).
     """
 
     def __init__(
@@ -172,10 +173,12 @@ class TrialEvaluator:
         pool: Executor | None,
         serial_eval: bool = False,
         chat: bool = False,
+        checkpoint: Callable[[], None] | None = None,
     ):
         self.create, self.space, self.data, self.eval_func = create, space, data, eval_func
         self.metric, self.mode, self.inference_budget = metric, mode, inference_budget
         self.price_table, self.pool, self.serial_eval, self.chat = price_table, pool, serial_eval, chat
+        self.checkpoint = checkpoint or (lambda: None)
 
     @property
     def worst(self) -> float:
@@ -264,7 +267,11 @@ class TrialEvaluator:
             have = samples[i].have
             return self.create(self.data[i], cache_salt=salt_after(have), **{**params, hp: n - have})
 
-        for i, response in zip(todo, call_all(self.pool, request, todo), strict=True):
+        try:
+            responses = call_all(self.pool, request, todo)
+        finally:
+            self.checkpoint()
+        for i, response in zip(todo, responses, strict=True):
             usage = response.get("usage") or {}
             entry = samples[i]
             entry.responses.extend(extract_text_or_function_call(response))
@@ -319,9 +326,12 @@ class TrialEvaluator:
         def evaluate(i: int) -> dict:
             return self.eval_func(samples[i].responses, **self.data[i])
 
-        first = [evaluate(0)]
-        aggregate_metrics(first, self.metric)  # a missing metric fails before eval_func spends more
-        rest = list(range(1, len(samples)))
-        if self.serial_eval:
-            return first + [evaluate(i) for i in rest]
-        return first + call_all(self.pool, evaluate, rest)
+        try:
+            first = [evaluate(0)]
+            aggregate_metrics(first, self.metric)  # a missing metric fails before eval_func spends more
+            rest = list(range(1, len(samples)))
+            if self.serial_eval:
+                return first + [evaluate(i) for i in rest]
+            return first + call_all(self.pool, evaluate, rest)
+        finally:
+            self.checkpoint()

@@ -5,7 +5,12 @@ Format (version 1)::
     {"journal": "ecoptigen.tuning", "version": 1, "fingerprint": "<sha256>", "metric": ..., "mode": ...}
     {"kind": "trial", "index": 0, "config": {...}, "params": {...}, "status": "ok", "metrics": {...},
      "inference_cost": 0.01, "cost": 0.2, "paid": 0.2, "updates": [...], "avg_input_tokens": 143.5,
-     "error": null, "seconds": 1.2}
+     "error": null, "seconds": 1.2, "total_paid": 0.7}
+    {"kind": "spend", "total_paid": 0.74}
+
+``total_paid`` is what the tuning had paid (over all its runs) when the line was written. ``spend``
+lines are checkpoints written while a trial is under way and when a run ends, so money paid for a
+trial that never finished (killed, or cut by the budget) still counts against the budget on resume.
 
 The first line names the tuning it belongs to: a fingerprint of everything that decides which trials
 run and what they return (data, metric, mode, inference budget, search space) -- not the optimization
@@ -89,6 +94,7 @@ class Journal:
 
     path: str | None
     records: list[dict[str, Any]] = field(default_factory=list)
+    paid: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -106,16 +112,25 @@ class Journal:
             with open(path, "w", encoding="utf-8") as file:
                 file.write(json.dumps(line) + "\n")
             return cls(path)
-        return cls(path, _read(path, fingerprint))
+        lines = _read(path, fingerprint)
+        trials = [r for r in lines if r.get("kind") == "trial"]
+        return cls(path, trials, max((float(r.get("total_paid", 0.0)) for r in lines), default=0.0))
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one finished trial (flushed at once, so a kill loses at most the trial in progress)."""
+        with self._lock:
+            self.paid = max(self.paid, float(record.get("total_paid", 0.0)))
         if self.path is None:
             return
         line = json.dumps(record, default=repr) + "\n"
         with self._lock, open(self.path, "a", encoding="utf-8") as file:
             file.write(line)
             file.flush()
+
+    def checkpoint(self, total_paid: float) -> None:
+        """Record what the tuning has paid so far, if it changed since the last line."""
+        if total_paid > self.paid:
+            self.append({"kind": "spend", "total_paid": total_paid})
 
     def take(self, config: dict[str, Any]) -> dict[str, Any] | None:
         """Remove and return the first unreplayed trial of ``config``, if the journal has one."""
@@ -159,7 +174,7 @@ def _read(path: str, expected: str) -> list[dict[str, Any]]:
             records.append(json.loads(line))
         except json.JSONDecodeError:
             raise ConfigurationError(f"{path}:{number} is not valid JSON; the journal is damaged.") from None
-    return [r for r in records if r.get("kind") == "trial"]
+    return records
 
 
 def _parse(line: str, path: str, number: int) -> dict[str, Any]:

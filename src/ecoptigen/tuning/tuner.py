@@ -112,6 +112,7 @@ class Tuner:
             None,
             serial_eval=options.serial_eval_func,
             chat=chat,
+            checkpoint=self._checkpoint,
         )
         print_ = fingerprint(
             data=data,
@@ -128,11 +129,7 @@ class Tuner:
         self.journal = Journal.open(log_file_name, print_, metric=metric, mode=mode)
         self.knowledge = Knowledge()
         self.trials: list[Trial] = []
-        self.ledger = spend.SpendLedger(
-            budget=optimization_budget,
-            name="optimization budget",
-            paid=sum(float(r.get("paid", 0.0)) for r in self.journal.records),
-        )
+        self.ledger = spend.SpendLedger(budget=optimization_budget, name="optimization budget", paid=self.journal.paid)
 
     def run(self) -> Analysis:
         """Search until ``num_samples`` trials, the budget, or the search space is exhausted."""
@@ -159,8 +156,13 @@ class Tuner:
                 if out_of_money:
                     stopped = "the optimization budget is spent"
                     break
+        self._checkpoint()
         logger.info("tuning stopped: %s; paid $%.6f", stopped, self.ledger.paid)
         return self._analysis(stopped)
+
+    def _checkpoint(self) -> None:
+        # Counted conservatively: money held for requests in flight may be billed even if we are killed.
+        self.journal.checkpoint(self.ledger.committed)
 
     def _ask(self, searcher: Any) -> list[tuple[int, dict]]:
         size = self.options.parallel_trials

@@ -1,0 +1,281 @@
+"""The tuning loop against an in-process engine: budget, journal/resume, validation, results."""
+
+import json
+import logging
+
+import pytest
+from tuning_fakes import FakeEngine
+
+from ecoptigen import tuning
+from ecoptigen.errors import (
+    BudgetExceededError,
+    ConfigurationError,
+    TemplateError,
+    TuningError,
+    UnknownPriceError,
+)
+from ecoptigen.tuning._flaml import tune as flaml_tune
+
+DATA = [{"q": f"question {i}", "answer": i} for i in range(8)]
+
+
+def success(responses, **instance):
+    return {"success": len(responses) >= 3, "n": len(responses)}
+
+
+def run(engine, **kwargs):
+    settings = {
+        "chat": True,
+        "data": DATA,
+        "metric": "success",
+        "mode": "max",
+        "eval_func": success,
+        "inference_budget": 0.002,
+        "optimization_budget": 0.02,
+        "num_samples": -1,
+        "model": ["gpt-4o-mini", "gpt-4.1-nano"],
+        "prompt": ["{q}", "Answer: {q}"],
+        "max_tokens": flaml_tune.lograndint(20, 200),
+        "show_progress": False,
+    }
+    settings.update(kwargs)
+    return tuning.tune(engine, **settings)
+
+
+def test_tune_returns_a_config_create_accepts_and_keeps_to_the_budget():
+    engine = FakeEngine()
+    config, analysis = run(engine)
+    assert analysis.total_cost == pytest.approx(engine.paid)
+    assert analysis.total_cost <= 0.02
+    assert config == analysis.best_config
+    assert engine.create({"q": "x"}, chat=True, **config)["choices"]
+    assert analysis.stopped_because == "the optimization budget is spent"
+    assert analysis.best_result["success"] == 1.0
+    assert analysis.best_result["inference_cost"] <= 0.002
+    assert len(analysis.trials) >= 2
+
+
+def test_budget_counts_requests_made_inside_eval_func():
+    engine = FakeEngine()
+
+    def with_side_requests(responses, **instance):
+        engine.create({"q": instance["q"]}, chat=True, model="gpt-4o", prompt="check {q}", max_tokens=100)
+        return success(responses, **instance)
+
+    _, analysis = run(engine, eval_func=with_side_requests, optimization_budget=0.04)
+    gpt4o = sum(r["cost"] for r in engine.requests if r["model"] == "gpt-4o")
+    assert gpt4o > 0
+    assert analysis.total_cost == pytest.approx(engine.paid) and engine.paid <= 0.04
+
+
+def test_num_samples_limits_the_trials():
+    _, analysis = run(FakeEngine(), num_samples=3, optimization_budget=None)
+    assert len(analysis.trials) == 3 and analysis.stopped_because == "num_samples trials done"
+
+
+def test_parallel_trials_are_deterministic():
+    first = run(FakeEngine(), num_samples=6, parallel_trials=3, optimization_budget=None)[1]
+    second = run(FakeEngine(), num_samples=6, parallel_trials=3, optimization_budget=None)[1]
+    assert [t.config for t in first.trials] == [t.config for t in second.trials]
+    assert [t.metrics for t in first.trials] == [t.metrics for t in second.trials]
+
+
+def test_concurrency_does_not_change_the_search():
+    one = run(FakeEngine(), num_samples=6, concurrency=1, optimization_budget=None)[1]
+    many = run(FakeEngine(), num_samples=6, concurrency=8, optimization_budget=None)[1]
+    assert [(t.config, t.metrics, t.cost) for t in one.trials] == [(t.config, t.metrics, t.cost) for t in many.trials]
+
+
+def test_budget_too_small_for_any_trial_raises_with_the_analysis():
+    with pytest.raises(BudgetExceededError, match="ran out before any configuration") as caught:
+        run(FakeEngine(), optimization_budget=0.00001)
+    assert caught.value.analysis.total_cost <= 0.00001
+
+
+def test_nothing_within_the_inference_budget_is_a_tuning_error():
+    with pytest.raises(TuningError, match="fits the inference budget") as caught:
+        run(FakeEngine(), inference_budget=0.0000001, num_samples=3, optimization_budget=None)
+    assert len(caught.value.analysis.trials) == 3
+
+
+def test_fully_cached_rerun_pays_nothing():
+    engine = FakeEngine()
+    _, first = run(engine, num_samples=5, optimization_budget=None)
+    paid_requests = len(engine.requests)
+    _, again = run(engine, num_samples=5, optimization_budget=None)
+    assert len(engine.requests) == paid_requests
+    assert again.total_cost == 0 and again.saved_by_cache == pytest.approx(first.total_cost)
+    assert [t.config for t in again.trials] == [t.config for t in first.trials]
+
+
+def test_journal_resume_replays_finished_trials_and_continues(tmp_path):
+    log = str(tmp_path / "tune.jsonl")
+    complete = run(FakeEngine(), num_samples=6, optimization_budget=None)[1]
+    engine = FakeEngine()
+    run(engine, num_samples=3, optimization_budget=None, log_file_name=log)
+    lines = (tmp_path / "tune.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["version"] == 1
+    assert sum(json.loads(line).get("kind") == "trial" for line in lines) == 3
+    fresh = FakeEngine()  # no cache at all: only the journal can spare the first three trials
+    _, resumed = run(fresh, num_samples=6, optimization_budget=None, log_file_name=log)
+    assert [t.replayed for t in resumed.trials] == [True] * 3 + [False] * 3
+    assert [t.config for t in resumed.trials] == [t.config for t in complete.trials]
+    assert {json.dumps(r["context"]) for r in fresh.requests}  # the new trials were paid ...
+    assert resumed.total_cost == pytest.approx(engine.paid + fresh.paid)  # ... and the old ones counted once
+
+
+def test_resumed_budget_counts_what_earlier_runs_paid(tmp_path):
+    log = str(tmp_path / "tune.jsonl")
+    engine = FakeEngine()
+    _, first = run(engine, log_file_name=log, optimization_budget=0.01)
+    again = FakeEngine()
+    _, second = run(again, log_file_name=log, optimization_budget=0.01)
+    assert again.paid <= 0.01 - first.total_cost + 1e-12
+    assert second.total_cost <= 0.01
+
+
+def test_journal_of_another_tuning_is_refused(tmp_path):
+    log = str(tmp_path / "tune.jsonl")
+    run(FakeEngine(), num_samples=1, optimization_budget=None, log_file_name=log)
+    with pytest.raises(ConfigurationError, match="different tuning"):
+        run(FakeEngine(), num_samples=1, optimization_budget=None, log_file_name=log, metric="n")
+
+
+def test_a_line_cut_short_by_a_kill_is_dropped(tmp_path):
+    log = tmp_path / "tune.jsonl"
+    run(FakeEngine(), num_samples=2, optimization_budget=None, log_file_name=str(log))
+    log.write_text(log.read_text() + '{"kind": "trial", "ind')
+    _, resumed = run(FakeEngine(), num_samples=3, optimization_budget=None, log_file_name=str(log))
+    assert [t.replayed for t in resumed.trials] == [True, True, False]
+    assert all(json.loads(line) for line in log.read_text().splitlines())
+
+
+def test_version_1_journal_fixture_still_loads(tmp_path):
+    from ecoptigen.tuning.journal import Journal
+
+    fixture = tmp_path / "v1.jsonl"
+    fixture.write_text(
+        '{"journal": "ecoptigen.tuning", "version": 1, "fingerprint": "f", "metric": "success", "mode": "max"}\n'
+        '{"kind": "trial", "index": 0, "config": {"prompt": 0}, "status": "ok", "metrics": {"success": 1.0}, '
+        '"inference_cost": 0.001, "cost": 0.01, "paid": 0.01, "total_paid": 0.01, "updates": [], '
+        '"avg_input_tokens": 5.0, "error": null, "seconds": 0.1}\n'
+    )
+    journal = Journal.open(str(fixture), "f")
+    assert journal.take({"prompt": 0})["metrics"] == {"success": 1.0}
+    fixture.write_text(fixture.read_text().replace('"version": 1', '"version": 99'))
+    with pytest.raises(ConfigurationError, match="format version 1"):
+        Journal.open(str(fixture), "f")
+
+
+# -- validation before spending -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"data": []}, ConfigurationError, "data is empty"),
+        ({"data": ["text"]}, ConfigurationError, "must be a dict"),
+        ({"prompt": "{question}"}, TemplateError, "question"),
+        ({"prompt": lambda d: d["missing"]}, TemplateError, "missing"),
+        ({"model": ["gpt-4o-mini", "my-own-model"]}, UnknownPriceError, "my-own-model"),
+        ({"eval_func": "success"}, ConfigurationError, "callable"),
+        ({"mode": "maximize"}, ConfigurationError, "mode"),
+        ({"stop": 7}, ConfigurationError, "stop"),
+        ({"n": -2}, ConfigurationError, "n must"),
+        ({"num_samples": 0}, ConfigurationError, "num_samples"),
+        ({"optimization_budget": None}, ConfigurationError, "optimization_budget"),
+        ({"inference_budget": -1}, ConfigurationError, "inference_budget"),
+        ({"concurrency": 0}, ConfigurationError, "concurrency"),
+    ],
+)
+def test_invalid_arguments_fail_before_any_request(change, error, message):
+    engine = FakeEngine()
+    with pytest.raises(error, match=message):
+        run(engine, **change)
+    assert engine.requests == []
+
+
+def test_metric_absent_from_eval_func_result_fails_after_the_first_result():
+    engine, calls = FakeEngine(), []
+
+    def counted(responses, **instance):
+        calls.append(instance)
+        return success(responses, **instance)
+
+    with pytest.raises(ConfigurationError, match="has no 'accuracy'"):
+        run(engine, metric="accuracy", eval_func=counted)
+    assert len(calls) == 1
+    assert len({r["model"] for r in engine.requests}) == 1  # only the first trial ran
+
+
+# -- results ------------------------------------------------------------------------------------------------
+
+
+def test_trial_table_and_plots(tmp_path):
+    _, analysis = run(FakeEngine(), num_samples=5, optimization_budget=None)
+    table = analysis.trials_dataframe()
+    assert list(table["trial"]) == [0, 1, 2, 3, 4]
+    assert {"status", "model", "prompt", "success", "inference_cost", "cost", "paid", "total_paid"} <= set(table)
+    data = analysis.plot_data()
+    assert [best for _, best in data["spend"]] == sorted(best for _, best in data["spend"])
+    assert sum(is_best for *_, is_best in data["trials"]) == 1
+    path = analysis.plot(str(tmp_path / "tuning.png"))
+    assert (tmp_path / "tuning.png").stat().st_size > 1000 and path.endswith("tuning.png")
+
+
+def test_progress_bar_shows_money_and_best(capsys):
+    run(FakeEngine(), num_samples=2, optimization_budget=None, show_progress=True)
+    err = capsys.readouterr().err
+    assert "2/2" in err and "best success=" in err
+
+
+def test_logging_level_applies_during_the_run(caplog):
+    with caplog.at_level(logging.DEBUG, logger="ecoptigen.tuning"):
+        run(FakeEngine(), num_samples=1, optimization_budget=None, logging_level=logging.INFO)
+        assert logging.getLogger("ecoptigen.tuning").level == logging.DEBUG  # restored after the run
+    assert "trial t0 ok" in caplog.text
+
+
+# -- test() ---------------------------------------------------------------------------------------------------
+
+
+def test_test_in_the_seed_style_uses_the_last_tunes_eval_func():
+    engine = FakeEngine()
+    config, _ = run(engine, num_samples=2, optimization_budget=None)
+    result = tuning.test_facade(engine, chat=True, data=DATA, config=config)
+    assert set(result) == {"success", "n", "cost", "inference_cost"}
+    assert result["inference_cost"] == pytest.approx(result["cost"] / len(DATA))
+
+
+def test_test_in_flamls_style_with_eval_func_and_config_keywords():
+    engine = FakeEngine()
+
+    def first_char(responses, **instance):
+        return {"long": len(responses[0]) > 5}
+
+    result, per_instance, responses = tuning.test_facade(
+        engine, chat=True, data=DATA, config=first_char, model="gpt-4o-mini", prompt="{q}", n=2,
+        use_cache=False, agg_method="median", return_responses_and_per_instance_result=True,
+    )  # fmt: skip
+    assert result["long"] == 1 and len(per_instance) == len(DATA) and all(len(r) == 2 for r in responses)
+
+
+def test_test_without_any_eval_func_is_an_error():
+    with pytest.raises(ConfigurationError, match="needs an eval_func"):
+        tuning.test_facade(FakeEngine(), chat=True, data=DATA, config={"model": "gpt-4o-mini", "prompt": "{q}"})
+
+
+def test_test_aggregation_methods():
+    engine = FakeEngine()
+    config = {"model": "gpt-4o-mini", "prompt": "{q}"}
+
+    def answer(responses, **instance):
+        return {"answer": instance["answer"]}
+
+    def run_test(agg):
+        return tuning.test(engine, chat=True, data=DATA, config=config, eval_func=answer, agg_method=agg)["answer"]
+
+    assert run_test("avg") == 3.5 and run_test("median") == 3.5
+    assert run_test(max) == 7 and run_test({"answer": min}) == 0
+    with pytest.raises(ConfigurationError, match="agg_method"):
+        run_test("mode")
