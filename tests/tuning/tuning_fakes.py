@@ -53,7 +53,7 @@ class FakeEngine:
             return dict(cached)
         price = models.price_of(model, self.price_table)
         prompt_tokens = len(content.split()) + 3
-        lengths = [min(max_tokens, self.tokens_per_choice + int(key[i], 16) % 8) for i in range(n)]
+        lengths = [min(max_tokens, self.tokens_per_choice + int(key[i % 64], 16) % 8) for i in range(n)]
         hold = spend.reserve((prompt_tokens * price[0] + n * max_tokens * price[1]) / 1000)
         cost = (prompt_tokens * price[0] + sum(lengths) * price[1]) / 1000
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": sum(lengths)}

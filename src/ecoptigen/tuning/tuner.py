@@ -149,7 +149,10 @@ class Tuner:
                     stopped = "the searcher has nothing more to try (space exhausted or cost budget used)"
                     break
                 outcomes, out_of_money = self._evaluate(batch, trial_pool)
-                for (index, config), outcome in zip(batch[: len(outcomes)], outcomes, strict=True):
+                for (index, config), outcome in zip(batch, outcomes, strict=True):
+                    if outcome is None:
+                        searcher.on_trial_complete(f"t{index}", None, error=True)
+                        continue
                     self._tell(searcher, index, config, outcome)
                     best = self._analysis("").best_trial
                     progress.update(self.ledger.paid, best.metrics[self.metric] if best else None)
@@ -177,8 +180,8 @@ class Tuner:
         return batch
 
     def _evaluate(self, batch: list[tuple[int, dict]], trial_pool: Any) -> tuple[list[Any], bool]:
-        """Outcomes of the batch in order (replayed ones from the journal); cut at the first trial the budget
-        could not pay for."""
+        """Outcomes of the batch in order (replayed ones from the journal); ``None`` for a trial the budget
+        could not pay for (then the run ends after this batch)."""
         knowledge = self.knowledge
 
         def one(position: int) -> Any:
@@ -195,12 +198,11 @@ class Tuner:
                     outcome = self.evaluator.evaluate(config, knowledge)
             except BudgetExceededError as exc:
                 logger.info("trial t%d stopped: %s", index, exc)
-                return exc
+                return None
             return outcome, trial_ledger.paid, time.monotonic() - started
 
         results = call_all(trial_pool if len(batch) > 1 else None, one, list(range(len(batch))))
-        cut = next((i for i, r in enumerate(results) if isinstance(r, BudgetExceededError)), len(results))
-        return results[:cut], cut < len(results)
+        return results, any(r is None for r in results)
 
     def _tell(self, searcher: Any, index: int, config: dict, result: Any) -> None:
         if isinstance(result, dict):  # replayed from the journal
