@@ -275,12 +275,12 @@ def make_searcher(space: SearchSpace, metric: str, mode: str, cost_budget: float
         >>> sorted(searcher.suggest(f"t{i}")["subspace"]["model"] for i in range(2))
         ['gpt-4o', 'gpt-4o-mini']
     """
-    settings = {"metric": metric, "mode": mode, "space": space.searched}
+    settings: dict[str, Any] = {"metric": metric, "mode": mode, "space": space.searched}
     settings.update(cost_attr="cost", cost_budget=cost_budget)
-    points = []
+    points: list[dict[str, Any]] = []
     with _quiet_optuna():
         if "subspace" in space.searched:
-            first = BlendSearch(**settings).suggest("t0")
+            first = BlendSearch(**settings).suggest("t0") or {}
             points = [first]
             for model in space.models:
                 if model != first["subspace"]["model"]:

@@ -80,7 +80,11 @@ def aggregate(results: list[dict[str, Any]], agg_method: Any = "avg") -> dict[st
     """
     keys = [k for k, v in results[0].items() if _is_number(v)] if results else []
     if isinstance(agg_method, str):
-        functions = {"avg": statistics.fmean, "average": statistics.fmean, "median": statistics.median}
+        functions: dict[str, Callable[[list[float]], float]] = {
+            "avg": statistics.fmean,
+            "average": statistics.fmean,
+            "median": statistics.median,
+        }
         if agg_method not in functions:
             raise ConfigurationError(f"agg_method {agg_method!r} is unknown: use 'avg', 'median' or a callable.")
         return {k: functions[agg_method]([float(r[k]) for r in results]) for k in keys}

@@ -208,7 +208,7 @@ class Tuner:
         if isinstance(result, dict):  # replayed from the journal
             trial = self._trial_from_record(index, result)
             outcome = TrialOutcome(
-                trial.status,
+                trial.status,  # type: ignore[arg-type]  # written by this module: one of the statuses
                 trial.metrics,
                 trial.inference_cost,
                 trial.cost,

@@ -1,0 +1,104 @@
+"""The reference peer of ``tune_vs_flaml.py``: FLAML 1.2.4's ``oai.Completion.tune`` on openai 0.28.1.
+
+Runs in its own virtualenv (``pip install flaml==1.2.4 openai==0.28.1 diskcache optuna==2.8.0``), pointed at
+the same simulated endpoint through ``openai.api_base``. It is FLAML's own tuner and evaluation function;
+the only change is where generated code runs: FLAML's ``execute_code`` runs it on the host with our
+environment, which our rules forbid, so it is replaced by a subprocess with an empty environment in a
+throw-away directory (the same cost as FLAML's own subprocess, fewer privileges).
+
+Usage: <ref-venv>/bin/python benchmarks/_flaml_reference.py --base-url URL --data data.json --out out.json ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from functools import partial
+
+
+def isolated_execute_code(code=None, timeout=600, filename=None, work_dir=None, use_docker=True):
+    """FLAML's execute_code contract -- ``(exit code, output)`` -- without our environment or directory."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "candidate.py")
+        with open(path, "w") as file:
+            file.write(code)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-I", path], cwd=folder, env={}, capture_output=True, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:
+            return 1, "Timeout"
+    return done.returncode, done.stderr if done.returncode else done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--data", required=True, help="JSON with 'tune' and 'test' lists")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--cache", required=True)
+    parser.add_argument("--inference-budget", type=float, required=True)
+    parser.add_argument("--optimization-budget", type=float, required=True)
+    parser.add_argument("--models", default="", help="comma-separated; empty: FLAML's default space")
+    parser.add_argument("--n-max", type=int, default=0, help="upper bound of n (0: FLAML's default)")
+    args = parser.parse_args()
+
+    warnings.filterwarnings("ignore")
+    import openai
+    from flaml import oai, tune
+    from flaml.autogen import code_utils
+
+    openai.api_base = args.base_url
+    openai.api_key = "sk-sim-reference"
+    code_utils.execute_code = isolated_execute_code
+    oai.Completion.set_cache(seed=41, cache_path_root=args.cache)
+    data = json.load(open(args.data))
+    space = {
+        "prompt": ["{definition}", "# Python 3{definition}", "Complete the following Python function:{definition}"],
+        "stop": [["\nclass", "\ndef", "\nif", "\nprint"], None],
+    }
+    if args.models:
+        space["model"] = tune.choice(args.models.split(","))
+    if args.n_max:
+        space["n"] = tune.randint(1, args.n_max)
+    evaluate = partial(code_utils.eval_function_completions, assertions=code_utils.generate_assertions)
+    started = time.perf_counter()
+    config, analysis = oai.Completion.tune(
+        data=data["tune"],
+        metric="success",
+        mode="max",
+        eval_func=evaluate,
+        inference_budget=args.inference_budget,
+        optimization_budget=args.optimization_budget,
+        num_samples=-1,
+        **space,
+    )
+    tune_seconds = time.perf_counter() - started
+    own_total_cost = oai.Completion._total_cost
+    started = time.perf_counter()
+    result = oai.Completion.test(data["test"], eval_func=evaluate, **config)
+    test_seconds = time.perf_counter() - started
+    with open(args.out, "w") as file:
+        json.dump(
+            {
+                "tune_seconds": tune_seconds,
+                "test_seconds": test_seconds,
+                "config": {k: v for k, v in config.items() if k != "config_list"},
+                "best_result": {k: v for k, v in (analysis.best_result or {}).items() if isinstance(v, (int, float))},
+                "trials": len(analysis.trials),
+                "own_total_cost": own_total_cost,
+                "test": {k: float(v) for k, v in result.items()},
+            },
+            file,
+            default=str,
+        )
+
+
+if __name__ == "__main__":
+    main()
