@@ -39,12 +39,13 @@ def isolated_execute_code(code=None, timeout=600, filename=None, work_dir=None, 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("phase", choices=["tune", "test"])
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--data", required=True, help="JSON with 'tune' and 'test' lists")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", required=True, help="tune: writes the result here; test: reads the config here")
     parser.add_argument("--cache", required=True)
-    parser.add_argument("--inference-budget", type=float, required=True)
-    parser.add_argument("--optimization-budget", type=float, required=True)
+    parser.add_argument("--inference-budget", type=float, default=0.05)
+    parser.add_argument("--optimization-budget", type=float, default=3.0)
     parser.add_argument("--models", default="", help="comma-separated; empty: FLAML's default space")
     parser.add_argument("--n-max", type=int, default=0, help="upper bound of n (0: FLAML's default)")
     args = parser.parse_args()
@@ -58,7 +59,19 @@ def main() -> None:
     openai.api_key = "sk-sim-reference"
     code_utils.execute_code = isolated_execute_code
     oai.Completion.set_cache(seed=41, cache_path_root=args.cache)
-    data = json.load(open(args.data))
+    with open(args.data) as file:
+        data = json.load(file)
+    evaluate = partial(code_utils.eval_function_completions, assertions=code_utils.generate_assertions)
+    if args.phase == "test":
+        with open(args.out) as file:
+            tuned = json.load(file)
+        started = time.perf_counter()
+        result = oai.Completion.test(data["test"], eval_func=evaluate, **tuned["config"])
+        tuned["test"] = {k: float(v) for k, v in result.items()}
+        tuned["test_seconds"] = time.perf_counter() - started
+        with open(args.out, "w") as file:
+            json.dump(tuned, file)
+        return
     space = {
         "prompt": ["{definition}", "# Python 3{definition}", "Complete the following Python function:{definition}"],
         "stop": [["\nclass", "\ndef", "\nif", "\nprint"], None],
@@ -67,7 +80,6 @@ def main() -> None:
         space["model"] = tune.choice(args.models.split(","))
     if args.n_max:
         space["n"] = tune.randint(1, args.n_max)
-    evaluate = partial(code_utils.eval_function_completions, assertions=code_utils.generate_assertions)
     started = time.perf_counter()
     config, analysis = oai.Completion.tune(
         data=data["tune"],
@@ -80,20 +92,15 @@ def main() -> None:
         **space,
     )
     tune_seconds = time.perf_counter() - started
-    own_total_cost = oai.Completion._total_cost
-    started = time.perf_counter()
-    result = oai.Completion.test(data["test"], eval_func=evaluate, **config)
-    test_seconds = time.perf_counter() - started
+    best = {k: v for k, v in (analysis.best_result or {}).items() if isinstance(v, (int, float))}
     with open(args.out, "w") as file:
         json.dump(
             {
                 "tune_seconds": tune_seconds,
-                "test_seconds": test_seconds,
-                "config": {k: v for k, v in config.items() if k != "config_list"},
-                "best_result": {k: v for k, v in (analysis.best_result or {}).items() if isinstance(v, (int, float))},
+                "config": config,
+                "best_result": best,
                 "trials": len(analysis.trials),
-                "own_total_cost": own_total_cost,
-                "test": {k: float(v) for k, v in result.items()},
+                "own_total_cost": oai.Completion._total_cost,
             },
             file,
             default=str,

@@ -279,3 +279,15 @@ def test_test_aggregation_methods():
     assert run_test(max) == 7 and run_test({"answer": min}) == 0
     with pytest.raises(ConfigurationError, match="agg_method"):
         run_test("mode")
+
+
+def test_worst_case_holds_of_concurrent_requests_do_not_end_the_run_early():
+    # Each request may cost up to $0.5 (50 completions of 1000 tokens) but really costs ~$0.01: eight
+    # concurrent holds cannot fit in $1 at once, yet the run must go on until the budget is really spent.
+    engine = FakeEngine(tokens_per_choice=10)
+    _, analysis = run(
+        engine, model="gpt-4o", n=50, max_tokens=1000, inference_budget=None, optimization_budget=1.0, concurrency=8
+    )
+    assert len(analysis.trials) >= 5
+    assert 1.0 - 0.5 <= analysis.total_cost <= 1.0  # stopped only when not even one worst case fits
+    assert analysis.total_cost == pytest.approx(engine.paid)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field
@@ -28,7 +29,15 @@ from ecoptigen.tuning.pruning import (
 )
 from ecoptigen.tuning.space import SearchSpace
 
-__all__ = ["Knowledge", "TrialEvaluator", "TrialOutcome", "aggregate_metrics", "call_all", "salt_after"]
+__all__ = [
+    "Knowledge",
+    "TrialEvaluator",
+    "TrialOutcome",
+    "aggregate_metrics",
+    "call_all",
+    "salt_after",
+    "waiting_for_money",
+]
 
 logger = logging.getLogger("ecoptigen.tuning")
 
@@ -100,6 +109,35 @@ def call_all(pool: Executor | None, fn: Callable[[int], Any], indices: Sequence[
         budget = [e for e in errors if isinstance(e, BudgetExceededError)]
         raise (budget or errors)[0]  # type: ignore[misc]
     return [f.result() for f in futures]
+
+
+def waiting_for_money(fn: Callable[[int], Any], poll: float = 0.005) -> Callable[[int], Any]:
+    """Wrap ``fn`` so that a :class:`BudgetExceededError` caused only by money held for requests still in
+    flight waits for them to settle and tries again; it is raised once nothing else holds money.
+
+    Worst-case holds are far above real costs, so without this a few concurrent requests could end a
+    tuning while most of its budget is still unspent.
+
+    Example:
+        >>> waiting_for_money(lambda i: i + 1)(1)
+        2
+    """
+
+    def call(i: int) -> Any:
+        while True:
+            try:
+                return fn(i)
+            except BudgetExceededError:
+                if not _money_held():
+                    raise
+            while _money_held():
+                time.sleep(poll)
+
+    return call
+
+
+def _money_held() -> bool:
+    return any(ledger.reserved > 1e-12 for ledger in spend.active_ledgers() if ledger.budget is not None)
 
 
 def aggregate_metrics(results: list[dict[str, Any]], metric: str) -> dict[str, float]:
@@ -268,7 +306,7 @@ class TrialEvaluator:
             return self.create(self.data[i], cache_salt=salt_after(have), **{**params, hp: n - have})
 
         try:
-            responses = call_all(self.pool, request, todo)
+            responses = call_all(self.pool, waiting_for_money(request), todo)
         finally:
             self.checkpoint()
         for i, response in zip(todo, responses, strict=True):
@@ -323,9 +361,10 @@ class TrialEvaluator:
         return outcome
 
     def _run_eval_func(self, samples: list[_Samples]) -> list[dict]:
-        def evaluate(i: int) -> dict:
+        def evaluate_one(i: int) -> dict:
             return self.eval_func(samples[i].responses, **self.data[i])
 
+        evaluate = waiting_for_money(evaluate_one)
         try:
             first = [evaluate(0)]
             aggregate_metrics(first, self.metric)  # a missing metric fails before eval_func spends more
