@@ -291,3 +291,20 @@ def test_worst_case_holds_of_concurrent_requests_do_not_end_the_run_early():
     assert len(analysis.trials) >= 5
     assert 1.0 - 0.5 <= analysis.total_cost <= 1.0  # stopped only when not even one worst case fits
     assert analysis.total_cost == pytest.approx(engine.paid)
+
+
+def test_a_constant_config_list_is_used_but_not_returned():
+    engine = FakeEngine()
+    config_list = [{"model": "gpt-4o-mini", "api_key": "sk-secret"}]
+    seen = []
+    original = engine.create
+
+    def spy(context=None, **kwargs):
+        seen.append(kwargs.get("config_list"))
+        return original(context, **kwargs)
+
+    engine.create = spy
+    config, analysis = run(engine, num_samples=1, optimization_budget=None, config_list=config_list)
+    assert seen and all(c is config_list for c in seen)
+    assert "config_list" not in config
+    assert "sk-secret" not in analysis.trials_dataframe().to_string()

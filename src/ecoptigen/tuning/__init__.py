@@ -73,7 +73,8 @@ def tune(
             ``serial_eval_func`` (default False), ``show_progress`` (default True).
 
     Returns:
-        ``(config, analysis)``: ``config`` goes straight into ``create(context, **config)``.
+        ``(config, analysis)``: ``config`` goes straight into ``create(context, **config)`` (a constant
+        ``config_list`` is left out of it, as FLAML does, because it holds credentials: pass it again).
 
     Raises:
         ConfigurationError: bad arguments or search space, found before anything is spent
@@ -128,7 +129,9 @@ def tune(
             f"${inference_budget} per instance. Raise inference_budget or num_samples, or narrow the space.",
             analysis,
         )
-    return dict(best), analysis
+    # As FLAML does, a constant config_list is not returned: it holds credentials, and the seed prints
+    # the config. Pass it to create() again along with the config.
+    return {k: v for k, v in best.items() if k != "config_list"}, analysis
 
 
 def test(
