@@ -135,9 +135,10 @@ class Journal:
     def take(self, config: dict[str, Any]) -> dict[str, Any] | None:
         """Remove and return the first unreplayed trial of ``config``, if the journal has one."""
         key = _config_key(config)
-        for index, record in enumerate(self.records):
-            if _config_key(record.get("config", {})) == key:
-                return self.records.pop(index)
+        with self._lock:
+            for index, record in enumerate(self.records):
+                if _config_key(record.get("config", {})) == key:
+                    return self.records.pop(index)
         return None
 
 
