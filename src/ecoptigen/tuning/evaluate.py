@@ -17,9 +17,10 @@ from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ecoptigen import models, spend
+from ecoptigen import models, spend, tokens
 from ecoptigen.errors import BudgetExceededError, ConfigurationError, RetryableError
 from ecoptigen.oai._response import extract_text_or_function_call
+from ecoptigen.oai._templates import instantiate, instantiate_messages
 from ecoptigen.tuning.pruning import (
     PruningRegions,
     budget_verdict,
@@ -41,7 +42,7 @@ __all__ = [
 
 logger = logging.getLogger("ecoptigen.tuning")
 
-Status = Literal["ok", "pruned", "over_budget", "error"]
+Status = Literal["ok", "pruned", "over_budget", "error", "unaffordable"]
 # What the legacy completions endpoint generates when max_tokens is not given (chat models: unbounded).
 _COMPLETIONS_DEFAULT_MAX_TOKENS = 16
 
@@ -52,7 +53,9 @@ class TrialOutcome:
 
     Attributes:
         status: ``ok`` (fully evaluated), ``pruned`` (known over budget, nothing sent), ``over_budget``
-            (found over the inference budget), ``error`` (requests kept failing with rate limits/timeouts).
+            (found over the inference budget), ``error`` (requests kept failing with rate limits/timeouts),
+            ``unaffordable`` (the worst case of its next requests does not fit in what is left of the
+            optimization budget).
         metrics: the eval_func results averaged over the data (the worst value of the metric otherwise).
         inference_cost: estimated dollars per instance of the config used as is (``inf`` unless ``ok``).
         cost: dollars of every response the trial used, cache hits included (what BlendSearch budgets).
@@ -78,6 +81,10 @@ class _Samples:
     output_tokens: int = 0
     prompt_tokens: int | None = None
     cost: float = 0.0
+
+
+class _Unaffordable(Exception):
+    """The next step of a trial cannot be paid for with what is left of the optimization budget."""
 
 
 def salt_after(have: int) -> str | None:
@@ -112,8 +119,9 @@ def call_all(pool: Executor | None, fn: Callable[[int], Any], indices: Sequence[
 
 
 def waiting_for_money(fn: Callable[[int], Any], poll: float = 0.005) -> Callable[[int], Any]:
-    """Wrap ``fn`` so that a :class:`BudgetExceededError` caused only by money held for requests still in
-    flight waits for them to settle and tries again; it is raised once nothing else holds money.
+    """Wrap ``fn`` so that a :class:`BudgetExceededError` (or a request found unaffordable) caused only by
+    money held for requests still in flight waits for them to settle and tries again; the error is raised
+    once nothing else holds money.
 
     Worst-case holds are far above real costs, so without this a few concurrent requests could end a
     tuning while most of its budget is still unspent.
@@ -127,7 +135,7 @@ def waiting_for_money(fn: Callable[[int], Any], poll: float = 0.005) -> Callable
         while True:
             try:
                 return fn(i)
-            except BudgetExceededError:
+            except (BudgetExceededError, _Unaffordable):
                 if not _money_held():
                     raise
             while _money_held():
@@ -196,6 +204,8 @@ class TrialEvaluator:
         serial_eval: call eval_func on the tuner's thread, one instance after another.
         chat: whether requests go to the chat endpoint (for the default ``max_tokens``).
         checkpoint: called after every step of requests (the tuner records the money paid so far).
+        affordable: ``affordable(worst_case_dollars)`` is asked before every request; one that cannot be
+            afforded (once no other request holds money) ends the trial as ``unaffordable``.
     """
 
     def __init__(
@@ -212,11 +222,13 @@ class TrialEvaluator:
         serial_eval: bool = False,
         chat: bool = False,
         checkpoint: Callable[[], None] | None = None,
+        affordable: Callable[[float], bool] | None = None,
     ):
         self.create, self.space, self.data, self.eval_func = create, space, data, eval_func
         self.metric, self.mode, self.inference_budget = metric, mode, inference_budget
         self.price_table, self.pool, self.serial_eval, self.chat = price_table, pool, serial_eval, chat
         self.checkpoint = checkpoint or (lambda: None)
+        self.affordable = affordable or (lambda worst_case: True)
 
     @property
     def worst(self) -> float:
@@ -272,6 +284,9 @@ class TrialEvaluator:
                 n = min(2 * n, config_n)
         except RetryableError as exc:
             return self._over(samples, updates, region, max_tokens, n, f"requests kept failing: {exc}", "error")
+        except _Unaffordable as exc:
+            cost = sum(s.cost for s in samples)
+            return TrialOutcome("unaffordable", {self.metric: self.worst}, math.inf, cost, updates, str(exc))
         return self._finish(samples, updates, price, region, max_tokens, config_n)
 
     def _target(self, price: tuple[float, float], avg_input_tokens: float | None) -> float | None:
@@ -303,6 +318,9 @@ class TrialEvaluator:
 
         def request(i: int) -> dict:
             have = samples[i].have
+            worst_case = self.worst_case(params, self.data[i], n - have)
+            if not self.affordable(worst_case):
+                raise _Unaffordable(f"a request may cost up to ${worst_case:.6f}, more than the budget has left")
             return self.create(self.data[i], cache_salt=salt_after(have), **{**params, hp: n - have})
 
         try:
@@ -318,6 +336,21 @@ class TrialEvaluator:
             if entry.prompt_tokens is None:
                 entry.prompt_tokens = int(usage.get("prompt_tokens", 0) or 0)
             entry.cost += float(response.get("cost") or 0.0)
+
+    def worst_case(self, params: dict, instance: dict, n: int) -> float:
+        """The most one request for ``n`` completions can cost (as the engine reserves it, plus 5%)."""
+        price = self.price(params)
+        model = str(params["model"])
+        allow = params.get("allow_format_str_template", True)
+        if "messages" in params:
+            prompt = tokens.count_message_tokens(instantiate_messages(params["messages"], instance, allow), model)
+        else:
+            prompt = tokens.count_tokens(str(instantiate(params.get("prompt"), instance, allow)), model)
+        limit = self.max_tokens(params)
+        if math.isinf(limit):
+            limit = max((models.context_window(model) or 4096) - prompt, 1)
+        generated = max(n, int(params.get("best_of") or 1)) if self.space.prune_hp == "n" else n
+        return 1.05 * (prompt * price[0] + generated * limit * price[1]) / 1000
 
     @staticmethod
     def _learn(updates: list, kind: str, region: tuple, max_tokens: float, n: int) -> None:

@@ -35,6 +35,9 @@ __all__ = ["DEFAULT_CONCURRENCY", "Tuner", "TunerOptions"]
 logger = logging.getLogger("ecoptigen.tuning")
 
 DEFAULT_CONCURRENCY = 8
+# Configurations in a row whose requests do not fit in what is left of the budget before the run ends:
+# the searcher moves away from a failed (worst-metric) point, so a cheaper one usually follows soon.
+UNAFFORDABLE_PATIENCE = 5
 
 
 @dataclass
@@ -113,6 +116,7 @@ class Tuner:
             serial_eval=options.serial_eval_func,
             chat=chat,
             checkpoint=self._checkpoint,
+            affordable=self._affordable,
         )
         print_ = fingerprint(
             data=data,
@@ -159,9 +163,34 @@ class Tuner:
                 if out_of_money:
                     stopped = "the optimization budget is spent"
                     break
+                if self._unaffordable_streak() >= UNAFFORDABLE_PATIENCE:
+                    stopped = (
+                        f"the optimization budget is spent: {UNAFFORDABLE_PATIENCE} configurations in a row did not fit"
+                    )
+                    break
         self._checkpoint()
         logger.info("tuning stopped: %s; paid $%.6f", stopped, self.ledger.paid)
         return self._analysis(stopped)
+
+    def _unaffordable_streak(self) -> int:
+        streak = 0
+        for trial in reversed(self.trials):
+            if trial.status != "unaffordable":
+                break
+            streak += 1
+        return streak
+
+    def _affordable(self, worst_case: float) -> bool:
+        """Whether ``worst_case`` fits in the budget, counting cache hits as spent.
+
+        Counting what cache hits would have cost makes the decision the same whether or not the
+        answers were cached, so a re-run on a warm cache takes the same path and pays nothing.
+        """
+        if self.budget is None:
+            return True
+        ledger = self.ledger
+        nominal = ledger.committed + ledger.saved_by_cache
+        return worst_case <= self.budget - nominal + 1e-12
 
     def _checkpoint(self) -> None:
         # Counted conservatively: money held for requests in flight may be billed even if we are killed.
