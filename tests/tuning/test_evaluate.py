@@ -132,3 +132,37 @@ def test_call_all_waits_for_everything_and_raises_the_first_error():
     with ThreadPoolExecutor(4) as pool, pytest.raises(ValueError, match="boom"):
         call_all(pool, work, [0, 1, 2, 3])
     assert sorted(done) == [0, 2, 3]
+
+
+def test_step_budget_admits_at_once_when_worst_cases_fit():
+    from ecoptigen.tuning.evaluate import StepBudget
+
+    step = StepBudget(1.0, [0.3, 0.3, 0.3])
+    for position in range(3):
+        step.admit(position)  # none waits: no done() was called
+
+
+@pytest.mark.parametrize(("first_cost", "admitted"), [(0.1, True), (0.5, False)])
+def test_step_budget_decides_on_real_costs_of_earlier_requests(first_cost, admitted):
+    import threading
+
+    from ecoptigen.tuning.evaluate import StepBudget, _Unaffordable
+
+    step = StepBudget(1.0, [0.6, 0.6])
+    step.admit(0)
+    outcome = []
+
+    def second():
+        try:
+            step.admit(1)
+            outcome.append(True)
+        except _Unaffordable:
+            outcome.append(False)
+
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    waiter.join(0.05)
+    assert outcome == []  # it waits for the first request's real cost
+    step.done(0, first_cost)
+    waiter.join(5)
+    assert outcome == [admitted]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, wait
@@ -32,6 +33,7 @@ from ecoptigen.tuning.space import SearchSpace
 
 __all__ = [
     "Knowledge",
+    "StepBudget",
     "TrialEvaluator",
     "TrialOutcome",
     "aggregate_metrics",
@@ -87,6 +89,53 @@ class _Unaffordable(Exception):
     """The next step of a trial cannot be paid for with what is left of the optimization budget."""
 
 
+class StepBudget:
+    """Admits the requests of one step as a sequential run would, while sending them concurrently.
+
+    Sequentially, request ``k`` is sent if what is left at the start of the step, minus the cost of
+    requests ``0..k-1``, covers its worst case. Concurrently, ``k`` goes at once when even the worst cases
+    of ``0..k-1`` leave room for it; otherwise it waits for them and decides on their real costs. So the
+    requests sent -- and the money spent -- do not depend on timing, and a re-run on a warm cache (which
+    counts cache hits as spent) admits exactly the same requests.
+
+    Example:
+        >>> step = StepBudget(1.0, [0.4, 0.4, 0.4])
+        >>> step.admit(0); step.admit(1); step.done(0, 0.1); step.done(1, 0.1)
+        >>> step.admit(2)  # 1.0 - 0.2 covers 0.4
+    """
+
+    def __init__(self, left: float, worst: list[float]):
+        self.left, self.worst = left, worst
+        self.costs: list[float | None] = [None] * len(worst)
+        self._changed = threading.Condition()
+        self._refused = False
+
+    def admit(self, position: int) -> None:
+        """Return when request ``position`` may be sent.
+
+        Raises:
+            _Unaffordable: it may not (or an earlier request of the step was refused).
+        """
+        if sum(self.worst[: position + 1]) <= self.left:
+            return
+        with self._changed:
+            self._changed.wait_for(lambda: self._refused or all(c is not None for c in self.costs[:position]))
+            if self._refused:
+                raise _Unaffordable("an earlier request of this step could not be afforded")
+            spent = sum(c for c in self.costs[:position] if c is not None)
+            if spent + self.worst[position] > self.left:
+                self._refused = True
+                self._changed.notify_all()
+                worst, left = self.worst[position], self.left - spent
+                raise _Unaffordable(f"a request may cost up to ${worst:.6f}; the budget has ${left:.6f} left")
+
+    def done(self, position: int, cost: float) -> None:
+        """Record what request ``position`` cost (``inf`` if it failed)."""
+        with self._changed:
+            self.costs[position] = cost
+            self._changed.notify_all()
+
+
 def salt_after(have: int) -> str | None:
     """The cache salt of a request for more completions after ``have`` earlier ones (``None`` for the first).
 
@@ -119,9 +168,8 @@ def call_all(pool: Executor | None, fn: Callable[[int], Any], indices: Sequence[
 
 
 def waiting_for_money(fn: Callable[[int], Any], poll: float = 0.005) -> Callable[[int], Any]:
-    """Wrap ``fn`` so that a :class:`BudgetExceededError` (or a request found unaffordable) caused only by
-    money held for requests still in flight waits for them to settle and tries again; the error is raised
-    once nothing else holds money.
+    """Wrap ``fn`` so that a :class:`BudgetExceededError` caused only by money held for requests still in
+    flight waits for them to settle and tries again; it is raised once nothing else holds money.
 
     Worst-case holds are far above real costs, so without this a few concurrent requests could end a
     tuning while most of its budget is still unspent.
@@ -135,7 +183,7 @@ def waiting_for_money(fn: Callable[[int], Any], poll: float = 0.005) -> Callable
         while True:
             try:
                 return fn(i)
-            except (BudgetExceededError, _Unaffordable):
+            except BudgetExceededError:
                 if not _money_held():
                     raise
             while _money_held():
@@ -204,8 +252,8 @@ class TrialEvaluator:
         serial_eval: call eval_func on the tuner's thread, one instance after another.
         chat: whether requests go to the chat endpoint (for the default ``max_tokens``).
         checkpoint: called after every step of requests (the tuner records the money paid so far).
-        affordable: ``affordable(worst_case_dollars)`` is asked before every request; one that cannot be
-            afforded (once no other request holds money) ends the trial as ``unaffordable``.
+        budget_left: dollars left of the optimization budget, counting cache hits as spent (see
+            :class:`StepBudget`); a request that cannot be afforded ends the trial as ``unaffordable``.
     """
 
     def __init__(
@@ -222,13 +270,13 @@ class TrialEvaluator:
         serial_eval: bool = False,
         chat: bool = False,
         checkpoint: Callable[[], None] | None = None,
-        affordable: Callable[[float], bool] | None = None,
+        budget_left: Callable[[], float] | None = None,
     ):
         self.create, self.space, self.data, self.eval_func = create, space, data, eval_func
         self.metric, self.mode, self.inference_budget = metric, mode, inference_budget
         self.price_table, self.pool, self.serial_eval, self.chat = price_table, pool, serial_eval, chat
         self.checkpoint = checkpoint or (lambda: None)
-        self.affordable = affordable or (lambda worst_case: True)
+        self.budget_left = budget_left or (lambda: math.inf)
 
     @property
     def worst(self) -> float:
@@ -315,16 +363,26 @@ class TrialEvaluator:
     def _fill(self, params: dict, samples: list[_Samples], indices: range, n: int) -> None:
         todo = [i for i in indices if samples[i].have < n]
         hp = self.space.prune_hp
+        worst = [self.worst_case(params, self.data[i], n - samples[i].have) for i in todo]
+        step = StepBudget(self.budget_left(), worst)
 
-        def request(i: int) -> dict:
+        def request(position: int) -> dict:
+            i = todo[position]
             have = samples[i].have
-            worst_case = self.worst_case(params, self.data[i], n - have)
-            if not self.affordable(worst_case):
-                raise _Unaffordable(f"a request may cost up to ${worst_case:.6f}, more than the budget has left")
-            return self.create(self.data[i], cache_salt=salt_after(have), **{**params, hp: n - have})
+            step.admit(position)
+            send = waiting_for_money(
+                lambda _: self.create(self.data[i], cache_salt=salt_after(have), **{**params, hp: n - have})
+            )
+            try:
+                response = send(position)
+            except BaseException:
+                step.done(position, math.inf)
+                raise
+            step.done(position, float(response.get("cost") or 0.0))
+            return response
 
         try:
-            responses = call_all(self.pool, waiting_for_money(request), todo)
+            responses = call_all(self.pool, request, list(range(len(todo))))
         finally:
             self.checkpoint()
         for i, response in zip(todo, responses, strict=True):

@@ -116,7 +116,7 @@ class Tuner:
             serial_eval=options.serial_eval_func,
             chat=chat,
             checkpoint=self._checkpoint,
-            affordable=self._affordable,
+            budget_left=self._budget_left,
         )
         print_ = fingerprint(
             data=data,
@@ -180,17 +180,16 @@ class Tuner:
             streak += 1
         return streak
 
-    def _affordable(self, worst_case: float) -> bool:
-        """Whether ``worst_case`` fits in the budget, counting cache hits as spent.
+    def _budget_left(self) -> float:
+        """Dollars left of the budget, counting cache hits as spent.
 
-        Counting what cache hits would have cost makes the decision the same whether or not the
-        answers were cached, so a re-run on a warm cache takes the same path and pays nothing.
+        Counting what cache hits would have cost makes decisions the same whether or not the answers
+        were cached, so a re-run on a warm cache takes the same path and pays nothing.
         """
         if self.budget is None:
-            return True
+            return float("inf")
         ledger = self.ledger
-        nominal = ledger.committed + ledger.saved_by_cache
-        return worst_case <= self.budget - nominal + 1e-12
+        return self.budget - (ledger.committed + ledger.saved_by_cache) + 1e-12
 
     def _checkpoint(self) -> None:
         # Counted conservatively: money held for requests in flight may be billed even if we are killed.
