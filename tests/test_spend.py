@@ -9,9 +9,8 @@ from ecoptigen.spend import SpendLedger, active_ledgers, reserve, run_in_context
 
 def test_hold_beyond_budget_is_refused_and_nothing_stays_held():
     outer, inner = SpendLedger(budget=1.0), SpendLedger(budget=0.1)
-    with outer.activate(), inner.activate():
-        with pytest.raises(BudgetExceededError, match="budget"):
-            reserve(0.5)
+    with outer.activate(), inner.activate(), pytest.raises(BudgetExceededError, match="budget"):
+        reserve(0.5)
     assert outer.reserved == 0 and inner.reserved == 0
 
 

@@ -27,7 +27,9 @@ def boom(failure):
 
 def test_retryable_failures_are_retried_until_success():
     waits = []
-    flaky = Flaky([boom(Failure(errors.RateLimitError("429"), True)), boom(Failure(errors.RetryableError("500"), True))])
+    flaky = Flaky(
+        [boom(Failure(errors.RateLimitError("429"), True)), boom(Failure(errors.RetryableError("500"), True))]
+    )
     assert call_with_retries(flaky, translate, RetryPolicy(retry_timeout=60), waits.append) == "ok"
     assert flaky.calls == 3
     assert len(waits) == 2 and all(0 < w <= 10 for w in waits)

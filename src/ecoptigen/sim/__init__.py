@@ -1,0 +1,93 @@
+"""A simulated OpenAI-compatible endpoint: free, offline, reproducible. It is a SIMULATION.
+
+No model runs here. The simulated models answer HumanEval problems with the canonical solution or
+with plausible mistakes, at rates calibrated on published pass@1 figures; any other prompt gets a
+generic answer. Use it for dry runs of a tuning plan, for tests, and for benchmarks; never to judge
+which real model is best. See ``docs/sim.md``.
+
+Example:
+    >>> import openai
+    >>> from ecoptigen import sim
+    >>> with sim.serve(seed=0) as server:
+    ...     client = openai.OpenAI(base_url=server.base_url, api_key="sk-sim")
+    ...     reply = client.completions.create(model="text-davinci-003", prompt="Hello", max_tokens=5)
+    ...     server.stats()["requests"]
+    1
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ecoptigen.sim._http import SimHTTPServer
+from ecoptigen.sim._protocol import FAULT_KINDS, Simulator
+
+__all__ = ["FAULT_KINDS", "SimServer", "serve"]
+
+BANNER = "SIMULATED OpenAI-compatible endpoint (ecoptigen.sim): no real model answers here."
+
+
+class SimServer:
+    """A running simulated endpoint. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, simulator: Simulator, port: int = 0):
+        self._simulator = simulator
+        self._http = SimHTTPServer(simulator, port=port)
+        self.port = self._http.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._thread = threading.Thread(target=self._http.serve_forever, name="ecoptigen-sim", daemon=True)
+        self._thread.start()
+
+    def stats(self) -> dict[str, Any]:
+        """What the simulated provider served and billed (priced with ecoptigen's price table)."""
+        return self._simulator.stats()
+
+    def reset_stats(self) -> None:
+        """Zero the statistics."""
+        self._simulator.reset_stats()
+
+    def close(self) -> None:
+        """Stop serving; requests left hanging by a ``hang`` fault are released."""
+        self._simulator.closing.set()
+        self._http.shutdown()
+        self._http.server_close()
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> SimServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def serve(
+    port: int = 0,
+    seed: int | None = None,
+    latency: float = 0.0,
+    per_token_latency: float = 0.0,
+    faults: dict[str, float] | None = None,
+    rate_limits: dict[str, dict[str, int]] | None = None,
+    api_key: str | None = None,
+) -> SimServer:
+    """Start a simulated endpoint on ``127.0.0.1:port`` (a free port when 0) in a background thread.
+
+    Args:
+        port: the port to listen on; 0 picks a free one.
+        seed: makes every answer reproducible: the k-th identical request gets the same answer in
+            every run, however requests interleave. ``None``: fresh randomness.
+        latency: seconds before an answer starts (time to first token); jittered by +-10%.
+        per_token_latency: seconds per output token of the longest choice.
+        faults: probability of each fault per request: ``"429"``, ``"500"``, ``"503"``, ``"hang"``
+            (no answer until the client gives up), ``"disconnect"``, ``"malformed"`` (invalid JSON).
+        rate_limits: per model ``{"rpm": requests, "tpm": tokens}`` per minute, answered with 429.
+        api_key: when set, requests must carry it (``Authorization: Bearer`` or ``api-key``), else 401.
+
+    Returns:
+        A :class:`SimServer` with ``base_url`` (ending in ``/v1``), ``stats()`` and ``close()``.
+
+    Raises:
+        ValueError: an unknown fault kind or probabilities that do not add up.
+    """
+    simulator = Simulator(seed, latency, per_token_latency, faults, rate_limits, api_key)
+    return SimServer(simulator, port)

@@ -1,0 +1,68 @@
+"""HTTP plumbing for the simulated endpoint: a threaded HTTP/1.1 server with keep-alive."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ecoptigen.sim._protocol import Reply, Simulator
+
+__all__ = ["SimHTTPServer"]
+
+_HANG_SECONDS = 120  # longer than any sensible client timeout; ended early when the server closes
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SimHTTPServer
+
+    def log_message(self, format: str, *args: object) -> None:  # the default writes every request to stderr
+        pass
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            reply = self.server.simulator.handle(method, self.path, headers, body)
+        except Exception as exc:  # the simulator must never take the server down
+            reply = Reply(500, {"error": {"message": f"simulator bug: {exc!r}", "type": "server_error", "code": None}})
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        if reply.transport_fault == "hang":
+            self.server.simulator.closing.wait(_HANG_SECONDS)
+            self.close_connection = True
+            return
+        if reply.transport_fault == "disconnect":
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
+        self.send_response(reply.status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class SimHTTPServer(ThreadingHTTPServer):
+    """Serves a :class:`Simulator` on a loopback port, one thread per connection."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0):
+        self.simulator = simulator
+        super().__init__((host, port), _Handler)

