@@ -251,7 +251,8 @@ class TrialEvaluator:
         pool: where requests (and eval_func, unless ``serial_eval``) run; ``None`` runs everything inline.
         serial_eval: call eval_func on the tuner's thread, one instance after another.
         chat: whether requests go to the chat endpoint (for the default ``max_tokens``).
-        checkpoint: called after every step of requests (the tuner records the money paid so far).
+        checkpoint: ``checkpoint(pending)`` is called before a step of requests with their worst-case cost
+            and after it with minus that, so the tuner can record money at risk before it is spent.
         budget_left: dollars left of the optimization budget, counting cache hits as spent (see
             :class:`StepBudget`); a request that cannot be afforded ends the trial as ``unaffordable``.
     """
@@ -269,13 +270,13 @@ class TrialEvaluator:
         pool: Executor | None,
         serial_eval: bool = False,
         chat: bool = False,
-        checkpoint: Callable[[], None] | None = None,
+        checkpoint: Callable[[float], None] | None = None,
         budget_left: Callable[[], float] | None = None,
     ):
         self.create, self.space, self.data, self.eval_func = create, space, data, eval_func
         self.metric, self.mode, self.inference_budget = metric, mode, inference_budget
         self.price_table, self.pool, self.serial_eval, self.chat = price_table, pool, serial_eval, chat
-        self.checkpoint = checkpoint or (lambda: None)
+        self.checkpoint = checkpoint or (lambda pending: None)
         self.budget_left = budget_left or (lambda: math.inf)
 
     @property
@@ -381,10 +382,12 @@ class TrialEvaluator:
             step.done(position, float(response.get("cost") or 0.0))
             return response
 
+        at_risk = sum(worst) if math.isfinite(step.left) else 0.0
+        self.checkpoint(at_risk)
         try:
             responses = call_all(self.pool, request, list(range(len(todo))))
         finally:
-            self.checkpoint()
+            self.checkpoint(-at_risk)
         for i, response in zip(todo, responses, strict=True):
             usage = response.get("usage") or {}
             entry = samples[i]
@@ -464,4 +467,4 @@ class TrialEvaluator:
                 return first + [evaluate(i) for i in rest]
             return first + call_all(self.pool, evaluate, rest)
         finally:
-            self.checkpoint()
+            self.checkpoint(0.0)

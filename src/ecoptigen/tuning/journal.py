@@ -9,8 +9,10 @@ Format (version 1)::
     {"kind": "spend", "total_paid": 0.74}
 
 ``total_paid`` is what the tuning had paid (over all its runs) when the line was written. ``spend``
-lines are checkpoints written while a trial is under way and when a run ends, so money paid for a
-trial that never finished (killed, or cut by the budget) still counts against the budget on resume.
+lines are checkpoints: before a step of requests goes out (counting the step's worst case as spent),
+after it, and when a run ends. The last line's ``total_paid`` is what a resumed run starts from, so
+money paid for a trial that never finished (killed, or cut by the budget) still counts against the
+budget -- conservatively when the kill came in the middle of a step.
 
 The first line names the tuning it belongs to: a fingerprint of everything that decides which trials
 run and what they return (data, metric, mode, inference budget, search space) -- not the optimization
@@ -114,12 +116,13 @@ class Journal:
             return cls(path)
         lines = _read(path, fingerprint)
         trials = [r for r in lines if r.get("kind") == "trial"]
-        return cls(path, trials, max((float(r.get("total_paid", 0.0)) for r in lines), default=0.0))
+        paid = [float(r["total_paid"]) for r in lines if "total_paid" in r]
+        return cls(path, trials, paid[-1] if paid else 0.0)
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one finished trial (flushed at once, so a kill loses at most the trial in progress)."""
         with self._lock:
-            self.paid = max(self.paid, float(record.get("total_paid", 0.0)))
+            self.paid = float(record.get("total_paid", self.paid))
         if self.path is None:
             return
         line = json.dumps(record, default=repr) + "\n"
@@ -128,8 +131,8 @@ class Journal:
             file.flush()
 
     def checkpoint(self, total_paid: float) -> None:
-        """Record what the tuning has paid so far, if it changed since the last line."""
-        if total_paid > self.paid:
+        """Record what the tuning has paid (or has at risk) so far, if it changed since the last line."""
+        if total_paid != self.paid:
             self.append({"kind": "spend", "total_paid": total_paid})
 
     def take(self, config: dict[str, Any]) -> dict[str, Any] | None:

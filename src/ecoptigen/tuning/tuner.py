@@ -14,6 +14,7 @@ cannot be reserved, the run stops cleanly and returns the best configuration fou
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -133,6 +134,7 @@ class Tuner:
         self.journal = Journal.open(log_file_name, print_, metric=metric, mode=mode)
         self.knowledge = Knowledge()
         self.trials: list[Trial] = []
+        self._pending, self._pending_lock = 0.0, threading.Lock()
         self.ledger = spend.SpendLedger(budget=optimization_budget, name="optimization budget", paid=self.journal.paid)
 
     def run(self) -> Analysis:
@@ -168,7 +170,7 @@ class Tuner:
                         f"the optimization budget is spent: {UNAFFORDABLE_PATIENCE} configurations in a row did not fit"
                     )
                     break
-        self._checkpoint()
+        self._checkpoint(0.0)
         logger.info("tuning stopped: %s; paid $%.6f", stopped, self.ledger.paid)
         return self._analysis(stopped)
 
@@ -191,9 +193,13 @@ class Tuner:
         ledger = self.ledger
         return self.budget - (ledger.committed + ledger.saved_by_cache) + 1e-12
 
-    def _checkpoint(self) -> None:
-        # Counted conservatively: money held for requests in flight may be billed even if we are killed.
-        self.journal.checkpoint(self.ledger.committed)
+    def _checkpoint(self, pending: float) -> None:
+        # Written before a step's requests go out with their worst case added, and after they are
+        # settled: if the run is killed meanwhile, the resumed run counts that money as spent.
+        with self._pending_lock:
+            self._pending += pending
+            at_risk = self._pending
+        self.journal.checkpoint(self.ledger.committed + at_risk)
 
     def _ask(self, searcher: Any) -> list[tuple[int, dict]]:
         size = self.options.parallel_trials
