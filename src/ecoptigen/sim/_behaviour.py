@@ -26,8 +26,8 @@ __all__ = ["PASS_AT_1", "Answer", "answer"]
 # gpt-4.1 0.94, gpt-4.1-mini 0.94, gpt-4.1-nano 0.87). Models without a public figure get a value
 # between their neighbours in price and generation (marked "estimate" in docs/sim.md).
 PASS_AT_1: dict[str, float] = {
-    "text-ada-001": 0.01,
-    "text-babbage-001": 0.03,
+    "text-ada-001": 0.0,
+    "text-babbage-001": 0.01,
     "text-curie-001": 0.08,
     "text-davinci-002": 0.45,
     "text-davinci-003": 0.60,

@@ -166,7 +166,13 @@ def mutant(problem: Problem, rng: random.Random) -> str:
     sites = _mutation_sites(function)
     if not sites:
         return "    return None\n"
-    kind, node, position = rng.choice(sites)
+    # Two edits: a single one leaves about one program in eight still passing the hidden tests.
+    for kind, node, position in rng.sample(sites, min(2, len(sites))):
+        _mutate(kind, node, position, rng)
+    return _render_body(function) or "    return None\n"
+
+
+def _mutate(kind: str, node: ast.AST, position: int, rng: random.Random) -> None:
     if kind == "compare":
         assert isinstance(node, ast.Compare)
         node.ops[position] = _FLIPS[type(node.ops[position])]()
@@ -182,7 +188,6 @@ def mutant(problem: Problem, rng: random.Random) -> str:
     else:  # drop the branch that handles an edge case
         assert isinstance(node, ast.If)
         node.test = ast.Constant(value=False)
-    return _render_body(function) or "    return None\n"
 
 
 # -- what follows a function when nothing stops the model --------------------------------------

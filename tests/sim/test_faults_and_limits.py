@@ -1,0 +1,100 @@
+"""Fault injection, rate limits and determinism behave as configured."""
+
+import time
+
+import httpx2
+import openai
+import pytest
+
+from ecoptigen import sim
+
+
+def test_fault_rates_follow_the_configuration():
+    faults = {"429": 0.2, "500": 0.1, "503": 0.1}
+    with sim.serve(seed=11, faults=faults) as server, httpx2.Client() as http:
+        statuses = [
+            http.post(server.base_url + "/completions", json={"model": "davinci-002", "prompt": "x"}).status_code
+            for _ in range(1000)
+        ]
+    assert 150 < statuses.count(429) < 250
+    assert 60 < statuses.count(500) < 140 and 60 < statuses.count(503) < 140
+    assert server.stats()["errors"] == 1000 - statuses.count(200)
+
+
+def test_429_faults_carry_retry_after():
+    with sim.serve(faults={"429": 1.0}) as server:
+        response = httpx2.post(server.base_url + "/completions", json={"model": "davinci-002", "prompt": "x"})
+    assert response.status_code == 429 and float(response.headers["retry-after"]) > 0
+    assert response.json()["error"]["code"] == "rate_limit_exceeded"
+
+
+def test_transport_faults():
+    with sim.serve(faults={"malformed": 1.0}) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        with pytest.raises((openai.APIResponseValidationError, ValueError, openai.APIError)):
+            client.completions.create(model="davinci-002", prompt="x")
+    with sim.serve(faults={"disconnect": 1.0}) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        with pytest.raises(openai.APIConnectionError):
+            client.completions.create(model="davinci-002", prompt="x")
+    with sim.serve(faults={"hang": 1.0}) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0, timeout=0.3)
+        with pytest.raises(openai.APITimeoutError):
+            client.completions.create(model="davinci-002", prompt="x")
+        assert server.stats()["total_billed_usd"] == 0
+
+
+def test_requests_per_minute_limit():
+    with sim.serve(rate_limits={"gpt-4o-mini": {"rpm": 3}}) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        for _ in range(3):
+            ok = client.chat.completions.with_raw_response.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], max_tokens=2
+            )
+            assert int(ok.headers["x-ratelimit-limit-requests"]) == 3
+        with pytest.raises(openai.RateLimitError) as info:
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+        headers = info.value.response.headers
+        assert float(headers["retry-after"]) > 50 and headers["x-ratelimit-remaining-requests"] == "0"
+        # Other models are not limited.
+        assert client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}]).choices
+
+
+def test_tokens_per_minute_limit():
+    with sim.serve(rate_limits={"davinci-002": {"tpm": 50}}) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        client.completions.create(model="davinci-002", prompt="hello", max_tokens=30)
+        with pytest.raises(openai.RateLimitError):
+            client.completions.create(model="davinci-002", prompt="hello", max_tokens=30)
+
+
+def _texts(seed, prompts):
+    with sim.serve(seed=seed) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        return [
+            client.completions.create(model="davinci-002", prompt=p, max_tokens=20, temperature=1, n=3).choices[0].text
+            for p in prompts
+        ]
+
+
+def test_seeded_server_repeats_itself_whatever_the_interleaving():
+    a = _texts(5, ["a", "b", "a", "c", "a"])
+    b = _texts(5, ["c", "a", "b", "a", "a"])
+    assert [a[0], a[2], a[4]] == [b[1], b[3], b[4]]  # the k-th "a" is the same in both runs
+    assert a[1] == b[2] and a[3] == b[0]
+
+
+def test_latency_is_applied():
+    with sim.serve(latency=0.2) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        start = time.perf_counter()
+        client.completions.create(model="davinci-002", prompt="x", max_tokens=2)
+        elapsed = time.perf_counter() - start
+    assert elapsed >= 0.17  # a lower bound on the simulated delay, not a speed requirement
+
+
+def test_bad_fault_configuration_is_rejected():
+    with pytest.raises(ValueError, match="unknown fault"):
+        sim.serve(faults={"explode": 0.1})
+    with pytest.raises(ValueError, match="add up"):
+        sim.serve(faults={"429": 0.7, "500": 0.7})
