@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ecoptigen.errors import BudgetExceededError, TuningError
+from ecoptigen.errors import BudgetExceededError, ConfigurationError, TuningError
 from ecoptigen.tuning.analysis import Analysis, Trial
 from ecoptigen.tuning.space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
 from ecoptigen.tuning.testing import remember_eval_func, resolve_test_call, run_test
@@ -177,6 +177,8 @@ def test(
         ['cost', 'inference_cost', 'success']
     """
     config, eval_func, _ = resolve_test_call(engine, config, eval_func, {})
+    if not isinstance(data, list) or not data:
+        raise ConfigurationError("data is empty: give at least one data instance to test on.")
     with logging_level_of(logging_level):
         return run_test(
             functools.partial(engine.create, chat=chat),

@@ -76,7 +76,7 @@ def aggregate(results: list[dict[str, Any]], agg_method: Any = "avg") -> dict[st
 
     Example:
         >>> aggregate([{"success": 1}, {"success": 0}, {"success": 1}], "median")
-        {'success': 1}
+        {'success': 1.0}
     """
     keys = [k for k, v in results[0].items() if _is_number(v)] if results else []
     if isinstance(agg_method, str):
