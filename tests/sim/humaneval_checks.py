@@ -21,7 +21,7 @@ def program(problem: Problem, completion: str) -> str:
     return f"{code}\n\n{problem.test}\n\ncheck({problem.entry_point})\n"
 
 
-def passes(problem: Problem, completion: str, timeout: float = 10.0) -> bool:
+def passes(problem: Problem, completion: str, timeout: float = 3.0) -> bool:
     with tempfile.TemporaryDirectory() as work:
         path = os.path.join(work, "candidate.py")
         with open(path, "w") as f:
@@ -40,7 +40,12 @@ def passes(problem: Problem, completion: str, timeout: float = 10.0) -> bool:
     return result.returncode == 0
 
 
-def pass_rate(pairs: list[tuple[Problem, str]], workers: int = 4) -> float:
+def check_all(pairs: list[tuple[Problem, str]], workers: int = 6) -> list[bool]:
+    """Whether each completion passes its problem's tests, checked in parallel subprocesses."""
     with ThreadPoolExecutor(workers) as pool:
-        results = list(pool.map(lambda pair: passes(*pair), pairs))
+        return list(pool.map(lambda pair: passes(*pair), pairs))
+
+
+def pass_rate(pairs: list[tuple[Problem, str]]) -> float:
+    results = check_all(pairs)
     return sum(results) / len(results)

@@ -108,7 +108,7 @@ def wording(model: str, template: str) -> float:
 
 def temperature_factor(temperature: float) -> float:
     """How much less likely a sampled answer is right than a greedy one (1 at T=0, ~0 at T=2)."""
-    return max(0.0, 1 - (temperature / 2) ** 2.5)
+    return max(0.0, 1 - (temperature / 2) ** 2)
 
 
 def greedy_share(temperature: float) -> float:
