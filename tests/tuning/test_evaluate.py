@@ -35,7 +35,9 @@ def test_without_inference_budget_each_instance_gets_one_request_of_n():
 
 def test_growing_n_asks_only_for_the_additional_completions_with_fresh_salts():
     engine = FakeEngine()
-    outcome = evaluator(engine, budget=1.0, n=8).evaluate({"prompt": 0}, Knowledge())
+    # ~390 output tokens per instance: n=1 is all max_tokens=200 guarantees, and n=8 (~350) fits
+    knowledge = Knowledge(avg_input_tokens=5)
+    outcome = evaluator(engine, budget=0.000235, n=8, max_tokens=200).evaluate({"prompt": 0}, knowledge)
     assert outcome.status == "ok"
     first = [(r["n"], r["salt"]) for r in engine.requests if r["context"] == DATA[0]]
     assert first == [(2, None), (2, "ecoptigen.tuning:after=2"), (4, "ecoptigen.tuning:after=4")]
@@ -90,11 +92,20 @@ def test_measured_inference_cost_over_budget_never_counts_as_ok():
     assert outcome.updates[-1][0] == "invalid"
 
 
+def test_without_a_target_yet_the_config_is_evaluated_at_once():
+    engine = FakeEngine()
+    outcome = evaluator(engine, budget=1.0, n=8).evaluate({"prompt": 0}, Knowledge())
+    assert outcome.status == "ok"
+    assert [(r["n"], r["salt"]) for r in engine.requests] == [(8, None)] * len(DATA)
+
+
 def test_concurrent_evaluation_equals_sequential():
     sequential, concurrent = FakeEngine(), FakeEngine()
-    a = evaluator(sequential, budget=0.001, n=12).evaluate({"prompt": 0}, Knowledge())
+    knowledge = Knowledge(avg_input_tokens=5)
+    a = evaluator(sequential, budget=0.0004, n=12, max_tokens=200).evaluate({"prompt": 0}, knowledge)
     with ThreadPoolExecutor(8) as pool:
-        b = evaluator(concurrent, budget=0.001, n=12, pool=pool).evaluate({"prompt": 0}, Knowledge())
+        b = evaluator(concurrent, budget=0.0004, n=12, max_tokens=200, pool=pool).evaluate({"prompt": 0}, knowledge)
+    assert len(sequential.requests) > len(DATA)  # n and data grew
     assert a == b
     key = lambda r: (str(r["context"]), r["n"], str(r["salt"]))  # noqa: E731
     assert sorted(map(key, sequential.requests)) == sorted(map(key, concurrent.requests))

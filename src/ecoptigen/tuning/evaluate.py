@@ -320,10 +320,14 @@ class TrialEvaluator:
             return TrialOutcome("pruned", {self.metric: self.worst}, math.inf, 0.0)
         samples = [_Samples() for _ in self.data]
         updates: list[list[Any]] = []
-        n = plan.start_n if plan else config_n
+        # Without a target (FLAML learns the prompt length from the first full evaluation) no early
+        # verdict is possible, so growing n and the data would only add rounds of waiting: go straight
+        # to the config's n on all the data. The measured inference cost is still checked at the end.
+        grow = prune and target is not None
+        n = plan.start_n if plan and grow else config_n
         try:
             while True:
-                verdict = self._grow_data(params, samples, n, config_n, target, prune)
+                verdict = self._grow_data(params, samples, n, config_n, target, grow)
                 if verdict == "over":
                     return self._over(samples, updates, region, max_tokens, n, "over the inference budget")
                 if verdict == "under":
