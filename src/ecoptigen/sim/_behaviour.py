@@ -145,7 +145,9 @@ def humaneval_answer(
         local = rng
     if temperature > 1.3 and local.random() < (temperature - 1.3) / 0.7:
         correct = False  # near 2 the sampler wanders off: most programs break
-    body = he.correct_variant(problem, local) if correct else he.mutant(problem, local)
+    # Very weak models mostly write code that does not run; the others make plausible mistakes.
+    broken_share = 0.8 if PASS_AT_1.get(model, _DEFAULT_PASS_AT_1) < 0.1 else 0.12
+    body = he.correct_variant(problem, local) if correct else he.mutant(problem, local, broken_share)
     if chat:
         return Answer(_chat_style(problem, body, template, local), correct)
     return Answer(body + he.run_on(problem, local), correct)

@@ -154,14 +154,15 @@ def _mutation_sites(function: ast.FunctionDef) -> list[tuple[str, ast.AST, int]]
     return sites
 
 
-def mutant(problem: Problem, rng: random.Random) -> str:
-    """A plausible wrong body: one small edit of the canonical solution (or a broken program)."""
+def mutant(problem: Problem, rng: random.Random, broken_share: float = 0.12) -> str:
+    """A plausible wrong body: small edits of the canonical solution, or (``broken_share`` of the
+    time) a program that does not run at all."""
     function = ast.parse(ast.unparse(_entry_def(problem))).body[0]
     assert isinstance(function, ast.FunctionDef)  # parsed from a FunctionDef just above
     roll = rng.random()
-    if roll < 0.06:
+    if roll < broken_share / 2:
         return problem.canonical_solution.rstrip("\n") + ")\n"  # a syntax error
-    if roll < 0.12:
+    if roll < broken_share:
         return "    result = undefined_helper(*locals().values())\n    return result\n"  # a runtime error
     sites = _mutation_sites(function)
     if not sites:
