@@ -294,3 +294,16 @@ def test_usage_summary_separates_paid_from_saved(endpoint, capsys):
     oai.Completion.print_usage_summary()
     out = capsys.readouterr().out
     assert "gpt-4o-mini" in out and "saved" in out
+
+
+def test_malformed_and_dropped_responses_are_retried():
+    from ecoptigen import sim
+
+    with sim.serve(seed=8, faults={"malformed": 0.3, "disconnect": 0.2}) as broken:
+        for i in range(10):
+            response = oai.Completion.create(
+                model="gpt-4o-mini", prompt=f"m{i}", max_tokens=4, base_url=broken.base_url, api_key="k",
+                use_cache=False, retry_time=0.05,
+            )
+            assert response["choices"]
+        assert broken.stats()["errors"] > 0

@@ -52,7 +52,7 @@ def call_with_retries(
         EcoptigenError: the translated error of the last failed attempt.
     """
     start = time.monotonic()
-    rng = random.Random()
+    rng: random.Random | None = None
     number = 1
     while True:
         try:
@@ -62,6 +62,7 @@ def call_with_retries(
             if not failure.retryable:
                 raise failure.error from exc
             number += 1
+            rng = rng or random.Random()
             wait = policy.wait_before(number, failure, rng)
             if time.monotonic() - start + wait > policy.retry_timeout:
                 raise failure.error from exc

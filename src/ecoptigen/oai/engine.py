@@ -266,8 +266,18 @@ class CompletionEngine:
         known = _sdk_parameters(api.create)
         kwargs = {k: v for k, v in request.body.items() if k in known}
         extra = {k: v for k, v in request.body.items() if k not in known}
-        result = api.create(**kwargs, extra_body=extra or None, timeout=request.timeout)
-        return result.model_dump(exclude_unset=True)
+        # The raw response skips building pydantic objects only to turn them back into a dict;
+        # the SDK still builds the request, authenticates, and raises its errors for bad statuses.
+        raw = api.with_raw_response.create(**kwargs, extra_body=extra or None, timeout=request.timeout)
+        try:
+            data = json.loads(raw.http_response.content)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+            raise openai.APIResponseValidationError(
+                response=raw.http_response, body=raw.http_response.text, message="the response is not a completion"
+            )
+        return data
 
     def _warn_unpriced(self, model: str) -> None:
         with self._lock:
