@@ -93,8 +93,9 @@ class StepBudget:
     """Admits the requests of one step as a sequential run would, while sending them concurrently.
 
     Sequentially, request ``k`` is sent if what is left at the start of the step, minus the cost of
-    requests ``0..k-1``, covers its worst case. Concurrently, ``k`` goes at once when even the worst cases
-    of ``0..k-1`` leave room for it; otherwise it waits for them and decides on their real costs. So the
+    requests ``0..k-1``, covers its worst case. Concurrently, ``k`` goes as soon as the real costs of the
+    earlier requests that have finished plus the worst cases of those still running leave room for it,
+    and is refused only once all of them have finished and it does not fit. So the
     requests sent -- and the money spent -- do not depend on timing, and a re-run on a warm cache (which
     counts cache hits as spent) admits exactly the same requests.
 
@@ -119,7 +120,9 @@ class StepBudget:
         if sum(self.worst[: position + 1]) <= self.left:
             return
         with self._changed:
-            self._changed.wait_for(lambda: self._refused or all(c is not None for c in self.costs[:position]))
+            self._changed.wait_for(lambda: self._refused or self._fits(position) or self._known(position))
+            if self._fits(position):
+                return
             if self._refused:
                 raise _Unaffordable("an earlier request of this step could not be afforded")
             spent = sum(c for c in self.costs[:position] if c is not None)
@@ -128,6 +131,14 @@ class StepBudget:
                 self._changed.notify_all()
                 worst, left = self.worst[position], self.left - spent
                 raise _Unaffordable(f"a request may cost up to ${worst:.6f}; the budget has ${left:.6f} left")
+
+    def _known(self, position: int) -> bool:
+        return all(c is not None for c in self.costs[:position])
+
+    def _fits(self, position: int) -> bool:
+        """Whether ``position`` fits even if every earlier request still running costs its worst case."""
+        earlier = sum(w if c is None else c for c, w in zip(self.costs[:position], self.worst, strict=False))
+        return earlier + self.worst[position] <= self.left
 
     def done(self, position: int, cost: float) -> None:
         """Record what request ``position`` cost (``inf`` if it failed)."""
@@ -363,7 +374,9 @@ class TrialEvaluator:
                 return verdict
             if limit == total:
                 return "unsure"
-            done, limit = limit, min(2 * limit, total)
+            # Surely under budget at the config's own n: every instance will be needed, and the
+            # Hoeffding-Serfling bound makes a later "over" unlikely, so fetch the rest in one round.
+            done, limit = limit, total if verdict == "under" else min(2 * limit, total)
 
     def _fill(self, params: dict, samples: list[_Samples], indices: range, n: int) -> None:
         todo = [i for i in indices if samples[i].have < n]
