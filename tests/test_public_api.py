@@ -33,6 +33,8 @@ def test_documented_class_methods_exist():
         assert callable(getattr(oai.ChatCompletion, name)), name
     for name in ["price1K", "chat_models", "request_timeout", "retry_timeout", "retry_time", "seed", "cache_path"]:
         assert hasattr(oai.Completion, name), name
+    assert "model" in oai.Completion.default_search_space
+    assert "messages" in oai.ChatCompletion.default_search_space or "prompt" in oai.ChatCompletion.default_search_space
 
 
 def test_error_tree():

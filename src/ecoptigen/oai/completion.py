@@ -44,6 +44,13 @@ class _Settings(type):
         cls._engine.cache_seed = value
 
     @property
+    def default_search_space(cls) -> dict:
+        """The space ``tune`` searches over where its arguments do not say otherwise (current models)."""
+        from ecoptigen.tuning import default_space
+
+        return default_space(cls._chat)
+
+    @property
     def cache_path(cls) -> str:
         """The folder of the current cache namespace."""
         return os.path.join(cls._engine.cache_path_root, str(cls._engine.cache_seed))
