@@ -53,13 +53,22 @@ def billed(stats_of) -> float:
     return float(stats_of()["total_billed_usd"])
 
 
-def run_ours(base_url: str, data: dict, args: argparse.Namespace, stats_of) -> dict:
-    from ecoptigen.code_utils import eval_function_completions, generate_assertions
+def our_eval_func() -> tuple[object, str]:
+    """The seed's eval_func from ecoptigen.code_utils, or the stand-in if that module is not there yet."""
+    try:
+        from ecoptigen.code_utils import eval_function_completions, generate_assertions
+    except ImportError:
+        from _stand_in_eval import eval_with_generated_assertions
 
+        return eval_with_generated_assertions, "benchmarks/_stand_in_eval.py (ecoptigen.code_utils missing)"
+    return partial(eval_function_completions, assertions=generate_assertions), "ecoptigen.code_utils"
+
+
+def run_ours(base_url: str, data: dict, args: argparse.Namespace, stats_of) -> dict:
     from ecoptigen import oai
 
+    evaluate, eval_name = our_eval_func()
     os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"] = base_url, "sk-sim-ecoptigen"
-    evaluate = partial(eval_function_completions, assertions=generate_assertions)
     with tempfile.TemporaryDirectory() as cache:
         oai.Completion.set_cache(seed=41, cache_path_root=cache)
         before, started = billed(stats_of), time.perf_counter()
@@ -91,6 +100,7 @@ def run_ours(base_url: str, data: dict, args: argparse.Namespace, stats_of) -> d
         "config": {k: v for k, v in config.items() if isinstance(v, (str, int, float, list, type(None)))},
         "test": {k: float(v) for k, v in result.items()},
         "test_seconds": test_seconds,
+        "eval_func": eval_name,
     }
 
 
