@@ -1,0 +1,90 @@
+"""Running untrusted generated code: isolated, limited, and with a verdict it cannot fake.
+
+:func:`get_sandbox` returns the strongest backend available here and says which (logged once, and
+in every :class:`RunResult`). Security model and per-platform guarantees: ``docs/sandbox.md``.
+
+Example:
+    >>> from ecoptigen.sandbox import get_sandbox
+    >>> result = get_sandbox().run("assert sum([1, 2]) == 3", timeout=5)
+    >>> result.verdict
+    'passed'
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+
+from ecoptigen.errors import SandboxError
+from ecoptigen.sandbox import _backends
+from ecoptigen.sandbox._base import RunResult, Sandbox, Verdict
+from ecoptigen.sandbox._workers import WorkerPool
+
+__all__ = ["RunResult", "Sandbox", "Verdict", "get_sandbox"]
+
+logger = logging.getLogger("ecoptigen.sandbox")
+
+_pools: dict[str, WorkerPool] = {}
+_lock = threading.Lock()
+
+
+def _weak_allowed(allow_weak: bool | None) -> bool:
+    if allow_weak is not None:
+        return allow_weak
+    return os.environ.get("ECOPTIGEN_ALLOW_WEAK_SANDBOX", "") not in ("", "0", "false", "no")
+
+
+def get_sandbox(use_docker: bool | str = False, allow_weak: bool | None = None) -> Sandbox:
+    """The sandbox to run generated code in: bubblewrap if it works here, else an error.
+
+    Args:
+        use_docker: run in a Docker container instead (a string names the image); needs a running engine.
+        allow_weak: when bubblewrap is unavailable, fall back to a plain separate process (clean
+            environment, resource limits, own temp folder, but your files and the network stay
+            reachable). Default: the environment variable ``ECOPTIGEN_ALLOW_WEAK_SANDBOX``.
+
+    Raises:
+        SandboxError: the isolation asked for is not available; the message says what to install.
+    """
+    kind = f"docker:{use_docker}" if use_docker else "bubblewrap"
+    with _lock:
+        if kind in _pools:
+            return _pools[kind]
+        if use_docker:
+            reason = _backends.docker_usable()
+            if reason:
+                raise _backends.unavailable("Docker", reason)
+            image = use_docker if isinstance(use_docker, str) else _backends.DOCKER_IMAGE
+            pool = _backends.docker_pool(image)
+        else:
+            reason = _backends.bubblewrap_usable()
+            if reason is None:
+                pool = _backends.bubblewrap_pool()
+            elif _weak_allowed(allow_weak):
+                kind = "process"
+                pool = _pools.get(kind) or _backends.process_pool()
+                logger.warning("%s; running generated code with WEAK isolation as allowed", reason)
+            else:
+                raise _backends.unavailable("bubblewrap", reason)
+        _pools[kind] = pool
+        logger.info("generated code runs in: %s", pool.isolation)
+        return pool
+
+
+def weak_sandbox() -> Sandbox:
+    """The weak process backend, whatever else is available (for tests and comparisons)."""
+    with _lock:
+        if "process" not in _pools:
+            _pools["process"] = _backends.process_pool()
+        return _pools["process"]
+
+
+@atexit.register
+def _close_all() -> None:
+    for pool in list(_pools.values()):
+        pool.close()
+
+
+__all__ += ["SandboxError", "weak_sandbox"]

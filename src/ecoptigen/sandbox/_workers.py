@@ -1,0 +1,213 @@
+"""Warm sandbox workers: a long-lived isolated process (the zygote) per slot, forking a child per run.
+
+Starting bubblewrap and a Python interpreter takes tens of milliseconds; forking a warm one takes a
+fraction of one. The host side below enforces every limit that must not depend on the sandboxed
+side: a wall-clock deadline per run (a timer here, usable from any thread), and killing the whole
+worker (its process group, and its cgroup when there is one) when it does not answer in time or
+dies. A killed worker is replaced by a fresh one on the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import itertools
+import json
+import logging
+import math
+import os
+import queue
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+
+from ecoptigen.errors import SandboxError
+from ecoptigen.sandbox._base import RunResult
+from ecoptigen.sandbox._cgroup import PidsCgroup
+
+__all__ = ["ZYGOTE_SOURCE", "WorkerPool", "job_limits"]
+
+logger = logging.getLogger("ecoptigen.sandbox")
+
+ZYGOTE_SOURCE = importlib.resources.files("ecoptigen.sandbox").joinpath("_zygote.py").read_text()
+_START_TIMEOUT = 30.0
+_GRACE = 2.0  # seconds the zygote gets, past a run's timeout, to report before it is killed
+MEMORY_LIMIT = 1 << 30
+FILE_SIZE_LIMIT = 16 << 20
+
+
+def job_limits(timeout: float) -> dict[str, int]:
+    """Hard resource limits for one run: the program cannot raise them (no capabilities)."""
+    limits = {
+        "RLIMIT_AS": MEMORY_LIMIT,
+        "RLIMIT_CPU": math.ceil(timeout) + 1,
+        "RLIMIT_FSIZE": FILE_SIZE_LIMIT,
+        "RLIMIT_NOFILE": 256,
+        "RLIMIT_CORE": 0,
+    }
+    if os.geteuid() != 0:  # the kernel ignores RLIMIT_NPROC for root; a pids cgroup covers that case
+        limits["RLIMIT_NPROC"] = 1024
+    return limits
+
+
+class _Worker:
+    def __init__(self, command: list[str], env: dict[str, str], cwd: str | None, pids_max: int):
+        self._cgroup = PidsCgroup.create(pids_max)
+        self._proc = subprocess.Popen(
+            self._cgroup.wrap(command) if self._cgroup else command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        self._buffer = b""
+        ready = self._read_line(time.monotonic() + _START_TIMEOUT)
+        if ready is None:
+            self.kill()
+            raise SandboxError(f"the sandbox worker did not start: {' '.join(command[:3])} ...")
+
+    def _read_line(self, deadline: float) -> bytes | None:
+        assert self._proc.stdout is not None  # created with stdout=PIPE
+        fd = self._proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line
+
+    def run(self, job: dict, timeout: float) -> dict | None:
+        """The zygote's answer, or ``None`` if it did not answer in time (then the worker is dead)."""
+        assert self._proc.stdin is not None  # created with stdin=PIPE
+        try:
+            self._proc.stdin.write(json.dumps(job).encode() + b"\n")
+            self._proc.stdin.flush()
+        except OSError:
+            self.kill()
+            return None
+        line = self._read_line(time.monotonic() + timeout + _GRACE)
+        if line is None:
+            self.kill()
+            return None
+        return json.loads(line)
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        if self._cgroup is not None:
+            self._cgroup.kill_all()
+        with contextlib.suppress(Exception):
+            self._proc.wait(timeout=10)
+        for stream in (self._proc.stdin, self._proc.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()  # type: ignore[union-attr]
+        if self._cgroup is not None:
+            self._cgroup.remove()
+
+
+class WorkerPool:
+    """Up to ``size`` warm workers shared by many threads.
+
+    Args:
+        command: starts one zygote (e.g. ``bwrap ... python -I -S -c <zygote>``).
+        isolation: the name reported in every result.
+        env, cwd: the environment and working directory of the command.
+        size: workers at most (runs beyond that wait for a free one).
+    """
+
+    def __init__(
+        self,
+        command: Callable[[], list[str]],
+        isolation: str,
+        env: dict[str, str],
+        cwd: Callable[[], str | None] = lambda: None,
+        size: int | None = None,
+        pids_max: int = 256,
+    ):
+        self.isolation = isolation
+        self._command, self._env, self._cwd, self._pids_max = command, env, cwd, pids_max
+        self._size = size or max(2, os.cpu_count() or 2)
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+        self._ids = itertools.count()
+        self._closed = False
+
+    def _take(self) -> _Worker:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if self._closed:
+                raise SandboxError("the sandbox was closed")
+            create = self._created < self._size
+            if create:
+                self._created += 1
+        if not create:
+            return self._idle.get()
+        try:
+            return _Worker(self._command(), self._env, self._cwd(), self._pids_max)
+        except BaseException:
+            with self._lock:
+                self._created -= 1
+            raise
+
+    def _give_back(self, worker: _Worker) -> None:
+        if worker.alive and not self._closed:
+            self._idle.put(worker)
+            return
+        worker.kill()
+        with self._lock:
+            self._created -= 1
+
+    def run(self, code: str, timeout: float, calls: list[str] | None = None) -> RunResult:
+        """Run ``code`` in a fresh child of a warm worker; see :class:`~ecoptigen.sandbox.Sandbox`."""
+        if not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        job = {"id": next(self._ids), "code": code, "calls": calls, "timeout": timeout, "limits": job_limits(timeout)}
+        start = time.monotonic()
+        worker = self._take()
+        try:
+            answer = worker.run(job, timeout)
+        finally:
+            self._give_back(worker)
+        if answer is None:
+            # The worker went silent or died (e.g. the program killed it): treat as the program's doing.
+            verdict = "timeout" if time.monotonic() - start >= timeout else "failed"
+            return RunResult(verdict, None, "", False, self.isolation, time.monotonic() - start)
+        return RunResult(
+            verdict=answer["verdict"],
+            exit_code=answer["exit_code"],
+            output=answer["output"],
+            truncated=answer["truncated"],
+            isolation=self.isolation,
+            duration=answer["duration"],
+            values=answer["values"],
+        )
+
+    def close(self) -> None:
+        """Kill every worker."""
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().kill()
+            except queue.Empty:
+                return
