@@ -1,0 +1,279 @@
+"""Generating and checking code: FLAML's ``flaml.autogen.code_utils``, with generated code sandboxed.
+
+Same names, arguments and results as FLAML's. Differences: every program runs in
+:mod:`ecoptigen.sandbox` (never in this process or with this process's environment), a program
+passes only when the trusted harness saw it run to its end, HumanEval-style tests are checked in
+*strict mode* where they allow it (values computed in the sandbox, compared here), candidates are
+checked in parallel, and money spent by the model calls here is charged like any ``create``.
+
+Example:
+    >>> from ecoptigen.code_utils import eval_function_completions
+    >>> test = "def check(c):\\n    assert c(1, 2) == 3\\n"
+    >>> eval_function_completions(["    return a + b\\n"], "def add(a, b):\\n", test, "add")
+    {'expected_success': 1.0, 'success': True}
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ecoptigen import oai
+from ecoptigen.errors import ConfigurationError
+from ecoptigen.sandbox import RunResult, get_sandbox
+from ecoptigen.sandbox._strict import strict_test
+
+__all__ = [
+    "CODE_BLOCK_PATTERN",
+    "eval_function_completions",
+    "execute_code",
+    "extract_code",
+    "generate_assertions",
+    "generate_code",
+    "implement",
+    "improve_code",
+    "improve_function",
+]
+
+logger = logging.getLogger("ecoptigen.code_utils")
+
+CODE_BLOCK_PATTERN = r"```\w*\n(.*?)\n```"
+FAST_MODEL = "gpt-4o-mini"
+DEFAULT_MODEL = "gpt-4o"
+GENERATE_ASSERTIONS_PROMPT = (
+    "Given the signature and docstring, write the exactly same number of assertion(s) for the provided "
+    "example(s) in the docstring, without assertion messages.\n\nfunc signature:\n{definition}\nassertions:"
+)
+_GENERATE_ASSERTIONS_CONFIG = {
+    "prompt": GENERATE_ASSERTIONS_PROMPT,
+    "model": FAST_MODEL,
+    "max_tokens": 256,
+    "stop": "\n\n",
+}
+_COMPLETE_PROMPT = "# Python 3{definition}"
+_STOP = ["\nclass", "\ndef", "\nif", "\nprint"]
+# implement()'s default cascade: cheap and greedy first, more samples and stronger models after.
+IMPLEMENT_CONFIGS = [
+    {"model": FAST_MODEL, "prompt": _COMPLETE_PROMPT, "temperature": 0, "seed": 0},
+    {"model": FAST_MODEL, "prompt": _COMPLETE_PROMPT, "stop": _STOP, "n": 7, "seed": 0},
+    {"model": DEFAULT_MODEL, "prompt": _COMPLETE_PROMPT, "temperature": 0, "seed": 1},
+    {"model": DEFAULT_MODEL, "prompt": _COMPLETE_PROMPT, "stop": _STOP, "n": 2, "seed": 2},
+    {"model": DEFAULT_MODEL, "prompt": _COMPLETE_PROMPT, "stop": _STOP, "n": 1, "seed": 2},
+]
+
+
+def extract_code(text: str, pattern: str = CODE_BLOCK_PATTERN) -> str:
+    """The first fenced code block of ``text``, or ``text`` itself when it has none.
+
+    Example:
+        >>> extract_code("Here:\\n```python\\nprint(1)\\n```\\nDone.")
+        'print(1)'
+    """
+    match = re.search(pattern, text, flags=re.DOTALL)
+    return match.group(1) if match else text
+
+
+def _remove_check(response: str) -> str:
+    """Drop a top-level ``check`` the model wrote after the function (a nested one is the solution's own)."""
+    match = re.search(r"^def check\(", response, re.MULTILINE)
+    return response if match is None else response[: match.start()]
+
+
+def _program(definition: str, response: str, entry_point: str | None) -> str:
+    """The candidate function as a program: a body completes ``definition``; a whole ``def`` (or a chat
+    answer's code block) stands alone, after the definition's imports."""
+    code = _remove_check(extract_code(response))
+    # A body is indented (even when it starts with a nested def); a whole program starts at column 0.
+    defines = code.lstrip("\n").startswith(("def ", "from ", "import ", "@")) or (
+        entry_point is not None and re.search(rf"^def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE)
+    )
+    if not defines:
+        return definition + code
+    imports = "\n".join(line for line in definition.splitlines() if line.startswith(("import ", "from ")))
+    return f"{imports}\n{code}" if imports else code
+
+
+def _sandbox(use_docker: Any):
+    return get_sandbox(use_docker=use_docker if isinstance(use_docker, str) else False) if use_docker else get_sandbox()
+
+
+def _passes_test(program: str, test: str, entry_point: str, timeout: float, use_docker: Any) -> bool:
+    strict = strict_test(test, entry_point)
+    sandbox = _sandbox(use_docker)
+    if strict is not None:
+        result = sandbox.run(program, timeout=timeout, calls=strict.calls)
+        return strict.judge(result)
+    return sandbox.run(f"{program}\n{test}\ncheck({entry_point})\n", timeout=timeout).passed
+
+
+def _run_all(jobs: list[Callable[[], bool]]) -> list[bool]:
+    if len(jobs) == 1:
+        return [jobs[0]()]
+    with ThreadPoolExecutor(min(len(jobs), 8)) as pool:
+        return list(pool.map(lambda job: job(), jobs))
+
+
+def eval_function_completions(
+    responses: list[str],
+    definition: str,
+    test: str | None = None,
+    entry_point: str | None = None,
+    assertions: str | Callable[[str], tuple[str, float]] | None = None,
+    timeout: float = 3,
+    use_docker: Any = None,
+) -> dict:
+    """Check function completions, as FLAML does, in the sandbox.
+
+    Args:
+        responses: the completions: bodies, whole ``def``s, or chat answers with a fenced code block.
+        definition: the function signature and docstring (HumanEval's ``prompt``).
+        test: test code defining ``check(candidate)``; entry_point: the function's name.
+        assertions: assertions to select a response with, or a generator of them
+            (``generate_assertions``), called only when there is more than one response.
+        timeout: seconds per program.
+        use_docker: run in Docker (a string names the image); default: the strongest local sandbox.
+
+    Returns:
+        Without assertions: ``expected_success`` (the chance that at least one of n responses drawn
+        at FLAML's estimate passes) and ``success`` (any response passes). With assertions:
+        ``index_selected`` (the first response passing them, in order; the last if none does),
+        ``succeed_assertions``, ``success`` (when ``test`` is given), ``gen_cost``, ``assertions``.
+
+    Raises:
+        ConfigurationError: a test is given without entry_point, or responses is empty.
+    """
+    if not responses:
+        raise ConfigurationError("responses is empty: give at least one completion to evaluate.")
+    if test is not None and not entry_point:
+        raise ConfigurationError("a test needs the entry_point (the name of the function it checks).")
+    programs = [_program(definition, r, entry_point) for r in responses]
+    n = len(programs)
+    if assertions is None:
+        if test is None or entry_point is None:
+            raise ConfigurationError("without assertions, give the test and entry_point to check responses with.")
+        passed = _run_all([lambda p=p: _passes_test(p, test, entry_point, timeout, use_docker) for p in programs])
+        return {"expected_success": 1 - pow(1 - sum(passed) / n, n), "success": any(passed)}
+    gen_cost = 0.0
+    if callable(assertions):
+        if n > 1:
+            assertions, gen_cost = assertions(definition)
+        else:
+            assertions = ""  # one response: nothing to select, so no money is spent generating assertions
+    sandbox = _sandbox(use_docker)
+    checked = _run_all([lambda p=p: sandbox.run(f"{p}\n{assertions}\n", timeout=timeout).passed for p in programs])
+    index = next((i for i, ok in enumerate(checked) if ok), n - 1)
+    result: dict[str, Any] = {
+        "index_selected": index,
+        "succeed_assertions": checked[index],
+        "gen_cost": gen_cost,
+        "assertions": assertions,
+    }
+    if test is not None:
+        assert entry_point is not None  # checked above
+        result["success"] = _passes_test(programs[index], test, entry_point, timeout, use_docker)
+    return result
+
+
+def generate_assertions(definition: str, **config: Any) -> tuple[str, float]:
+    """Ask a model for assertions from the docstring's examples; returns ``(assertions, cost)``.
+
+    The request is an ordinary ``oai.Completion.create``, so a tuning's budget counts it.
+    """
+    params = {**_GENERATE_ASSERTIONS_CONFIG, **config}
+    response = oai.Completion.create({"definition": definition}, **params)
+    assert isinstance(response, dict)  # create raises rather than return -1 by default
+    return oai.Completion.extract_text(response)[0], float(response["cost"])
+
+
+def generate_code(pattern: str = CODE_BLOCK_PATTERN, **config: Any) -> tuple[str, float]:
+    """Ask a model for code; returns the first code block of its answer and the cost."""
+    response = oai.Completion.create(**config)
+    assert isinstance(response, dict)
+    return extract_code(oai.Completion.extract_text(response)[0], pattern), float(response["cost"])
+
+
+def implement(
+    definition: str,
+    configs: list[dict] | None = None,
+    assertions: str | Callable[[str], tuple[str, float]] = generate_assertions,
+) -> tuple[str, float, int]:
+    """Implement a function, trying configs from cheap to expensive until one passes the assertions.
+
+    Returns:
+        ``(code, cost, config_id)``: the selected completion, all dollars spent, the config used.
+    """
+    configs = configs or IMPLEMENT_CONFIGS
+    cost = 0.0
+    if len(configs) > 1 and callable(assertions):
+        assertions, cost = assertions(definition)
+    for index, config in enumerate(configs):
+        response = oai.Completion.create({"definition": definition}, **config)
+        assert isinstance(response, dict)
+        cost += float(response["cost"])
+        responses = oai.Completion.extract_text(response)
+        metrics = eval_function_completions(responses, definition, assertions=assertions)
+        assertions = metrics["assertions"]
+        cost += metrics["gen_cost"]
+        if metrics["succeed_assertions"] or index == len(configs) - 1:
+            return responses[metrics["index_selected"]], cost, index
+    raise ConfigurationError("configs is empty: give at least one config.")
+
+
+def execute_code(
+    code: str | None = None,
+    timeout: float | None = None,
+    filename: str | None = None,
+    work_dir: str | None = None,
+    use_docker: Any = None,
+    lang: str = "python",
+) -> tuple[int, str, str | None]:
+    """Run Python code in the sandbox; returns ``(exit_code, logs, image)`` as FLAML does.
+
+    ``exit_code`` is 0 only when the program ran to its end (an early ``sys.exit(0)`` is not
+    success). ``filename`` (in ``work_dir``) is read when no code is given, and written with the code
+    otherwise; nothing is ever written into the installed package. ``image`` is the Docker image
+    used, if any.
+
+    Raises:
+        ConfigurationError: neither code nor filename, or a language other than Python.
+    """
+    if lang not in ("python", "python3", "py"):
+        raise ConfigurationError(f"execute_code runs Python only, not {lang!r}.")
+    path = Path(work_dir or ".", filename) if filename else None
+    if code is None:
+        if path is None:
+            raise ConfigurationError("give the code, or the filename of the code to run.")
+        code = path.read_text()
+    elif path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(code)
+    result: RunResult = _sandbox(use_docker).run(code, timeout=timeout or 600)
+    logs = result.output + ("\nTimeoutError: the program timed out" if result.verdict == "timeout" else "")
+    image = use_docker if isinstance(use_docker, str) else ("python:3.11-slim" if use_docker else None)
+    return (0 if result.passed else 1), logs, image if "docker" in result.isolation else None
+
+
+def improve_function(file_name: str, func_name: str, objective: str, **config: Any) -> tuple[str, float]:
+    """Ask a model to improve one function of a file for an objective; returns its answer and the cost."""
+    source = Path(file_name).read_text()
+    prompt = (
+        f"Improve the function '{func_name}' to achieve the objective '{objective}'.\n"
+        f"The current implementation of the function is as follows:\n{source}"
+    )
+    response = oai.Completion.create(prompt=prompt, allow_format_str_template=False, **config)
+    assert isinstance(response, dict)
+    return oai.Completion.extract_text(response)[0], float(response["cost"])
+
+
+def improve_code(files: list[str], objective: str, suggest_only: bool = True, **config: Any) -> tuple[str, float]:
+    """Ask a model to improve code across ``files``: suggestions, or whole new files when not ``suggest_only``."""
+    code = "".join(f"{name}:\n{Path(name).read_text()}\n\n" for name in files)
+    action = "Suggest improvements to" if suggest_only else "Write the improved version of"
+    prompt = f"{action} the code in the following files to achieve the objective '{objective}'.\n\n{code}"
+    response = oai.Completion.create(prompt=prompt, allow_format_str_template=False, **config)
+    assert isinstance(response, dict)
+    return oai.Completion.extract_text(response)[0], float(response["cost"])
