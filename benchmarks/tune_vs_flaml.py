@@ -113,9 +113,12 @@ def run_reference(base_url: str, data_file: str, args: argparse.Namespace, stats
         ]  # fmt: skip
         script = str(HERE / "_flaml_reference.py")
         before = billed(stats_of)
-        subprocess.run([args.ref_python, script, "tune", *common], check=True, timeout=args.timeout)
+        # cwd: FLAML 1.2.4's create() resets the cache root to "./.cache" after its first call, so each
+        # reference run gets a fresh working directory or it would reuse an earlier run's answers.
+        run = partial(subprocess.run, check=True, timeout=args.timeout, cwd=folder)
+        run([args.ref_python, script, "tune", *common])
         paid = billed(stats_of) - before
-        subprocess.run([args.ref_python, script, "test", *common], check=True, timeout=args.timeout)
+        run([args.ref_python, script, "test", *common])
         with open(out) as file:
             result = json.load(file)
     result.update(billed=paid, paid_over_budget=paid / args.optimization_budget)
