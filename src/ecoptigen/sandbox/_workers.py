@@ -16,7 +16,6 @@ import json
 import logging
 import math
 import os
-import queue
 import select
 import signal
 import subprocess
@@ -142,52 +141,43 @@ class WorkerPool:
     ):
         self.isolation = isolation
         self._command, self._env, self._cwd, self._pids_max = command, env, cwd, pids_max
-        self._size = size or max(2, os.cpu_count() or 2)
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
-        self._created = 0
+        self._slots = threading.BoundedSemaphore(size or max(2, os.cpu_count() or 2))
+        self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self._closed = False
 
     def _take(self) -> _Worker:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
+        """A live worker; the caller holds a slot, so at most ``size`` workers exist."""
         with self._lock:
             if self._closed:
                 raise SandboxError("the sandbox was closed")
-            create = self._created < self._size
-            if create:
-                self._created += 1
-        if not create:
-            return self._idle.get()
-        try:
-            return _Worker(self._command(), self._env, self._cwd(), self._pids_max)
-        except BaseException:
-            with self._lock:
-                self._created -= 1
-            raise
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive:
+                    return worker
+                worker.kill()
+        return _Worker(self._command(), self._env, self._cwd(), self._pids_max)
 
     def _give_back(self, worker: _Worker) -> None:
-        if worker.alive and not self._closed:
-            self._idle.put(worker)
-            return
-        worker.kill()
         with self._lock:
-            self._created -= 1
+            if worker.alive and not self._closed:
+                self._idle.append(worker)
+                return
+        worker.kill()
 
     def run(self, code: str, timeout: float, calls: list[str] | None = None) -> RunResult:
         """Run ``code`` in a fresh child of a warm worker; see :class:`~ecoptigen.sandbox.Sandbox`."""
         if not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         job = {"id": next(self._ids), "code": code, "calls": calls, "timeout": timeout, "limits": job_limits(timeout)}
-        start = time.monotonic()
-        worker = self._take()
-        try:
-            answer = worker.run(job, timeout)
-        finally:
-            self._give_back(worker)
+        with self._slots:
+            worker = self._take()
+            start = time.monotonic()
+            try:
+                answer = worker.run(job, timeout)
+            finally:
+                self._give_back(worker)
         if answer is None:
             # The worker went silent or died (e.g. the program killed it): treat as the program's doing.
             verdict = "timeout" if time.monotonic() - start >= timeout else "failed"
@@ -206,8 +196,6 @@ class WorkerPool:
         """Kill every worker."""
         with self._lock:
             self._closed = True
-        while True:
-            try:
-                self._idle.get_nowait().kill()
-            except queue.Empty:
-                return
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
