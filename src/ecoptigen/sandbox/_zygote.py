@@ -91,16 +91,26 @@ def child(job, workdir, out_w, report_r, report_w, protocol_fds):
     harness(job, report_w)
 
 
-def read_capped(fds, deadline, pid):
-    """Collect output and the report until the child exits and its pipes close, or the deadline."""
+def read_capped(fds, deadline, pid, mode):
+    """Collect output and the report until the child has exited and the pipes are drained, or the
+    deadline passes. Anything the child left running is killed as soon as the child exits, so a
+    grandchild holding a pipe open cannot stretch a run to its timeout."""
     output, report, truncated = bytearray(), bytearray(), False
     open_fds = dict(fds)
     status = None
-    while open_fds:
+    while open_fds or status is None:
+        if status is None:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = code
+                sweep(mode, pid)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        ready, _, _ = select.select(list(open_fds), [], [], remaining)
+        if not open_fds:
+            time.sleep(min(remaining, 0.0005))
+            continue
+        ready, _, _ = select.select(list(open_fds), [], [], min(remaining, 0.01) if status is None else remaining)
         for fd in ready:
             chunk = os.read(fd, 65536)
             if not chunk:
@@ -110,27 +120,35 @@ def read_capped(fds, deadline, pid):
             room = OUTPUT_CAP - len(target)
             target += chunk[: max(room, 0)]
             truncated = truncated or (open_fds[fd] == "out" and len(chunk) > room)
-    # Both pipes are closed (or the deadline passed): wait for the child itself, still bounded.
-    while status is None:
-        done, code = os.waitpid(pid, os.WNOHANG)
-        if done:
-            status = code
-        elif time.monotonic() >= deadline:
-            break
-        else:
-            time.sleep(0.0005)
     return bytes(output), bytes(report), truncated, status, status is None
 
 
+def _alive_others(me):
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in (1, me):
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            pids.append(int(name))
+    return pids
+
+
 def sweep(mode, pid):
-    """Kill everything the job started: in the sandbox's own PID namespace, every process but us."""
+    """Kill everything the job started: its process group, and in the sandbox's own PID namespace
+    every process but us; return once they are gone (bounded)."""
     with contextlib.suppress(OSError):
         os.killpg(pid, signal.SIGKILL)
     if mode != "namespace":
         return
     me = os.getpid()
-    for _ in range(3):
-        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+    give_up = time.monotonic() + 2.0
+    while time.monotonic() < give_up:
+        others = _alive_others(me)
         if not others:
             return
         for other in others:
@@ -164,9 +182,9 @@ def run_job(job, mode, protocol_fds):
     os.close(out_w)
     os.close(report_w)
     deadline = start + job["timeout"]
-    output, report, truncated, status, timed_out = read_capped({out_r: "out", report_r: "report"}, deadline, pid)
-    sweep(mode, pid)
+    output, report, truncated, status, timed_out = read_capped({out_r: "out", report_r: "report"}, deadline, pid, mode)
     if status is None:
+        sweep(mode, pid)
         _, status = os.waitpid(pid, 0)
     reap_orphans()
     for fd in (out_r, report_r):
