@@ -52,7 +52,9 @@ def _bubblewrap_options() -> list[str]:
     return [
         "bwrap",
         "--unshare-all",
-        "--die-with-parent",
+        # Not --die-with-parent: the kernel ties it to the *thread* that started bwrap, so a worker
+        # started from a short-lived pool thread would die with that thread. The worker exits by itself
+        # when our end of its stdin closes (we exited), after at most its current run's timeout.
         "--new-session",
         "--cap-drop", "ALL",
         "--clearenv",
