@@ -105,7 +105,7 @@ def _passes_test(program: str, test: str, entry_point: str, timeout: float, use_
     strict = strict_test(test, entry_point)
     sandbox = _sandbox(use_docker)
     if strict is not None:
-        result = sandbox.run(program, timeout=timeout, calls=strict.calls)
+        result = sandbox.run(program, timeout=timeout, calls=list(strict.calls))
         return strict.judge(result)
     return sandbox.run(f"{program}\n{test}\ncheck({entry_point})\n", timeout=timeout).passed
 

@@ -121,9 +121,9 @@ def test_strict_mode_is_not_fooled_by_a_forged_equality(sandbox):
 
     strict = strict_test("def check(candidate):\n    assert candidate(2) == 4\n", "double")
     liar = "class Yes:\n    def __eq__(self, other):\n        return True\n\ndef double(x):\n    return Yes()\n"
-    assert not strict.judge(sandbox.run(liar, timeout=5, calls=strict.calls))
+    assert not strict.judge(sandbox.run(liar, timeout=5, calls=list(strict.calls)))
     honest = "def double(x):\n    return 2 * x\n"
-    assert strict.judge(sandbox.run(honest, timeout=5, calls=strict.calls))
+    assert strict.judge(sandbox.run(honest, timeout=5, calls=list(strict.calls)))
 
 
 def test_weak_backend_is_loudly_weak_but_still_hides_the_environment(monkeypatch):

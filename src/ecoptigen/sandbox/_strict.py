@@ -9,6 +9,7 @@ object the program builds (one with an ``__eq__`` that always says yes, say) can
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +26,8 @@ _FALSY = object()
 class StrictTest:
     """The calls to evaluate in the sandbox and the values they must produce."""
 
-    calls: list[str]
-    expected: list[Any]
+    calls: tuple[str, ...]
+    expected: tuple[Any, ...]
 
     def judge(self, result: RunResult) -> bool:
         """Whether the sandboxed run produced every expected value."""
@@ -84,6 +85,7 @@ def decode(data: Any) -> Any:
     return _Opaque(str(inner))
 
 
+@functools.lru_cache(maxsize=1024)
 def strict_test(test: str, entry_point: str) -> StrictTest | None:
     """The strict form of ``test``, or ``None`` when it does more than compare calls with literals."""
     try:
@@ -104,7 +106,7 @@ def strict_test(test: str, entry_point: str) -> StrictTest | None:
             continue
         calls.append(pair[0])
         expected.append(pair[1])
-    return StrictTest(calls, expected) if calls else None
+    return StrictTest(tuple(calls), tuple(expected)) if calls else None
 
 
 def _is_metadata(node: ast.stmt) -> bool:
