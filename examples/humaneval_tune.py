@@ -42,8 +42,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args()
     if args.quick:
-        args.optimization_budget = min(args.optimization_budget, 0.3)
-        args.test_size = args.test_size or 20
+        args.optimization_budget = min(args.optimization_budget, 0.1)
+        args.test_size = args.test_size or 10
     return args
 
 
