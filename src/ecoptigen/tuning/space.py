@@ -108,7 +108,7 @@ class SearchSpace:
             elif key == "stop" and self.stops is not None:
                 params["stop"] = self.stops[int(value)]
             elif key == "temperature_or_top_p":
-                params.update(value)
+                params.update({k: _plain(v) for k, v in value.items()})
             else:
                 params[key] = _plain(value)
         return params
