@@ -33,6 +33,9 @@ def write_results(name: str, results: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **results}, indent=2) + "\n")
+    for key, value in results.items():
+        print(f"{key}: {value}")
+    print(f"written to {path}")
     return path
 
 

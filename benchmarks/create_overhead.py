@@ -79,10 +79,7 @@ def main() -> None:
         "cache_hit_p95_ms": sorted(hit_times)[int(len(hit_times) * 0.95)] * 1000,
         "targets": {"overhead_percent": "< 5", "cache_hit_median_ms": "< 1"},
     }
-    path = write_results("create_overhead", results)
-    for key, value in results.items():
-        print(f"{key}: {value}")
-    print(f"written to {path}")
+    write_results("create_overhead", results)
 
 
 if __name__ == "__main__":

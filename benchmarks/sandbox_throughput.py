@@ -116,10 +116,7 @@ def main() -> None:
         "ratio_one_at_a_time_vs_flaml": ours_serial[0] / flaml[0],
         "targets": {"parallel": ">= 300/s", "one_at_a_time": ">= 150/s", "vs_peers": ">= 5x"},
     }
-    path = write_results("sandbox_throughput", results)
-    for key, value in results.items():
-        print(f"{key}: {value}")
-    print(f"written to {path}")
+    write_results("sandbox_throughput", results)
 
 
 if __name__ == "__main__":

@@ -106,10 +106,7 @@ def main() -> None:
         results["bare_stdlib_server_requests_per_s"] = load(url, args.seconds, args.connections)
     results["ratio_sim_to_bare_server"] = results["sim_requests_per_s"] / results["bare_stdlib_server_requests_per_s"]
     results["target_requests_per_s"] = 500
-    path = write_results("sim_throughput", results)
-    for key, value in results.items():
-        print(f"{key}: {value}")
-    print(f"written to {path}")
+    write_results("sim_throughput", results)
 
 
 if __name__ == "__main__":

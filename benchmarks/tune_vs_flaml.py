@@ -53,13 +53,9 @@ def billed(stats_of) -> float:
 
 
 def our_eval_func() -> tuple[object, str]:
-    """The seed's eval_func from ecoptigen.code_utils, or the stand-in if that module is not there yet."""
-    try:
-        from ecoptigen.code_utils import eval_function_completions, generate_assertions
-    except ImportError:
-        from _stand_in_eval import eval_with_generated_assertions
+    """The seed's eval_func, from ecoptigen.code_utils."""
+    from ecoptigen.code_utils import eval_function_completions, generate_assertions
 
-        return eval_with_generated_assertions, "benchmarks/_stand_in_eval.py (ecoptigen.code_utils missing)"
     return partial(eval_function_completions, assertions=generate_assertions), "ecoptigen.code_utils"
 
 

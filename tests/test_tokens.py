@@ -3,44 +3,47 @@ import subprocess
 import sys
 import textwrap
 
+# Run in a fresh interpreter in which every network connection fails.
+NO_NETWORK = textwrap.dedent(
+    """
+    import socket
+    def refuse(*args, **kwargs):
+        raise OSError("network disabled by the test")
+    socket.socket.connect = refuse
+    socket.create_connection = refuse
+    socket.getaddrinfo = refuse
+    """
+)
+
+
+def run_offline(code, cache_dir):
+    env = {**os.environ, "TIKTOKEN_CACHE_DIR": str(cache_dir)}
+    script = NO_NETWORK + textwrap.dedent(code)
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+
 
 def test_token_counting_works_on_a_fresh_machine_with_no_network(tmp_path):
-    # A fresh tiktoken cache and a process in which every network connection fails.
-    script = textwrap.dedent(
+    result = run_offline(
         """
-        import socket
-        def refuse(*args, **kwargs):
-            raise OSError("network disabled by the test")
-        socket.socket.connect = refuse
-        socket.create_connection = refuse
-        socket.getaddrinfo = refuse
         from ecoptigen.tokens import count_tokens, count_message_tokens
         print(count_tokens("hello world", "gpt-4"), count_tokens("hello world", "gpt-4o-mini"),
               count_message_tokens([{"role": "user", "content": "hi"}], "gpt-4o"))
-        """
+        """,
+        tmp_path / "tiktoken",
     )
-    env = {**os.environ, "TIKTOKEN_CACHE_DIR": str(tmp_path / "tiktoken")}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["2", "2", "8"]
     assert len(os.listdir(tmp_path / "tiktoken")) == 2  # cl100k_base and o200k_base, seeded from the package
 
 
-def test_legacy_encoding_falls_back_with_a_logged_warning(tmp_path, caplog):
-    script = textwrap.dedent(
+def test_legacy_encoding_falls_back_with_a_logged_warning(tmp_path):
+    result = run_offline(
         """
-        import socket
-        def refuse(*args, **kwargs):
-            raise OSError("network disabled by the test")
-        socket.socket.connect = refuse
-        socket.create_connection = refuse
-        socket.getaddrinfo = refuse
         from ecoptigen.tokens import count_tokens, encoding_for
         print(encoding_for("text-davinci-003").name, count_tokens("def f(x):", "code-davinci-002"))
-        """
+        """,
+        tmp_path / "tiktoken",
     )
-    env = {**os.environ, "TIKTOKEN_CACHE_DIR": str(tmp_path / "tiktoken")}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     name, count = result.stdout.split()
     assert name == "cl100k_base" and int(count) > 0
