@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,10 @@ def _passes_test(program: str, test: str, entry_point: str, timeout: float, use_
     return sandbox.run(f"{program}\n{test}\ncheck({entry_point})\n", timeout=timeout).passed
 
 
+def _passes_assertions(sandbox: Any, program: str, assertions: str, timeout: float) -> bool:
+    return bool(sandbox.run(f"{program}\n{assertions}\n", timeout=timeout).passed)
+
+
 def _run_all(jobs: list[Callable[[], bool]]) -> list[bool]:
     if len(jobs) == 1:
         return [jobs[0]()]
@@ -155,7 +160,7 @@ def eval_function_completions(
     if assertions is None:
         if test is None or entry_point is None:
             raise ConfigurationError("without assertions, give the test and entry_point to check responses with.")
-        passed = _run_all([lambda p=p: _passes_test(p, test, entry_point, timeout, use_docker) for p in programs])
+        passed = _run_all([partial(_passes_test, p, test, entry_point, timeout, use_docker) for p in programs])
         return {"expected_success": 1 - pow(1 - sum(passed) / n, n), "success": any(passed)}
     gen_cost = 0.0
     if callable(assertions):
@@ -164,7 +169,7 @@ def eval_function_completions(
         else:
             assertions = ""  # one response: nothing to select, so no money is spent generating assertions
     sandbox = _sandbox(use_docker)
-    checked = _run_all([lambda p=p: sandbox.run(f"{p}\n{assertions}\n", timeout=timeout).passed for p in programs])
+    checked = _run_all([partial(_passes_assertions, sandbox, p, assertions, timeout) for p in programs])
     index = next((i for i, ok in enumerate(checked) if ok), n - 1)
     result: dict[str, Any] = {
         "index_selected": index,

