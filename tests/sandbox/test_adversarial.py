@@ -64,7 +64,6 @@ ENDS_BADLY = {
     "KeyboardInterrupt": "raise KeyboardInterrupt\nassert False",
     "prints passed": "print('passed')\nprint('{\"completed\": true}')\nassert False",
     "reads the API key": "import os\nassert os.environ['OPENAI_API_KEY']",
-    "reads the project .env": f"open({str(PROJECT / '.env')!r}).read()",
     "opens a socket to the internet": "import socket\nsocket.create_connection(('1.1.1.1', 443), timeout=2)",
     "resolves a name": "import socket\nsocket.getaddrinfo('pypi.org', 443)",
     "raises its limits": "import resource\nresource.setrlimit(resource.RLIMIT_AS, (-1, -1))",
@@ -79,6 +78,28 @@ def test_hostile_programs_fail_or_time_out(sandbox, code):
     assert FAKE_KEY not in result.output
     assert len(result.output) <= 64 * 1024
     assert "bubblewrap" in result.isolation
+
+
+@pytest.fixture
+def project_dotenv():
+    """A project ``.env`` holding a secret (the user's own, if there is one, is left as it is)."""
+    path = PROJECT / ".env"
+    if path.exists():
+        yield path, path.read_text()
+        return
+    secret = "SECRET=" + uuid.uuid4().hex
+    path.write_text(secret + "\n")
+    try:
+        yield path, secret
+    finally:
+        path.unlink()
+
+
+def test_project_dotenv_is_out_of_reach(sandbox, project_dotenv):
+    path, secret = project_dotenv
+    assert secret in path.read_text()  # readable here, on the host
+    result = sandbox.run(f"print(open({str(path)!r}).read())", timeout=5)
+    assert result.verdict == "failed" and secret not in result.output
 
 
 def test_output_flood_is_capped_and_does_not_hang(sandbox):
