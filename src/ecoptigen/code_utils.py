@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +58,9 @@ _GENERATE_ASSERTIONS_CONFIG = {
 }
 _COMPLETE_PROMPT = "# Python 3{definition}"
 _STOP = ["\nclass", "\ndef", "\nif", "\nprint"]
+# Programs checked at once by one eval_function_completions call: the sandbox runs one per core.
+_WAVE = max(2, os.cpu_count() or 2)
+
 # implement()'s default cascade: cheap and greedy first, more samples and stronger models after.
 IMPLEMENT_CONFIGS = [
     {"model": FAST_MODEL, "prompt": _COMPLETE_PROMPT, "temperature": 0, "seed": 0},
@@ -102,7 +106,7 @@ def _sandbox(use_docker: Any):
     return get_sandbox(use_docker=use_docker if isinstance(use_docker, str) else False) if use_docker else get_sandbox()
 
 
-def _passes_test(program: str, test: str, entry_point: str, timeout: float, use_docker: Any) -> bool:
+def _passes_test(program: str, *, test: str, entry_point: str, timeout: float, use_docker: Any) -> bool:
     strict = strict_test(test, entry_point)
     sandbox = _sandbox(use_docker)
     if strict is not None:
@@ -111,15 +115,37 @@ def _passes_test(program: str, test: str, entry_point: str, timeout: float, use_
     return sandbox.run(f"{program}\n{test}\ncheck({entry_point})\n", timeout=timeout).passed
 
 
-def _passes_assertions(sandbox: Any, program: str, assertions: str, timeout: float) -> bool:
+def _passes_assertions(sandbox: Any, program: str, *, assertions: str, timeout: float) -> bool:
     return bool(sandbox.run(f"{program}\n{assertions}\n", timeout=timeout).passed)
 
 
-def _run_all(jobs: list[Callable[[], bool]]) -> list[bool]:
-    if len(jobs) == 1:
-        return [jobs[0]()]
-    with ThreadPoolExecutor(min(len(jobs), 8)) as pool:
-        return list(pool.map(lambda job: job(), jobs))
+def _run_all(check: Callable[[str], bool], programs: list[str]) -> list[bool]:
+    """``check`` of every program; identical programs (common at low temperature) are checked once."""
+    unique = list(dict.fromkeys(programs))
+    if len(unique) <= 1:
+        verdicts = [check(program) for program in unique]
+    else:
+        with ThreadPoolExecutor(min(len(unique), _WAVE)) as pool:
+            verdicts = list(pool.map(check, unique))
+    verdict_of = dict(zip(unique, verdicts, strict=True))
+    return [verdict_of[program] for program in programs]
+
+
+def _first_passing(check: Callable[[str], bool], programs: list[str]) -> int | None:
+    """The index of the first program ``check`` passes, or ``None``.
+
+    Programs are checked in order, a few at a time, and checking stops at the first wave holding a pass:
+    the answer is the one a one-by-one search gives, for a fraction of the sandbox runs when an early
+    response passes (the usual case when selecting among n samples).
+    """
+    verdict_of: dict[str, bool] = {}
+    for start in range(0, len(programs), _WAVE):
+        wave = [p for p in dict.fromkeys(programs[start : start + _WAVE]) if p not in verdict_of]
+        verdict_of.update(zip(wave, _run_all(check, wave), strict=True))
+        for index in range(start, min(start + _WAVE, len(programs))):
+            if verdict_of[programs[index]]:
+                return index
+    return None
 
 
 def eval_function_completions(
@@ -160,7 +186,9 @@ def eval_function_completions(
     if assertions is None:
         if test is None or entry_point is None:
             raise ConfigurationError("without assertions, give the test and entry_point to check responses with.")
-        passed = _run_all([partial(_passes_test, p, test, entry_point, timeout, use_docker) for p in programs])
+        passed = _run_all(
+            partial(_passes_test, test=test, entry_point=entry_point, timeout=timeout, use_docker=use_docker), programs
+        )
         return {"expected_success": 1 - pow(1 - sum(passed) / n, n), "success": any(passed)}
     gen_cost = 0.0
     if callable(assertions):
@@ -169,17 +197,19 @@ def eval_function_completions(
         else:
             assertions = ""  # one response: nothing to select, so no money is spent generating assertions
     sandbox = _sandbox(use_docker)
-    checked = _run_all([partial(_passes_assertions, sandbox, p, assertions, timeout) for p in programs])
-    index = next((i for i, ok in enumerate(checked) if ok), n - 1)
+    first = _first_passing(partial(_passes_assertions, sandbox, assertions=assertions, timeout=timeout), programs)
+    index = n - 1 if first is None else first
     result: dict[str, Any] = {
         "index_selected": index,
-        "succeed_assertions": checked[index],
+        "succeed_assertions": first is not None,
         "gen_cost": gen_cost,
         "assertions": assertions,
     }
     if test is not None:
         assert entry_point is not None  # checked above
-        result["success"] = _passes_test(programs[index], test, entry_point, timeout, use_docker)
+        result["success"] = _passes_test(
+            programs[index], test=test, entry_point=entry_point, timeout=timeout, use_docker=use_docker
+        )
     return result
 
 

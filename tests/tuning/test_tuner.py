@@ -2,11 +2,14 @@
 
 import json
 import logging
+import random
+import threading
+import time
 
 import pytest
 from tuning_fakes import FakeEngine
 
-from ecoptigen import tuning
+from ecoptigen import spend, tuning
 from ecoptigen.errors import (
     BudgetExceededError,
     ConfigurationError,
@@ -78,6 +81,48 @@ def test_parallel_trials_are_deterministic():
     second = run(FakeEngine(), num_samples=6, parallel_trials=3, optimization_budget=None)[1]
     assert [t.config for t in first.trials] == [t.config for t in second.trials]
     assert [t.metrics for t in first.trials] == [t.metrics for t in second.trials]
+
+
+class _JitteryEngine(FakeEngine):
+    """Answers after a random delay, so trials running at the same time finish in a random order."""
+
+    def __init__(self, seed):
+        super().__init__()
+        self.random = random.Random(seed)
+
+    def create(self, *args, **kwargs):
+        time.sleep(self.random.random() * 0.01)
+        return super().create(*args, **kwargs)
+
+
+def test_parallel_trials_search_the_same_whichever_trial_finishes_first():
+    runs = [run(_JitteryEngine(seed), num_samples=8, parallel_trials=3, optimization_budget=None)[1] for seed in (1, 2)]
+    first, second = ([(t.config, t.metrics, t.cost) for t in analysis.trials] for analysis in runs)
+    assert first == second and len(first) == 8
+
+
+class _SecondTrialWaitsForTheThird(FakeEngine):
+    """The second trial's first request waits until the third trial has sent one."""
+
+    def __init__(self):
+        super().__init__()
+        self.third_started, self.second_started = threading.Event(), threading.Event()
+        self.waited_in_vain = False
+
+    def create(self, *args, **kwargs):
+        trials = {ledger.name for ledger in spend.active_ledgers()}
+        if "trial t2" in trials:
+            self.third_started.set()
+        if "trial t1" in trials and not self.second_started.is_set():
+            self.second_started.set()
+            self.waited_in_vain = not self.third_started.wait(timeout=10)
+        return super().create(*args, **kwargs)
+
+
+def test_a_new_trial_starts_as_soon_as_the_oldest_running_one_is_told():
+    engine = _SecondTrialWaitsForTheThird()
+    _, analysis = run(engine, num_samples=3, parallel_trials=2, optimization_budget=None)
+    assert len(analysis.trials) == 3 and engine.third_started.is_set() and not engine.waited_in_vain
 
 
 def test_concurrency_does_not_change_the_search():

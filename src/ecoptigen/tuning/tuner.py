@@ -1,10 +1,10 @@
 """The tuning loop: ask BlendSearch for configurations, evaluate them, tell it the results.
 
 One :class:`Tuner` per ``tune`` call holds all of the run's state, so tunings in one process never
-share anything. The loop is batch-synchronous: it asks for ``parallel_trials`` configurations,
-evaluates them at the same time (each trial's requests also run concurrently), then tells the
-searcher the results in trial order. For a given server and cache the search is therefore the same
-whatever the timing; with ``parallel_trials=1`` (the default) it is FLAML's sequential search.
+share anything. Up to ``parallel_trials`` configurations are evaluated at the same time (each trial's
+requests also run concurrently); results are told to the searcher in trial order, and trial
+``i + parallel_trials`` is asked for when trial ``i`` is told. For a given server and cache the search
+is therefore the same whatever the timing; with ``parallel_trials=1`` it is FLAML's sequential search.
 
 Money: a :class:`~ecoptigen.spend.SpendLedger` with the optimization budget is active for the whole
 run, so every paid request -- eval_func's included -- reserves its worst case first. When a request
@@ -13,11 +13,13 @@ cannot be reserved, the run stops cleanly and returns the best configuration fou
 
 from __future__ import annotations
 
+import copy
+import itertools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -25,13 +27,13 @@ from typing import Any
 from ecoptigen import spend
 from ecoptigen.errors import BudgetExceededError, ConfigurationError
 from ecoptigen.tuning.analysis import Analysis, Trial
-from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator, TrialOutcome, call_all
+from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator, TrialOutcome
 from ecoptigen.tuning.journal import Journal, fingerprint, public_params
 from ecoptigen.tuning.progress import TuningProgress
 from ecoptigen.tuning.space import SearchSpace, build_space, make_searcher
 from ecoptigen.tuning.validate import check_arguments, check_prices, check_templates
 
-__all__ = ["DEFAULT_CONCURRENCY", "Tuner", "TunerOptions"]
+__all__ = ["DEFAULT_CONCURRENCY", "MAX_SUGGEST_FAILURES", "Tuner", "TunerOptions"]
 
 logger = logging.getLogger("ecoptigen.tuning")
 
@@ -39,6 +41,8 @@ DEFAULT_CONCURRENCY = 8
 # Configurations in a row whose requests do not fit in what is left of the budget before the run ends:
 # the searcher moves away from a failed (worst-metric) point, so a cheaper one usually follows soon.
 UNAFFORDABLE_PATIENCE = 5
+# Suggestions in a row that the searcher may decline before the search ends (flaml.tune's max_failure).
+MAX_SUGGEST_FAILURES = 100
 
 
 @dataclass
@@ -139,8 +143,7 @@ class Tuner:
 
     def run(self) -> Analysis:
         """Search until ``num_samples`` trials, the budget, or the search space is exhausted."""
-        searcher = make_searcher(self.space, self.metric, self.mode, self.budget)
-        stopped = "num_samples trials done"
+        searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget))
         total = None if self.num_samples == -1 else self.num_samples
         with (
             self.ledger.activate(),
@@ -149,30 +152,52 @@ class Tuner:
             TuningProgress(total, self.budget, self.metric, self.options.show_progress) as progress,
         ):
             self.evaluator.pool = pool
-            while self.num_samples == -1 or len(self.trials) < self.num_samples:
-                batch = self._ask(searcher)
-                if not batch:
-                    stopped = "the searcher has nothing more to try (space exhausted or cost budget used)"
-                    break
-                outcomes, out_of_money = self._evaluate(batch, trial_pool)
-                for (index, config), outcome in zip(batch, outcomes, strict=True):
-                    if outcome is None:
-                        searcher.on_trial_complete(f"t{index}", None, error=True)
-                        continue
-                    self._tell(searcher, index, config, outcome)
-                    best = self._analysis("").best_trial
-                    progress.update(self.ledger.paid, best.metrics[self.metric] if best else None)
-                if out_of_money:
-                    stopped = "the optimization budget is spent"
-                    break
-                if self._unaffordable_streak() >= UNAFFORDABLE_PATIENCE:
-                    stopped = (
-                        f"the optimization budget is spent: {UNAFFORDABLE_PATIENCE} configurations in a row did not fit"
-                    )
-                    break
+            stopped = self._search(searcher, trial_pool, progress)
         self._checkpoint(0.0)
         logger.info("tuning stopped: %s; paid $%.6f", stopped, self.ledger.paid)
         return self._analysis(stopped)
+
+    def _search(self, searcher: _Suggestions, trial_pool: Executor, progress: TuningProgress) -> str:
+        """Keep up to ``parallel_trials`` trials running; tell their results in trial order.
+
+        Trial ``i + parallel_trials`` is asked for once trial ``i`` is told, and every trial starts from
+        what the trials told before it taught, so the sequence of searcher calls -- hence the search --
+        depends on the results only, never on which trial happened to finish first.
+        """
+        running: dict[int, Future] = {}
+        next_index, stopped = len(self.trials), ""
+        try:
+            while True:
+                while not stopped and len(running) < self.options.parallel_trials:
+                    if self.num_samples != -1 and next_index >= self.num_samples:
+                        stopped = "num_samples trials done"
+                        break
+                    config = searcher.suggest(next_index, others_running=bool(running))
+                    if config is None:
+                        if not running:
+                            stopped = "the searcher has nothing more to try (space exhausted or cost budget used)"
+                        break
+                    knowledge = copy.deepcopy(self.knowledge)
+                    trial = spend.run_in_context(self._run_trial)
+                    running[next_index] = trial_pool.submit(trial, next_index, config, knowledge)
+                    next_index += 1
+                if not running:
+                    return stopped or "num_samples trials done"
+                index = min(running)
+                result = running.pop(index).result()
+                if result is None:
+                    searcher.tell(index, None)
+                    stopped = stopped or "the optimization budget is spent"
+                    continue
+                self._tell(searcher, index, searcher.config_of(index), result)
+                best = self._analysis("").best_trial
+                progress.update(self.ledger.paid, best.metrics[self.metric] if best else None)
+                if not stopped and self._unaffordable_streak() >= UNAFFORDABLE_PATIENCE:
+                    stopped = (
+                        f"the optimization budget is spent: {UNAFFORDABLE_PATIENCE} configurations in a row did not fit"
+                    )
+        finally:
+            wait(running.values())  # an error leaves no trial spending unwatched
 
     def _unaffordable_streak(self) -> int:
         streak = 0
@@ -201,44 +226,25 @@ class Tuner:
             at_risk = self._pending
         self.journal.checkpoint(self.ledger.committed + at_risk)
 
-    def _ask(self, searcher: Any) -> list[tuple[int, dict]]:
-        size = self.options.parallel_trials
-        if self.num_samples != -1:
-            size = min(size, self.num_samples - len(self.trials))
-        batch = []
-        for index in range(len(self.trials), len(self.trials) + size):
-            config = searcher.suggest(f"t{index}")
-            if config is None:
-                break
-            batch.append((index, config))
-        return batch
+    def _run_trial(self, index: int, config: dict, knowledge: Knowledge) -> Any:
+        """The trial's journal record when it is being replayed, else ``(outcome, paid, seconds)``; ``None``
+        when the budget could not pay for it (then the run ends)."""
+        record = self.journal.take(config)
+        if record is not None:
+            return record
+        started = time.monotonic()
+        # A ledger of its own (stacked on the tuning's) counts what this trial paid, even when
+        # trials run at the same time.
+        trial_ledger = spend.SpendLedger(name=f"trial t{index}")
+        try:
+            with trial_ledger.activate():
+                outcome = self.evaluator.evaluate(config, knowledge)
+        except BudgetExceededError as exc:
+            logger.info("trial t%d stopped: %s", index, exc)
+            return None
+        return outcome, trial_ledger.paid, time.monotonic() - started
 
-    def _evaluate(self, batch: list[tuple[int, dict]], trial_pool: Any) -> tuple[list[Any], bool]:
-        """Outcomes of the batch in order (replayed ones from the journal); ``None`` for a trial the budget
-        could not pay for (then the run ends after this batch)."""
-        knowledge = self.knowledge
-
-        def one(position: int) -> Any:
-            index, config = batch[position]
-            record = self.journal.take(config)
-            if record is not None:
-                return record
-            started = time.monotonic()
-            # A ledger of its own (stacked on the tuning's) counts what this trial paid, even when
-            # trials run at the same time.
-            trial_ledger = spend.SpendLedger(name=f"trial t{index}")
-            try:
-                with trial_ledger.activate():
-                    outcome = self.evaluator.evaluate(config, knowledge)
-            except BudgetExceededError as exc:
-                logger.info("trial t%d stopped: %s", index, exc)
-                return None
-            return outcome, trial_ledger.paid, time.monotonic() - started
-
-        results = call_all(trial_pool if len(batch) > 1 else None, one, list(range(len(batch))))
-        return results, any(r is None for r in results)
-
-    def _tell(self, searcher: Any, index: int, config: dict, result: Any) -> None:
+    def _tell(self, searcher: _Suggestions, index: int, config: dict, result: Any) -> None:
         if isinstance(result, dict):  # replayed from the journal
             trial = self._trial_from_record(index, result)
             outcome = TrialOutcome(
@@ -270,7 +276,7 @@ class Tuner:
         self.trials.append(trial)
         self.knowledge.learn(outcome)
         told = {self.metric: outcome.metrics[self.metric], "cost": outcome.cost, "config": config}
-        searcher.on_trial_complete(f"t{index}", told)
+        searcher.tell(index, told)
         logger.info(
             "trial t%d %s: %s=%s inference_cost=%.6f cost=%.6f",
             index,
@@ -326,6 +332,46 @@ class Tuner:
             budget=self.budget,
             stopped_because=stopped,
         )
+
+
+class _Suggestions:
+    """The searcher, asked and told by trial index.
+
+    As in ``flaml.tune``, a searcher may return no configuration for a moment (one it proposed is still
+    running, or it drew a point it has tried): each attempt uses a fresh searcher id, and the search ends
+    only after :data:`MAX_SUGGEST_FAILURES` attempts in a row with no trial running.
+    """
+
+    def __init__(self, searcher: Any):
+        self.searcher = searcher
+        self._attempts = itertools.count()
+        self._failures = 0
+        self._asked: dict[int, tuple[str, dict]] = {}
+
+    def suggest(self, index: int, others_running: bool) -> dict | None:
+        """A configuration for trial ``index``, or ``None`` (wait for a running trial, or stop if none runs)."""
+        while self._failures < MAX_SUGGEST_FAILURES:
+            trial_id = f"t{index}.{next(self._attempts)}"
+            config = self.searcher.suggest(trial_id)
+            if config is not None:
+                self._failures = 0
+                self._asked[index] = (trial_id, config)
+                return config
+            if others_running:
+                return None
+            self._failures += 1
+        return None
+
+    def config_of(self, index: int) -> dict:
+        return self._asked[index][1]
+
+    def tell(self, index: int, result: dict | None) -> None:
+        """Report trial ``index``'s result; ``None``: it could not be run."""
+        trial_id = self._asked.pop(index)[0]
+        if result is None:
+            self.searcher.on_trial_complete(trial_id, None, error=True)
+        else:
+            self.searcher.on_trial_complete(trial_id, result)
 
 
 @contextmanager
