@@ -91,6 +91,7 @@ def run_ours(base_url: str, data: dict, args: argparse.Namespace, stats_of) -> d
         "paid_over_budget": paid / args.optimization_budget,
         "own_total_cost": analysis.total_cost,
         "trials": len(analysis.trials),
+        "stopped_because": analysis.stopped_because,
         "best_result": {k: v for k, v in analysis.best_result.items() if isinstance(v, (int, float))},
         "config": {k: v for k, v in config.items() if isinstance(v, (str, int, float, list, type(None)))},
         "test": {k: float(v) for k, v in result.items()},

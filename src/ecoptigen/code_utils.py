@@ -15,11 +15,12 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ _GENERATE_ASSERTIONS_CONFIG = {
 _COMPLETE_PROMPT = "# Python 3{definition}"
 _STOP = ["\nclass", "\ndef", "\nif", "\nprint"]
 # Programs checked at once by one eval_function_completions call: the sandbox runs one per core.
-_WAVE = max(2, os.cpu_count() or 2)
+_WAVE = 2 * max(2, os.cpu_count() or 2)
 
 # implement()'s default cascade: cheap and greedy first, more samples and stronger models after.
 IMPLEMENT_CONFIGS = [
@@ -106,6 +107,14 @@ def _sandbox(use_docker: Any):
     return get_sandbox(use_docker=use_docker if isinstance(use_docker, str) else False) if use_docker else get_sandbox()
 
 
+# Verdicts remembered per (program, test): a tuning meets the same completion again and again -- across
+# the n samples of a request, the instances of a step and the trials of a model -- and a program that
+# loops until its timeout costs a core for seconds each time. A program whose verdict is not a function
+# of its code (it draws unseeded random numbers, or only just beats the timeout) keeps its first one.
+_VERDICTS_KEPT = 16384
+
+
+@functools.lru_cache(maxsize=_VERDICTS_KEPT)
 def _passes_test(program: str, *, test: str, entry_point: str, timeout: float, use_docker: Any) -> bool:
     strict = strict_test(test, entry_point)
     sandbox = _sandbox(use_docker)
@@ -115,8 +124,9 @@ def _passes_test(program: str, *, test: str, entry_point: str, timeout: float, u
     return sandbox.run(f"{program}\n{test}\ncheck({entry_point})\n", timeout=timeout).passed
 
 
-def _passes_assertions(sandbox: Any, program: str, *, assertions: str, timeout: float) -> bool:
-    return bool(sandbox.run(f"{program}\n{assertions}\n", timeout=timeout).passed)
+@functools.lru_cache(maxsize=_VERDICTS_KEPT)
+def _passes_assertions(program: str, *, assertions: str, timeout: float, use_docker: Any) -> bool:
+    return bool(_sandbox(use_docker).run(f"{program}\n{assertions}\n", timeout=timeout).passed)
 
 
 def _run_all(check: Callable[[str], bool], programs: list[str]) -> list[bool]:
@@ -134,18 +144,34 @@ def _run_all(check: Callable[[str], bool], programs: list[str]) -> list[bool]:
 def _first_passing(check: Callable[[str], bool], programs: list[str]) -> int | None:
     """The index of the first program ``check`` passes, or ``None``.
 
-    Programs are checked in order, a few at a time, and checking stops at the first wave holding a pass:
-    the answer is the one a one-by-one search gives, for a fraction of the sandbox runs when an early
-    response passes (the usual case when selecting among n samples).
+    Programs are checked in order, a few at a time: as each check ends the next one starts, and the
+    search ends as soon as a program passes and every program before it is known to fail. The answer
+    is the one a one-by-one search gives, for a fraction of the sandbox runs when an early response
+    passes (the usual case when selecting among n samples); a program that runs until its timeout
+    holds up one check while the programs after it go on being checked. Checks still running at the end
+    are left to finish on their own; their verdicts are remembered.
     """
-    verdict_of: dict[str, bool] = {}
-    for start in range(0, len(programs), _WAVE):
-        wave = [p for p in dict.fromkeys(programs[start : start + _WAVE]) if p not in verdict_of]
-        verdict_of.update(zip(wave, _run_all(check, wave), strict=True))
-        for index in range(start, min(start + _WAVE, len(programs))):
-            if verdict_of[programs[index]]:
-                return index
-    return None
+    unique = list(dict.fromkeys(programs))
+    verdicts: dict[str, bool] = {}
+    pool = ThreadPoolExecutor(min(len(unique), _WAVE))
+    try:
+        running: dict[Future, str] = {}
+        submitted, settled = 0, 0
+        while True:
+            while settled < len(unique) and unique[settled] in verdicts:
+                if verdicts[unique[settled]]:
+                    return programs.index(unique[settled])
+                settled += 1
+            if settled == len(unique):
+                return None
+            while submitted < len(unique) and len(running) < _WAVE:
+                running[pool.submit(check, unique[submitted])] = unique[submitted]
+                submitted += 1
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                verdicts[running.pop(future)] = future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def eval_function_completions(
@@ -196,8 +222,8 @@ def eval_function_completions(
             assertions, gen_cost = assertions(definition)
         else:
             assertions = ""  # one response: nothing to select, so no money is spent generating assertions
-    sandbox = _sandbox(use_docker)
-    first = _first_passing(partial(_passes_assertions, sandbox, assertions=assertions, timeout=timeout), programs)
+    check = partial(_passes_assertions, assertions=assertions, timeout=timeout, use_docker=use_docker)
+    first = _first_passing(check, programs)
     index = n - 1 if first is None else first
     result: dict[str, Any] = {
         "index_selected": index,

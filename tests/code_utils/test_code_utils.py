@@ -116,20 +116,26 @@ class _CountingSandbox:
 def counting_sandbox(monkeypatch):
     counting = _CountingSandbox(code_utils.get_sandbox())
     monkeypatch.setattr(code_utils, "get_sandbox", lambda **_: counting)
-    return counting
+    code_utils._passes_test.cache_clear()
+    code_utils._passes_assertions.cache_clear()
+    yield counting
+    code_utils._passes_test.cache_clear()
+    code_utils._passes_assertions.cache_clear()
 
 
-def test_selection_stops_at_the_first_wave_holding_a_pass(counting_sandbox):
+def test_selection_stops_soon_after_the_first_pass(counting_sandbox):
     p = read_problems()["HumanEval/2"]
     wrong, right = "    return 0.0\n", p["canonical_solution"]
-    others = [f"    return {i}.5 - {i}\n" for i in range(20)]  # all would pass; none should be run
+    others = [f"    return {i}.5 - {i}\n" for i in range(20)]  # all would pass, but come after the first pass
     assertions = "assert truncate_number(3.5) == 0.5"
     result = eval_function_completions([wrong, right, *others], p["prompt"], assertions=assertions)
     assert result["index_selected"] == 1 and result["succeed_assertions"] is True
-    assert len(counting_sandbox.programs) == code_utils._WAVE
-    later = eval_function_completions([wrong] * (3 * code_utils._WAVE) + [right], p["prompt"], assertions=assertions)
-    assert later["index_selected"] == 3 * code_utils._WAVE and later["succeed_assertions"] is True
-    assert len(counting_sandbox.programs) == code_utils._WAVE + 2
+    # A few programs after the pass may have started while it ran (one per check that ended), not all 20.
+    started = len(counting_sandbox.programs)
+    assert 2 <= started <= 2 + 2 * code_utils._WAVE
+    later = eval_function_completions([wrong] * 5 + [right], p["prompt"], assertions=assertions)
+    assert later["index_selected"] == 5 and later["succeed_assertions"] is True
+    assert len(counting_sandbox.programs) == started  # both verdicts were remembered
 
 
 def test_identical_responses_are_checked_once(counting_sandbox):

@@ -141,7 +141,7 @@ class WorkerPool:
     ):
         self.isolation = isolation
         self._command, self._env, self._cwd, self._pids_max = command, env, cwd, pids_max
-        self._slots = threading.BoundedSemaphore(size or max(2, os.cpu_count() or 2))
+        self._slots = threading.BoundedSemaphore(size or 2 * max(2, os.cpu_count() or 2))
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._ids = itertools.count()
