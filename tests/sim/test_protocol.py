@@ -115,3 +115,27 @@ def test_yes_no_questions_get_yes_or_no(client):
         model="gpt-4o-mini", messages=[{"role": "user", "content": "Is 7 a prime number? Answer Yes or No."}], n=5
     )
     assert {c.message.content for c in r.choices} <= {"Yes.", "No."}
+
+
+def test_yes_no_answers_are_deterministic_at_temperature_zero_without_a_seed():
+    question = "Is 7 a prime number? Answer Yes or No."
+    with sim.serve() as unseeded, openai.OpenAI(base_url=unseeded.base_url, api_key="k", max_retries=0) as c:
+        chat = [
+            c.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": question}], temperature=0, n=4
+            )
+            for _ in range(8)
+        ]
+        completions = [
+            c.completions.create(model="davinci-002", prompt=question, temperature=0, max_tokens=4) for _ in range(8)
+        ]
+        questions = [f"Is {n} a prime number? Answer Yes or No." for n in range(40)]
+        per_question = {
+            c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": q}], temperature=0)
+            .choices[0]
+            .message.content
+            for q in questions
+        }
+    assert len({choice.message.content for r in chat for choice in r.choices}) == 1
+    assert len({r.choices[0].text for r in completions}) == 1
+    assert per_question == {"Yes.", "No."}  # fixed per question, not the same for every question
