@@ -91,13 +91,16 @@ def find_problem(text: str) -> Problem | None:
         return None
     flat = _normalize(text)
     for problem in candidates:
-        # The docstring as written in the source (escapes such as a backslash-n left as they are) is
-        # what a prompt holds; its decoded value is accepted too, for prompts built from __doc__.
-        written = _normalize(docstring_source(problem))[:200]
-        decoded = _normalize(_docstring_value(problem))[:200]
-        if written in flat or decoded in flat:
+        if any(key in flat for key in _docstring_keys(problem)):
             return problem
     return None
+
+
+@functools.cache
+def _docstring_keys(problem: Problem) -> tuple[str, str]:
+    # The docstring as written in the source (escapes such as a backslash-n left as they are) is what
+    # a prompt holds; its decoded value is accepted too, for prompts built from __doc__.
+    return _normalize(docstring_source(problem))[:200], _normalize(_docstring_value(problem))[:200]
 
 
 def docstring_source(problem: Problem) -> str:
