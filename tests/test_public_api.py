@@ -26,8 +26,18 @@ def test_oai_surface():
 
 def test_documented_class_methods_exist():
     for name in [
-        "create", "tune", "test", "instantiate", "extract_text", "extract_text_or_function_call", "cost",
-        "set_cache", "clear_cache", "start_logging", "stop_logging", "print_usage_summary",
+        "create",
+        "tune",
+        "test",
+        "instantiate",
+        "extract_text",
+        "extract_text_or_function_call",
+        "cost",
+        "set_cache",
+        "clear_cache",
+        "start_logging",
+        "stop_logging",
+        "print_usage_summary",
     ]:
         assert callable(getattr(oai.Completion, name)), name
         assert callable(getattr(oai.ChatCompletion, name)), name

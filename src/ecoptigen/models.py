@@ -205,9 +205,7 @@ def price_of(model: str, table: dict | None = None) -> tuple[float, float] | Non
     return float(prompt_price), float(completion_price)
 
 
-def cost_of_tokens(
-    model: str, prompt_tokens: int, completion_tokens: int, table: dict | None = None
-) -> float | None:
+def cost_of_tokens(model: str, prompt_tokens: int, completion_tokens: int, table: dict | None = None) -> float | None:
     """Dollars for the given token counts, or ``None`` when ``model`` has no price.
 
     Example:

@@ -33,5 +33,9 @@ def test_the_documented_split():
     assert tune_data[1]["definition"].startswith("\ndef compare(game,guess):")
     # Regression check: the order a 41-seeded shuffle gives (it depends only on the seed and the length).
     assert [data[x]["task_id"] for x in range(5)] == [
-        "HumanEval/64", "HumanEval/152", "HumanEval/107", "HumanEval/11", "HumanEval/131",
+        "HumanEval/64",
+        "HumanEval/152",
+        "HumanEval/107",
+        "HumanEval/11",
+        "HumanEval/131",
     ]

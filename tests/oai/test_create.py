@@ -182,8 +182,13 @@ def test_retries_429_and_5xx_with_retry_after_and_cost_matches_the_bill():
     with sim.serve(seed=5, faults=faults) as flaky:
         responses = [
             oai.Completion.create(
-                model="gpt-4o-mini", prompt=f"q{i}", max_tokens=4, base_url=flaky.base_url, api_key="k",
-                use_cache=False, retry_time=0.05,
+                model="gpt-4o-mini",
+                prompt=f"q{i}",
+                max_tokens=4,
+                base_url=flaky.base_url,
+                api_key="k",
+                use_cache=False,
+                retry_time=0.05,
             )
             for i in range(20)
         ]
@@ -198,8 +203,14 @@ def test_hangs_time_out_and_are_retried():
     with sim.serve(seed=3, faults={"hang": 0.5}) as hanging:
         for i in range(4):
             response = oai.Completion.create(
-                model="gpt-4o-mini", prompt=f"h{i}", max_tokens=4, base_url=hanging.base_url, api_key="k",
-                use_cache=False, request_timeout=0.5, retry_time=0.05,
+                model="gpt-4o-mini",
+                prompt=f"h{i}",
+                max_tokens=4,
+                base_url=hanging.base_url,
+                api_key="k",
+                use_cache=False,
+                request_timeout=0.5,
+                retry_time=0.05,
             )
             assert response["choices"]
 
@@ -209,14 +220,25 @@ def test_returns_minus_one_when_asked_not_to_raise():
 
     with sim.serve(faults={"429": 1.0}) as limited:
         result = oai.Completion.create(
-            model="gpt-4o-mini", prompt="hi", base_url=limited.base_url, api_key="k", use_cache=False,
-            raise_on_ratelimit_or_timeout=False, retry_timeout=0.3, retry_time=0.05,
+            model="gpt-4o-mini",
+            prompt="hi",
+            base_url=limited.base_url,
+            api_key="k",
+            use_cache=False,
+            raise_on_ratelimit_or_timeout=False,
+            retry_timeout=0.3,
+            retry_time=0.05,
         )
         assert result == -1
         with pytest.raises(errors.RateLimitError):
             oai.Completion.create(
-                model="gpt-4o-mini", prompt="hi", base_url=limited.base_url, api_key="k", use_cache=False,
-                retry_timeout=0.3, retry_time=0.05,
+                model="gpt-4o-mini",
+                prompt="hi",
+                base_url=limited.base_url,
+                api_key="k",
+                use_cache=False,
+                retry_timeout=0.3,
+                retry_time=0.05,
             )
 
 
@@ -302,8 +324,13 @@ def test_malformed_and_dropped_responses_are_retried():
     with sim.serve(seed=8, faults={"malformed": 0.3, "disconnect": 0.2}) as broken:
         for i in range(10):
             response = oai.Completion.create(
-                model="gpt-4o-mini", prompt=f"m{i}", max_tokens=4, base_url=broken.base_url, api_key="k",
-                use_cache=False, retry_time=0.05,
+                model="gpt-4o-mini",
+                prompt=f"m{i}",
+                max_tokens=4,
+                base_url=broken.base_url,
+                api_key="k",
+                use_cache=False,
+                retry_time=0.05,
             )
             assert response["choices"]
         assert broken.stats()["errors"] > 0

@@ -29,24 +29,32 @@ def test_429_faults_carry_retry_after():
 
 
 def test_transport_faults():
-    with sim.serve(faults={"malformed": 1.0}) as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        with pytest.raises((openai.APIResponseValidationError, ValueError, openai.APIError)):
-            client.completions.create(model="davinci-002", prompt="x")
-    with sim.serve(faults={"disconnect": 1.0}) as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        with pytest.raises(openai.APIConnectionError):
-            client.completions.create(model="davinci-002", prompt="x")
-    with sim.serve(faults={"hang": 1.0}) as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0, timeout=0.3)
+    with (
+        sim.serve(faults={"malformed": 1.0}) as server,
+        openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client,
+        pytest.raises((openai.APIResponseValidationError, ValueError, openai.APIError)),
+    ):
+        client.completions.create(model="davinci-002", prompt="x")
+    with (
+        sim.serve(faults={"disconnect": 1.0}) as server,
+        openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client,
+        pytest.raises(openai.APIConnectionError),
+    ):
+        client.completions.create(model="davinci-002", prompt="x")
+    with (
+        sim.serve(faults={"hang": 1.0}) as server,
+        openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0, timeout=0.3) as client,
+    ):
         with pytest.raises(openai.APITimeoutError):
             client.completions.create(model="davinci-002", prompt="x")
         assert server.stats()["total_billed_usd"] == 0
 
 
 def test_requests_per_minute_limit():
-    with sim.serve(rate_limits={"gpt-4o-mini": {"rpm": 3}}) as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+    with (
+        sim.serve(rate_limits={"gpt-4o-mini": {"rpm": 3}}) as server,
+        openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client,
+    ):
         for _ in range(3):
             ok = client.chat.completions.with_raw_response.create(
                 model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], max_tokens=2
@@ -61,18 +69,19 @@ def test_requests_per_minute_limit():
 
 
 def test_tokens_per_minute_limit():
-    with sim.serve(rate_limits={"davinci-002": {"tpm": 50}}) as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+    with (
+        sim.serve(rate_limits={"davinci-002": {"tpm": 50}}) as server,
+        openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client,
+    ):
         client.completions.create(model="davinci-002", prompt="hello", max_tokens=30)
         with pytest.raises(openai.RateLimitError):
             client.completions.create(model="davinci-002", prompt="hello", max_tokens=30)
 
 
 def _texts(seed, prompts):
-    with sim.serve(seed=seed) as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+    with sim.serve(seed=seed) as server, openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as c:
         return [
-            client.completions.create(model="davinci-002", prompt=p, max_tokens=20, temperature=1, n=3).choices[0].text
+            c.completions.create(model="davinci-002", prompt=p, max_tokens=20, temperature=1, n=3).choices[0].text
             for p in prompts
         ]
 
@@ -86,9 +95,9 @@ def test_seeded_server_repeats_itself_whatever_the_interleaving():
 
 def test_latency_is_applied():
     with sim.serve(latency=0.2) as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        start = time.perf_counter()
-        client.completions.create(model="davinci-002", prompt="x", max_tokens=2)
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            start = time.perf_counter()
+            client.completions.create(model="davinci-002", prompt="x", max_tokens=2)
         elapsed = time.perf_counter() - start
     assert elapsed >= 0.17  # a lower bound on the simulated delay, not a speed requirement
 

@@ -21,8 +21,8 @@ TOLERANCE = 0.05  # absolute, on pass@1 over the 164 problems
 
 @pytest.fixture(scope="module")
 def client():
-    with sim.serve(seed=2024) as server:
-        yield openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+    with sim.serve(seed=2024) as server, openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as c:
+        yield c
 
 
 def sample(client, model, problem, template="{definition}", n=1, temperature=0.0, max_tokens=600, stop="default"):
@@ -36,8 +36,12 @@ def sample(client, model, problem, template="{definition}", n=1, temperature=0.0
         )
         return [c.text for c in r.choices], r.usage.completion_tokens
     r = client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": prompt}], n=n, temperature=temperature,
-        max_tokens=max_tokens, stop=None if stop == "default" else stop,
+        model=model,
+        messages=[{"role": "user", "content": prompt}],
+        n=n,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        stop=None if stop == "default" else stop,
     )
     return [c.message.content for c in r.choices], r.usage.completion_tokens
 
@@ -55,8 +59,17 @@ def test_calibration_of_pass_at_1(client, model):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "model",
-    ["gpt-3.5-turbo", "code-davinci-002", "text-davinci-003", "text-ada-001", "text-babbage-001", "gpt-4o",
-     "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano"],
+    [
+        "gpt-3.5-turbo",
+        "code-davinci-002",
+        "text-davinci-003",
+        "text-ada-001",
+        "text-babbage-001",
+        "gpt-4o",
+        "gpt-4.1",
+        "gpt-4.1-mini",
+        "gpt-4.1-nano",
+    ],
 )
 def test_calibration_table(client, model):
     assert greedy_pass_rate(client, model) == pytest.approx(PASS_AT_1[model], abs=TOLERANCE)
@@ -133,16 +146,20 @@ def test_prompt_wording_shifts_accuracy_consistently(client):
         assert all(abs(v) <= 0.12 for v in values), (model, values)  # within about +-10 points
         assert any(abs(v) >= 0.01 for v in values), (model, values)  # and the wording does matter
     assert first["code-davinci-002"] != first["gpt-3.5-turbo"]  # model-specific
-    with sim.serve(seed=99) as other:  # another run, another seed: the same effect
-        again = openai.OpenAI(base_url=other.base_url, api_key="k", max_retries=0)
+    with (  # another run, another seed: the same effect
+        sim.serve(seed=99) as other,
+        openai.OpenAI(base_url=other.base_url, api_key="k", max_retries=0) as again,
+    ):
         assert shifts(again, "code-davinci-002") == first["code-davinci-002"]
 
 
 def test_chat_models_answer_with_prose_unless_told_to_complete(client):
     subset = ALL[:30]
     bare = [sample(client, "gpt-4o", p, temperature=0)[0][0] for p in subset]
-    told = [sample(client, "gpt-4o", p, "Complete the following Python function:{definition}", temperature=0)[0][0]
-            for p in subset]
+    told = [
+        sample(client, "gpt-4o", p, "Complete the following Python function:{definition}", temperature=0)[0][0]
+        for p in subset
+    ]
     prose = sum(not t.startswith("```") for t in bare)
     prose_told = sum(not t.startswith("```") for t in told)
     assert all("```python" in t for t in bare + told)

@@ -61,7 +61,10 @@ def test_legacy_openai_sdk_works_unchanged(legacy_python):
     with sim.serve(seed=1) as server:
         base = server.base_url.removesuffix("/v1")
         result = subprocess.run(
-            [legacy_python, "-c", LEGACY_SCRIPT, base], capture_output=True, text=True, timeout=300,
+            [legacy_python, "-c", LEGACY_SCRIPT, base],
+            capture_output=True,
+            text=True,
+            timeout=300,
             cwd=Path(__file__).parent,
         )
     assert result.returncode == 0, result.stderr

@@ -13,7 +13,8 @@ STOP = ["\nclass", "\ndef", "\nif", "\nprint"]
 @pytest.fixture
 def client(server):
     server.reset_stats()
-    return openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
+    with openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0) as client:
+        yield client
 
 
 def test_completion_shape_and_billing(client, server):
@@ -83,22 +84,24 @@ def test_errors_look_like_openai(client, server, call, error):
 
 
 def test_azure_paths(server):
-    azure = openai.AzureOpenAI(
+    with openai.AzureOpenAI(
         azure_endpoint=server.base_url.removesuffix("/v1"), api_key="k", api_version="2024-06-01", max_retries=0
-    )
-    r = azure.chat.completions.create(model="gpt-35-turbo", messages=[{"role": "user", "content": "hi"}])
-    assert r.model == "gpt-3.5-turbo"
-    r = azure.completions.create(model="gpt-35-turbo-instruct", prompt="hi", max_tokens=3)
-    assert r.model == "gpt-3.5-turbo-instruct"
+    ) as azure:
+        r = azure.chat.completions.create(model="gpt-35-turbo", messages=[{"role": "user", "content": "hi"}])
+        assert r.model == "gpt-3.5-turbo"
+        r = azure.completions.create(model="gpt-35-turbo-instruct", prompt="hi", max_tokens=3)
+        assert r.model == "gpt-3.5-turbo-instruct"
 
 
 def test_api_key_is_enforced_when_set():
     with sim.serve(api_key="sk-right") as guarded:
-        wrong = openai.OpenAI(base_url=guarded.base_url, api_key="sk-wrong", max_retries=0)
-        with pytest.raises(openai.AuthenticationError):
+        with (
+            openai.OpenAI(base_url=guarded.base_url, api_key="sk-wrong", max_retries=0) as wrong,
+            pytest.raises(openai.AuthenticationError),
+        ):
             wrong.models.list()
-        right = openai.OpenAI(base_url=guarded.base_url, api_key="sk-right", max_retries=0)
-        assert right.completions.create(model="davinci-002", prompt="x", max_tokens=2).choices
+        with openai.OpenAI(base_url=guarded.base_url, api_key="sk-right", max_retries=0) as right:
+            assert right.completions.create(model="davinci-002", prompt="x", max_tokens=2).choices
 
 
 def test_unknown_text_and_garbage_never_crash_the_server(server):
@@ -106,8 +109,8 @@ def test_unknown_text_and_garbage_never_crash_the_server(server):
     assert response.status_code == 400 and "error" in response.json()
     response = httpx2.post(server.base_url + "/chat/completions", json={"model": "gpt-4o", "messages": "nope"})
     assert response.status_code == 400
-    client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-    assert client.completions.create(model="davinci-002", prompt="\x00\u2603" * 50, max_tokens=8).choices
+    with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+        assert client.completions.create(model="davinci-002", prompt="\x00\u2603" * 50, max_tokens=8).choices
 
 
 def test_yes_no_questions_get_yes_or_no(client):
@@ -115,3 +118,27 @@ def test_yes_no_questions_get_yes_or_no(client):
         model="gpt-4o-mini", messages=[{"role": "user", "content": "Is 7 a prime number? Answer Yes or No."}], n=5
     )
     assert {c.message.content for c in r.choices} <= {"Yes.", "No."}
+
+
+def test_yes_no_answers_are_deterministic_at_temperature_zero_without_a_seed():
+    question = "Is 7 a prime number? Answer Yes or No."
+    with sim.serve() as unseeded, openai.OpenAI(base_url=unseeded.base_url, api_key="k", max_retries=0) as c:
+        chat = [
+            c.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": question}], temperature=0, n=4
+            )
+            for _ in range(8)
+        ]
+        completions = [
+            c.completions.create(model="davinci-002", prompt=question, temperature=0, max_tokens=4) for _ in range(8)
+        ]
+        questions = [f"Is {n} a prime number? Answer Yes or No." for n in range(40)]
+        per_question = {
+            c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": q}], temperature=0)
+            .choices[0]
+            .message.content
+            for q in questions
+        }
+    assert len({choice.message.content for r in chat for choice in r.choices}) == 1
+    assert len({r.choices[0].text for r in completions}) == 1
+    assert per_question == {"Yes.", "No."}  # fixed per question, not the same for every question

