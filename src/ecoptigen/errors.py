@@ -57,7 +57,16 @@ class UnknownPriceError(ConfigurationError):
 
 
 class BudgetExceededError(EcoptigenError):
-    """Raised when a request's worst-case cost does not fit in what is left of a budget."""
+    """Raised when a request's worst-case cost does not fit in what is left of a budget.
+
+    Attributes:
+        analysis: raised by ``tune`` (the budget ran out before any configuration was fully
+            evaluated), what the tuning did try (:class:`ecoptigen.tuning.Analysis`); else ``None``.
+    """
+
+    def __init__(self, message: str, analysis: object = None):
+        super().__init__(message)
+        self.analysis = analysis
 
 
 class TuningError(EcoptigenError):

@@ -215,7 +215,8 @@ def test_hangs_time_out_and_are_retried():
             assert response["choices"]
 
 
-def test_returns_minus_one_when_asked_not_to_raise():
+@pytest.mark.parametrize("not_raising", [{"raise_on_ratelimit_or_timeout": False}, {"raise_error": False}])
+def test_returns_minus_one_when_asked_not_to_raise(not_raising):
     from ecoptigen import sim
 
     with sim.serve(faults={"429": 1.0}) as limited:
@@ -225,7 +226,7 @@ def test_returns_minus_one_when_asked_not_to_raise():
             base_url=limited.base_url,
             api_key="k",
             use_cache=False,
-            raise_on_ratelimit_or_timeout=False,
+            **not_raising,
             retry_timeout=0.3,
             retry_time=0.05,
         )
@@ -250,6 +251,17 @@ def test_azure_as_the_seed_configures_it(endpoint, monkeypatch):
     response = oai.ChatCompletion.create(model="gpt-3.5-turbo", messages=[{"role": "user", "content": "hi"}])
     assert response["choices"][0]["message"]["content"]
     assert endpoint.stats()["models"]["gpt-3.5-turbo"]["requests"] == 1
+
+
+def test_openai_api_base_set_in_code_wins_over_the_azure_endpoint_from_the_environment(endpoint, monkeypatch):
+    azure_base = endpoint.base_url.removesuffix("/v1")
+    # What openai copies from AZURE_OPENAI_ENDPOINT when it is imported: here, nothing listens there.
+    monkeypatch.setattr(openai, "azure_endpoint", "http://127.0.0.1:9", raising=False)
+    monkeypatch.setattr(openai, "api_type", "azure", raising=False)
+    monkeypatch.setattr(openai, "api_base", azure_base + "/", raising=False)
+    monkeypatch.setattr(openai, "api_version", "2024-06-01", raising=False)
+    response = oai.ChatCompletion.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    assert response["choices"][0]["message"]["content"]
 
 
 def test_azure_from_a_config_list(endpoint):

@@ -367,3 +367,11 @@ def test_a_config_too_costly_for_the_budget_left_is_skipped_not_the_end():
     last_ok = max(i for i, status in enumerate(statuses) if status == "ok")
     assert statuses.index("unaffordable") < last_ok  # the search went on after skipping it
     assert analysis.total_cost <= 0.5
+
+
+def test_credentials_given_to_tune_are_not_in_the_config_it_returns(tmp_path):
+    log = tmp_path / "tune.jsonl"
+    config, analysis = run(FakeEngine(), num_samples=2, api_key="sk-secret-123", log_file_name=str(log))
+    assert "api_key" not in config and "api_key" not in analysis.best_config
+    assert "sk-secret-123" not in log.read_text() and "sk-secret-123" not in analysis.trials_dataframe().to_csv()
+    assert config["model"] in ("gpt-4o-mini", "gpt-4.1-nano")

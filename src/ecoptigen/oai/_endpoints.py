@@ -90,7 +90,9 @@ def resolve_endpoint(config: dict, model: str | None) -> Endpoint:
     api_type = (config.get("api_type") or _module_setting("api_type") or "openai").lower()
     base_url = config.get("base_url") or config.get("api_base")
     if api_type in _AZURE_TYPES:
-        base_url = base_url or _module_setting("azure_endpoint") or _module_setting("api_base")
+        # openai.api_base is only ever set by the user's code; openai.azure_endpoint may have been copied
+        # from AZURE_OPENAI_ENDPOINT when openai was imported, so the explicit setting comes first.
+        base_url = base_url or _module_setting("api_base") or _module_setting("azure_endpoint")
         base_url = base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
         api_key = config.get("api_key") or _module_setting("api_key") or os.environ.get("AZURE_OPENAI_API_KEY")
         api_key = api_key or os.environ.get("OPENAI_API_KEY")

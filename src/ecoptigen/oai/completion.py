@@ -100,6 +100,7 @@ class Completion(metaclass=_Settings):
                 makes ``create`` try the next config (the last config's answer is returned anyway).
             raise_on_ratelimit_or_timeout: raise when every attempt was rate limited or timed out;
                 when false, return ``-1`` instead (FLAML's convention, kept for compatibility).
+                FLAML 1.2's ``raise_error`` is accepted as another name for it.
             allow_format_str_template: fill string templates with ``str.format(**context)``.
             **config: the request: ``model``, ``prompt`` or ``messages``, ``n``, ``temperature``,
                 ``max_tokens``, ``stop``, ...; endpoint keys (``api_key``, ``base_url``, ``api_type``,
@@ -120,6 +121,8 @@ class Completion(metaclass=_Settings):
             >>> r["cost"] > 0
             True
         """
+        if "raise_error" in config:  # FLAML 1.2's name for it
+            raise_on_ratelimit_or_timeout = bool(config.pop("raise_error"))
         config.setdefault("request_timeout", cls.request_timeout)
         config.setdefault("retry_timeout", cls.retry_timeout)
         config.setdefault("retry_time", cls.retry_time)

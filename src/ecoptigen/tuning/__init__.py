@@ -73,8 +73,9 @@ def tune(
             ``serial_eval_func`` (default False), ``show_progress`` (default True).
 
     Returns:
-        ``(config, analysis)``: ``config`` goes straight into ``create(context, **config)`` (a constant
-        ``config_list`` is left out of it, as FLAML does, because it holds credentials: pass it again).
+        ``(config, analysis)``: ``config`` goes straight into ``create(context, **config)``. Credentials
+        given to ``tune`` (``config_list``, as FLAML does, and ``api_key``, ``azure_ad_token``,
+        ``organization``) are left out of it, because configs get printed and saved: pass them again.
 
     Raises:
         ConfigurationError: bad arguments or search space, found before anything is spent
@@ -118,20 +119,18 @@ def tune(
     best = analysis.best_config
     if best is None:
         if analysis.stopped_because.startswith("the optimization budget"):
-            error = BudgetExceededError(
+            raise BudgetExceededError(
                 f"the optimization budget (${optimization_budget}) ran out before any configuration was fully "
-                "evaluated. Raise optimization_budget, or narrow the space (smaller n / max_tokens)."
+                "evaluated. Raise optimization_budget, or narrow the space (smaller n / max_tokens).",
+                analysis,
             )
-            error.analysis = analysis  # type: ignore[attr-defined]
-            raise error
         raise TuningError(
             f"none of the {len(analysis.trials)} configurations tried fits the inference budget of "
             f"${inference_budget} per instance. Raise inference_budget or num_samples, or narrow the space.",
             analysis,
         )
-    # As FLAML does, a constant config_list is not returned: it holds credentials, and the seed prints
-    # the config. Pass it to create() again along with the config.
-    return {k: v for k, v in best.items() if k != "config_list"}, analysis
+    # Credentials are not returned (FLAML leaves out config_list): the seed prints the config.
+    return best, analysis
 
 
 def test(

@@ -9,7 +9,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Analysis", "Trial"]
+__all__ = ["CREDENTIAL_KEYS", "Analysis", "Trial"]
+
+# Settings that carry credentials: never returned as a tuned config, written to a journal or shown.
+CREDENTIAL_KEYS = frozenset({"api_key", "azure_ad_token", "config_list", "organization"})
 
 
 @dataclass
@@ -83,7 +86,7 @@ class Analysis:
     def best_config(self) -> dict[str, Any] | None:
         """The ``create`` arguments of the best trial (what :func:`tune` returns)."""
         best = self.best_trial
-        return None if best is None else best.params
+        return None if best is None else {k: v for k, v in best.params.items() if k not in CREDENTIAL_KEYS}
 
     @property
     def best_result(self) -> dict[str, Any] | None:
@@ -121,7 +124,7 @@ class Analysis:
         return pd.DataFrame([self._row(t) for t in self.trials])
 
     def _row(self, trial: Trial) -> dict[str, Any]:
-        settings = {k: _cell(v) for k, v in trial.params.items() if k not in ("api_key", "config_list")}
+        settings = {k: _cell(v) for k, v in trial.params.items() if k not in CREDENTIAL_KEYS}
         return {
             "trial": trial.index,
             "status": trial.status,

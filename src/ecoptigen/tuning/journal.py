@@ -34,11 +34,11 @@ from typing import Any
 
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.tuning._flaml import Domain
+from ecoptigen.tuning.analysis import CREDENTIAL_KEYS
 
 __all__ = ["JOURNAL_VERSION", "Journal", "describe", "fingerprint"]
 
 JOURNAL_VERSION = 1
-_SECRET_KEYS = {"api_key", "config_list", "azure_ad_token", "organization"}
 
 
 def describe(value: Any) -> Any:
@@ -78,7 +78,7 @@ def fingerprint(**parts: Any) -> str:
 
 def public_params(params: dict[str, Any]) -> dict[str, Any]:
     """``params`` without secrets, as JSON-able values (for the journal and the trial table)."""
-    return {k: describe(v) for k, v in params.items() if k not in _SECRET_KEYS}
+    return {k: describe(v) for k, v in params.items() if k not in CREDENTIAL_KEYS}
 
 
 @dataclass
