@@ -19,10 +19,10 @@ import threading
 
 from ecoptigen.errors import SandboxError
 from ecoptigen.sandbox import _backends
-from ecoptigen.sandbox._base import RunResult, Sandbox, Verdict
+from ecoptigen.sandbox._base import Check, RunResult, Sandbox, Verdict
 from ecoptigen.sandbox._workers import WorkerPool
 
-__all__ = ["RunResult", "Sandbox", "Verdict", "get_sandbox"]
+__all__ = ["Check", "RunResult", "Sandbox", "Verdict", "get_sandbox"]
 
 logger = logging.getLogger("ecoptigen.sandbox")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -52,6 +53,7 @@ def _bubblewrap_options() -> list[str]:
     return [
         "bwrap",
         "--unshare-all",
+        *_hardening_flags(),
         # Not --die-with-parent: the kernel ties it to the *thread* that started bwrap, so a worker
         # started from a short-lived pool thread would die with that thread. The worker exits by itself
         # when our end of its stdin closes (we exited), after at most its current run's timeout.
@@ -67,6 +69,31 @@ def _bubblewrap_options() -> list[str]:
         "--size", str(_TMPFS_BYTES), "--tmpfs", "/tmp",
         "--chdir", "/tmp",
     ]  # fmt: skip
+
+
+# Hardening that older bubblewrap releases lack; each is used where this bwrap and kernel accept it.
+_OPTIONAL_FLAGS = (
+    # No nested user namespace: in one, a program holds every capability (not over us, but with more
+    # kernel to attack).
+    ("--unshare-user", "--disable-userns"),
+    # The worker itself is PID 1: no bubblewrap init holding our pipes where a program could reach them
+    # through /proc, and the kernel ignores the signals a program sends to its PID 1.
+    ("--as-pid-1",),
+)
+
+
+@functools.cache
+def _hardening_flags() -> tuple[str, ...]:
+    """The :data:`_OPTIONAL_FLAGS` this bubblewrap accepts (probed once)."""
+    accepted: list[str] = []
+    for flags in _OPTIONAL_FLAGS:
+        probe = ["bwrap", "--unshare-all", *flags, "--ro-bind", "/", "/", "--", "/bin/true"]
+        try:
+            if subprocess.run(probe, capture_output=True, timeout=30).returncode == 0:
+                accepted += flags
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return tuple(accepted)
 
 
 def bubblewrap_usable() -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-__all__ = ["RunResult", "Sandbox", "Verdict"]
+__all__ = ["Check", "RunResult", "Sandbox", "Verdict"]
 
 Verdict = Literal["passed", "failed", "timeout", "error"]
 
@@ -25,6 +25,8 @@ class RunResult:
         duration: seconds the run took.
         values: in strict mode, each call's result as plain data (``{"value": ...}`` or
             ``{"raised": "TypeError"}``), when the program ran to its end.
+        judged_apart: the verdict came from a harness process that never ran the program (a
+            :class:`Check` run split), so the program could not forge it.
     """
 
     verdict: Verdict
@@ -34,10 +36,52 @@ class RunResult:
     isolation: str
     duration: float
     values: list[dict[str, Any]] | None = None
+    judged_apart: bool = False
 
     @property
     def passed(self) -> bool:
         return self.verdict == "passed"
+
+
+@dataclass(frozen=True)
+class Check:
+    """Trusted test code to judge a program with, run in a process apart from the program.
+
+    The sandbox forks the program's own process, then runs ``prelude`` and ``test`` in a harness
+    process where ``entry_point`` is a stand-in: each call is made in the program's process and only
+    its result (plain data: numbers, strings, lists, tuples, sets, dicts, or the name of the exception
+    raised) comes back. The test never enters the program's process and the verdict is written by a
+    process the program cannot reach, so neither exiting early nor tampering with the interpreter
+    can fake a pass. Arguments the test passes must be plain data too; if one is not (a lambda, say),
+    the check is run the in-process way instead and :attr:`RunResult.judged_apart` is ``False``.
+
+    Attributes:
+        entry_point: the name of the program's function the test calls.
+        test: the test code, e.g. HumanEval's ``def check(candidate): ...`` followed by
+            ``check(<entry_point>)``, or a series of ``assert`` statements.
+        prelude: trusted code run in the harness first, e.g. the function's definition, so the test
+            can use its imports and helper functions (the program's own versions are not visible).
+
+    Values cross as copies: a test that checks the function changed its argument in place sees no
+    change, and a returned object that is not plain data equals nothing and is neither true nor false.
+
+    Raises:
+        ValueError: ``entry_point`` is not a Python name.
+
+    Example:
+        >>> from ecoptigen.sandbox import Check, get_sandbox
+        >>> check = Check("add", "assert add(2, 3) == 5")
+        >>> get_sandbox().run("def add(x, y):\\n    return x + y", timeout=5, check=check).passed
+        True
+    """
+
+    entry_point: str
+    test: str
+    prelude: str = ""
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.entry_point, str) and self.entry_point.isidentifier()):
+            raise ValueError(f"entry_point must be the name of the function the test calls, got {self.entry_point!r}")
 
 
 class Sandbox(Protocol):
@@ -46,11 +90,15 @@ class Sandbox(Protocol):
     ``run(code, timeout, calls=None)`` executes ``code`` as a fresh ``__main__`` in isolation, at most
     ``timeout`` seconds of wall-clock time. With ``calls`` (Python expressions such as
     ``"candidate(1, 2)"``), each is evaluated after the program and its value returned as plain data,
-    so the caller can compare it with the expected value outside the sandbox (strict mode).
+    so the caller can compare it with the expected value outside the sandbox (strict mode). With
+    ``check`` (a :class:`Check`), the program passes only if the trusted test, run apart from it,
+    runs to its end.
     """
 
     isolation: str
 
-    def run(self, code: str, timeout: float, calls: list[str] | None = None) -> RunResult: ...
+    def run(
+        self, code: str, timeout: float, calls: list[str] | None = None, check: Check | None = None
+    ) -> RunResult: ...
 
     def close(self) -> None: ...

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 
 from ecoptigen.errors import SandboxError
-from ecoptigen.sandbox._base import RunResult, Verdict
+from ecoptigen.sandbox._base import Check, RunResult, Verdict
 from ecoptigen.sandbox._cgroup import PidsCgroup
 
 __all__ = ["ZYGOTE_SOURCE", "WorkerPool", "job_limits"]
@@ -69,6 +69,8 @@ class _Worker:
         if ready is None:
             self.kill()
             raise SandboxError(f"the sandbox worker did not start: {' '.join(command[:3])} ...")
+        if not json.loads(ready).get("hardened"):
+            logger.warning("the sandbox worker could not make itself undumpable (prctl): a program may tamper with it")
 
     def _read_line(self, deadline: float) -> bytes | None:
         assert self._proc.stdout is not None  # created with stdout=PIPE
@@ -87,20 +89,41 @@ class _Worker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line
 
-    def run(self, job: dict, timeout: float) -> dict | None:
-        """The zygote's answer, or ``None`` if it did not answer in time (then the worker is dead)."""
+    def _write(self, data: bytes, deadline: float) -> bool:
+        """Send ``data`` by ``deadline``. The zygote passes a test on to the harness as it reads it, so a
+        program that stops the harness can stall this write: it must not block past the run's time."""
         assert self._proc.stdin is not None  # created with stdin=PIPE
+        fd = self._proc.stdin.fileno()
+        os.set_blocking(fd, False)
+        view = memoryview(data)
         try:
-            self._proc.stdin.write(json.dumps(job).encode() + b"\n")
-            self._proc.stdin.flush()
+            while view:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+                    return False
+                with contextlib.suppress(BlockingIOError):
+                    view = view[os.write(fd, view) :]
         except OSError:
+            return False
+        return True
+
+    def run(self, job: dict, timeout: float, test: bytes = b"") -> dict | None:
+        """The zygote's answer, or ``None`` if it did not answer in time or answered something else
+        than this job's answer (then the worker is killed: it cannot be trusted any more)."""
+        header = json.dumps(job).encode()
+        deadline = time.monotonic() + timeout + _GRACE
+        if not self._write(b"%011d %011d\n" % (len(header), len(test)) + header + test, deadline):
             self.kill()
             return None
-        line = self._read_line(time.monotonic() + timeout + _GRACE)
-        if line is None:
+        line = self._read_line(deadline)
+        try:
+            answer = json.loads(line) if line is not None else None
+        except ValueError:
+            answer = None
+        if not (isinstance(answer, dict) and answer.get("id") == job["id"]) or self._buffer:
             self.kill()
             return None
-        return json.loads(line)
+        return answer
 
     @property
     def alive(self) -> bool:
@@ -166,22 +189,39 @@ class WorkerPool:
                 return
         worker.kill()
 
-    def run(self, code: str, timeout: float, calls: list[str] | None = None) -> RunResult:
+    def run(self, code: str, timeout: float, calls: list[str] | None = None, check: Check | None = None) -> RunResult:
         """Run ``code`` in a fresh child of a warm worker; see :class:`~ecoptigen.sandbox.Sandbox`."""
         if not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        job = {"id": next(self._ids), "code": code, "calls": calls, "timeout": timeout, "limits": job_limits(timeout)}
+        if check is not None and calls is not None:
+            raise ValueError("give calls (strict mode) or a check, not both")
+        job: dict = {"id": next(self._ids), "code": code, "timeout": timeout, "limits": job_limits(timeout)}
+        if check is not None:
+            job.update(entry_point=check.entry_point, prelude=check.prelude)
+            result = self._run(job, timeout, check.test.encode())
+            if result is not None:
+                return result
+            # The test passes the function something that is not plain data: judge in-process.
+            return self.run(f"{check.prelude}\n{code}\n{check.test}", timeout)
+        job["calls"] = calls
+        result = self._run(job, timeout)
+        assert result is not None  # only split runs can be unsplittable
+        return result
+
+    def _run(self, job: dict, timeout: float, test: bytes = b"") -> RunResult | None:
         with self._slots:
             worker = self._take()
             start = time.monotonic()
             try:
-                answer = worker.run(job, timeout)
+                answer = worker.run(job, timeout, test)
             finally:
                 self._give_back(worker)
         if answer is None:
-            # The worker went silent or died (e.g. the program killed it): treat as the program's doing.
+            # The worker went silent, died or misbehaved (the program's doing): not a pass.
             verdict: Verdict = "timeout" if time.monotonic() - start >= timeout else "failed"
             return RunResult(verdict, None, "", False, self.isolation, time.monotonic() - start)
+        if answer.get("unsplittable"):
+            return None
         return RunResult(
             verdict=answer["verdict"],
             exit_code=answer["exit_code"],
@@ -190,6 +230,7 @@ class WorkerPool:
             isolation=self.isolation,
             duration=answer["duration"],
             values=answer["values"],
+            judged_apart=bool(test),
         )
 
     def close(self) -> None:

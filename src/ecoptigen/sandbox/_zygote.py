@@ -1,10 +1,23 @@
 """The worker that runs inside the sandbox. Standard library only; started as ``python -I -S -c``.
 
-It never runs candidate code itself. For each job (one JSON line on stdin) it forks a child that
-sets hard resource limits, closes everything it does not need, and runs the trusted harness: the
-harness executes the candidate program and, only if the program ran to its end, writes a record on
-a private pipe. The worker collects the child's output (capped), enforces the job's wall-clock
-timeout, kills whatever the child left behind, and answers with one JSON line on stdout.
+It never runs candidate code itself. For each job it forks a child that sets hard resource limits,
+closes everything it does not need and runs the trusted harness, collects the child's output
+(capped), enforces the job's wall-clock timeout, kills whatever the child left behind, and answers
+with one JSON line on stdout. The worker is not dumpable, so a program cannot ptrace it or open its
+file descriptors through ``/proc`` to forge an answer.
+
+A job is a 24-byte length prefix, a JSON header, then (split jobs only) the trusted test code, which
+the worker moves with ``splice`` straight from its stdin to the harness: the test never enters this
+process's memory, so it is in no memory a program forked from here can read.
+
+Two ways to judge a program:
+
+- in-process (``calls`` or nothing): the harness executes the program and, only if it ran to its
+  end, writes a record on a private pipe. A program that attacks the harness deliberately can forge
+  that record (it runs in the same interpreter); strict mode relies only on the returned values.
+- split: the harness forks the program's own process first, then reads the test and runs it with the
+  entry point replaced by a stand-in that calls the program's function over a pipe and gets plain
+  data back. The record is written by a process that never ran candidate code.
 """
 
 import contextlib
@@ -21,31 +34,104 @@ import time
 import traceback
 
 OUTPUT_CAP = 64 * 1024
+PREFIX = 24  # f"{header_length:011d} {test_length:011d}\n"
 SAFE_TYPES = (int, float, str, bool, type(None))
 
 
-def plain(value, depth=0):
-    """A JSON-safe copy of ``value`` built only from plain data; anything else becomes a marker string,
-    so an object with a forged ``__eq__`` can never compare equal to an expected value."""
-    if depth > 20:
+def plain(value, depth=0, strict=False):
+    """A JSON-safe copy of ``value`` built only from plain data; anything else becomes a marker,
+    so an object with a forged ``__eq__`` can never compare equal to an expected value. With
+    ``strict`` (arguments the test passes), a value that is not plain data raises
+    :class:`Unsplittable` instead: the test cannot be run apart from the program."""
+    if depth > 100:
+        if strict:
+            raise Unsplittable("too deep")
         return {"__unserializable__": "too deep"}
     if type(value) in SAFE_TYPES:
         if type(value) is float and not math.isfinite(value):
             return {"__float__": repr(value)}
         return value
     if type(value) in (list, tuple):
-        return {"__" + type(value).__name__ + "__": [plain(v, depth + 1) for v in value]}
+        return {"__" + type(value).__name__ + "__": [plain(v, depth + 1, strict) for v in value]}
     if type(value) in (set, frozenset):
-        return {"__set__": sorted((plain(v, depth + 1) for v in value), key=repr)}
+        return {"__set__": sorted((plain(v, depth + 1, strict) for v in value), key=repr)}
     if type(value) is dict:
-        return {"__dict__": [[plain(k, depth + 1), plain(v, depth + 1)] for k, v in value.items()]}
+        return {"__dict__": [[plain(k, depth + 1, strict), plain(v, depth + 1, strict)] for k, v in value.items()]}
+    if strict and type(value) is not Opaque:  # an opaque value came from the program: it stays opaque
+        raise Unsplittable(type(value).__name__)
     return {"__unserializable__": type(value).__name__}
 
 
+class Opaque:
+    """A value that was not plain data: equal to nothing, usable as nothing (not even as a truth
+    value, so ``assert candidate(x)`` fails rather than trusting an object the program built)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __eq__(self, other):
+        return False
+
+    def __bool__(self):
+        raise TypeError(f"{self.name} returned by the program is not plain data")
+
+    def __repr__(self):
+        return f"<opaque {self.name}>"
+
+    __hash__ = object.__hash__  # by identity, so a set of them can be rebuilt
+
+
+def decode(data):
+    """The inverse of :func:`plain`, building only plain Python values (and :class:`Opaque`)."""
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict) or len(data) != 1:
+        return data if not isinstance(data, dict) else Opaque("dict")
+    ((tag, inner),) = data.items()
+    if tag == "__list__":
+        return [decode(v) for v in inner]
+    if tag == "__tuple__":
+        return tuple(decode(v) for v in inner)
+    if tag == "__set__":
+        return {decode_key(v) for v in inner}
+    if tag == "__dict__":
+        return {decode_key(k): decode(v) for k, v in inner}
+    if tag == "__float__" and inner in ("nan", "inf", "-inf"):
+        return float(inner)
+    return Opaque(str(inner))
+
+
+def decode_key(data):
+    """A set element or dict key: a set there was a frozenset (:func:`plain` writes both alike)."""
+    value = decode(data)
+    return frozenset(value) if type(value) is set else value
+
+
+def flush_and_exit(code):
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):
+            stream.flush()
+    os._exit(code)
+
+
+def write_record(report_fd, record):
+    data = json.dumps(record).encode()
+    while data:
+        data = data[os.write(report_fd, data) :]
+    flush_and_exit(0)
+
+
+def fail():
+    """The program or its test did not run to the end: say why on stderr, leave no record."""
+    try:
+        traceback.print_exc()
+    finally:
+        flush_and_exit(1)
+
+
 def harness(job, report_fd):
-    """Run the candidate program; write the record only when it ran to its end (child process)."""
+    """In-process judging: run the program (then ``calls``); write the record only at the end."""
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    report = os.fdopen(report_fd, "w")
     try:
         exec(compile(job["code"], "candidate.py", "exec"), namespace)
         values = None
@@ -57,20 +143,148 @@ def harness(job, report_fd):
                 except BaseException as exc:
                     values.append({"raised": type(exc).__name__})
     except BaseException:  # SystemExit, KeyboardInterrupt and every error mean: did not pass
+        fail()
+    write_record(report_fd, {"completed": True, "values": values})
+
+
+class Lines:
+    """JSON messages, one per line, over a pipe (no buffering beyond the current line)."""
+
+    def __init__(self, read_fd, write_fd):
+        self.read_fd, self.write_fd, self.buffer = read_fd, write_fd, b""
+
+    def send(self, message):
+        data = json.dumps(message).encode() + b"\n"
+        while data:
+            data = data[os.write(self.write_fd, data) :]
+
+    def receive(self):
+        """The next message, or ``None`` when the other side has gone."""
+        while b"\n" not in self.buffer:
+            chunk = os.read(self.read_fd, 1 << 16)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
         try:
-            traceback.print_exc()
-        finally:
-            flush_and_exit(1)
-    report.write(json.dumps({"completed": True, "values": values}))
-    report.flush()
+            return json.loads(line)
+        except ValueError:
+            return None
+
+
+class CandidateGone(BaseException):
+    """The program's process ended (or answered nonsense) while the test needed it."""
+
+
+class Unsplittable(BaseException):
+    """The test passed the function an argument that is not plain data."""
+
+
+def serve_candidate(job, channel):
+    """The program's process (split jobs): run the program, then answer calls to its function."""
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    try:
+        exec(compile(job["code"], "candidate.py", "exec"), namespace)
+        function = namespace[job["entry_point"]]
+        if not callable(function):
+            raise TypeError(f"{job['entry_point']} is not a function")
+    except BaseException:
+        fail()
+    channel.send({"ready": True})
+    while (request := channel.receive()) is not None:
+        try:
+            value = function(*decode(request["args"]), **decode(request["kwargs"]))
+            reply = {"value": plain(value)}
+        except BaseException as exc:
+            reply = {"raised": type(exc).__name__}
+        channel.send(reply)
     flush_and_exit(0)
 
 
-def flush_and_exit(code):
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BaseException):
-            stream.flush()
-    os._exit(code)
+def exception_named(name, function):
+    """The builtin exception the program's function raised (so a test can catch it), else ``Exception``.
+    ``StopIteration`` becomes ``RuntimeError`` (as PEP 479 does in generators): raised into ``map`` or
+    ``iter`` it would silently end the test's iteration, e.g. make ``all(map(candidate, cases))`` true."""
+    import builtins
+
+    name = str(name)
+    if name in ("StopIteration", "StopAsyncIteration"):
+        return RuntimeError(f"{name} raised by {function}")
+    kind = getattr(builtins, name, None)
+    if isinstance(kind, type) and issubclass(kind, BaseException):
+        with contextlib.suppress(Exception):
+            return kind(f"raised by {function}")
+    return Exception(f"{name} raised by {function}")
+
+
+def stand_in(channel, name, trouble):
+    """The entry point as the test sees it: each call runs in the program's process. ``trouble``
+    remembers a lost program or an argument that could not cross, even if the test swallows it."""
+
+    def call(*args, **kwargs):
+        try:
+            request = {"args": plain(list(args), strict=True), "kwargs": plain(kwargs, strict=True)}
+        except Unsplittable:
+            trouble.add("unsplittable")
+            raise
+        channel.send(request)
+        try:
+            reply = channel.receive()
+            if "value" in reply:
+                return decode(reply["value"])
+            error = exception_named(reply["raised"], name)
+        except Exception:  # no reply, or one the harness did not write: a program that is not playing fair
+            trouble.add("gone")
+            raise CandidateGone(name) from None
+        raise error
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+def split_harness(job, report_fd, test_fd):
+    """Split judging: fork the program's process, then read and run the test here."""
+    request_r, request_w = os.pipe()
+    reply_r, reply_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        keep = {0, 1, 2, request_r, reply_w}
+        for fd in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else range(3, 1024):
+            if int(fd) not in keep:
+                with contextlib.suppress(OSError):
+                    os.close(int(fd))
+        try:
+            serve_candidate(job, Lines(request_r, reply_w))
+        finally:
+            os._exit(1)
+    os.close(request_r)
+    os.close(reply_w)
+    chunks = []
+    while chunk := os.read(test_fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(test_fd)
+    channel = Lines(reply_r, request_w)
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    trouble = set()
+    try:
+        if channel.receive() != {"ready": True}:
+            raise CandidateGone("the program did not run to its end")
+        exec(compile(job["prelude"], "definition.py", "exec"), namespace)
+        namespace[job["entry_point"]] = stand_in(channel, job["entry_point"], trouble)
+        exec(compile(b"".join(chunks).decode(), "test.py", "exec"), namespace)
+    except BaseException:
+        if "unsplittable" not in trouble:
+            fail()
+    if "unsplittable" in trouble:
+        write_record(report_fd, {"completed": False, "unsplittable": True})
+    if "gone" in trouble:
+        flush_and_exit(1)
+    # Let the program's process see the end of the calls and flush its output (bounded).
+    os.close(channel.write_fd)
+    with contextlib.suppress(OSError):
+        while select.select([reply_r], [], [], 0.2)[0] and os.read(reply_r, 1 << 16):
+            pass
+    write_record(report_fd, {"completed": True, "values": None})
 
 
 def set_limits(limits):
@@ -78,17 +292,20 @@ def set_limits(limits):
         resource.setrlimit(getattr(resource, name), (value, value))
 
 
-def child(job, workdir, out_w, report_r, report_w, protocol_fds):
+def child(job, workdir, out_w, report_w, close_fds, test_fd):
     os.setsid()
     null = os.open("/dev/null", os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(out_w, 1)
     os.dup2(out_w, 2)
-    for fd in (null, out_w, report_r, *protocol_fds):
+    for fd in (null, out_w, *close_fds):
         os.close(fd)
     os.chdir(workdir)
     set_limits(job["limits"])
-    harness(job, report_w)
+    if test_fd is None:
+        harness(job, report_w)
+    else:
+        split_harness(job, report_w, test_fd)
 
 
 def read_capped(fds, deadline, pid, mode):
@@ -168,19 +385,51 @@ def reap_orphans():
             return
 
 
-def run_job(job, mode, protocol_fds):
+def move_test(source_fd, target_fd, length):
+    """Move ``length`` bytes of test code from our stdin to the harness without reading them here
+    (``splice``; where it is unavailable they pass through a buffer). If the harness is gone, they are
+    discarded: the stream must stay in step."""
+    while length > 0:
+        moved = move_some(source_fd, target_fd, min(length, 1 << 16))
+        if moved == 0:
+            raise EOFError("the job stream ended inside a test")
+        length -= moved
+
+
+def move_some(source_fd, target_fd, length):
+    if hasattr(os, "splice"):
+        with contextlib.suppress(OSError):  # EPIPE (the harness is gone, nothing moved), EINVAL (no pipe)
+            return os.splice(source_fd, target_fd, length)
+    data = os.read(source_fd, length)
+    rest = data
+    with contextlib.suppress(BrokenPipeError):
+        while rest:
+            rest = rest[os.write(target_fd, rest) :]
+    return len(data)
+
+
+def run_job(job, test_length, mode, protocol_fds):
     out_r, out_w = os.pipe()
     report_r, report_w = os.pipe()
+    split = job.get("entry_point") is not None
+    test_r, test_w = os.pipe() if split else (None, None)
     start = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="job-")
     pid = os.fork()
     if pid == 0:
         try:
-            child(job, workdir, out_w, report_r, report_w, protocol_fds)
+            close = (out_r, report_r, *protocol_fds) + ((test_w,) if test_w is not None else ())
+            child(job, workdir, out_w, report_w, close, test_r)
         finally:
             os._exit(1)
     os.close(out_w)
     os.close(report_w)
+    if split:
+        os.close(test_r)
+        try:
+            move_test(protocol_fds[0], test_w, test_length)
+        finally:
+            os.close(test_w)
     deadline = start + job["timeout"]
     output, report, truncated, status, timed_out = read_capped({out_r: "out", report_r: "report"}, deadline, pid, mode)
     if status is None:
@@ -190,13 +439,18 @@ def run_job(job, mode, protocol_fds):
     for fd in (out_r, report_r):
         os.close(fd)
     shutil.rmtree(workdir, ignore_errors=True)
+    return answer(job, start, status, timed_out, output, report, truncated)
+
+
+def answer(job, start, status, timed_out, output, report, truncated):
     exit_code = os.waitstatus_to_exitcode(status)
-    record = None
     try:
-        record = json.loads(report.decode()) if report else None
+        record = json.loads(report.decode()) if report else {}
     except ValueError:
-        record = None
-    completed = bool(record and record.get("completed") is True and exit_code == 0)
+        record = {}
+    if not isinstance(record, dict):
+        record = {}
+    completed = record.get("completed") is True and exit_code == 0
     return {
         "id": job["id"],
         "verdict": "timeout" if timed_out else ("passed" if completed else "failed"),
@@ -204,25 +458,50 @@ def run_job(job, mode, protocol_fds):
         "output": output.decode(errors="replace"),
         "truncated": truncated,
         "values": record.get("values") if completed else None,
+        "unsplittable": record.get("unsplittable") is True and exit_code == 0,
         "duration": time.monotonic() - start,
     }
 
 
+def read_exactly(fd, length):
+    data = b""
+    while len(data) < length:
+        chunk = os.read(fd, length - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def not_dumpable():
+    """Make this process (and every child forked from it) impossible to ptrace or to open through
+    ``/proc`` without capabilities, which the sandbox has none of."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) == 0  # PR_SET_DUMPABLE, 0
+    except Exception:
+        return False
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "namespace"
+    hardened = not_dumpable()
+    with contextlib.suppress(AttributeError):
+        sys.set_int_max_str_digits(0)  # a program may return a huge integer; it must cross as data
     protocol_in = os.dup(0)
     protocol_out = os.dup(1)
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    reader = os.fdopen(protocol_in, "rb")
     writer = os.fdopen(protocol_out, "wb")
-    writer.write(b'{"ready": true}\n')
+    writer.write(json.dumps({"ready": True, "hardened": hardened}).encode() + b"\n")
     writer.flush()
-    for line in reader:
-        job = json.loads(line)
-        answer = run_job(job, mode, (protocol_in, protocol_out, null))
-        writer.write(json.dumps(answer).encode() + b"\n")
+    while (prefix := read_exactly(protocol_in, PREFIX)) is not None:
+        header_length, test_length = (int(part) for part in prefix.split())
+        job = json.loads(read_exactly(protocol_in, header_length))
+        result = run_job(job, test_length, mode, (protocol_in, protocol_out, null))
+        writer.write(json.dumps(result).encode() + b"\n")
         writer.flush()
 
 
