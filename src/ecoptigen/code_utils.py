@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import functools
 import logging
 import os
@@ -27,7 +28,7 @@ from typing import Any
 
 from ecoptigen import oai
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.sandbox import RunResult, get_sandbox
+from ecoptigen.sandbox import Check, RunResult, get_sandbox
 from ecoptigen.sandbox._strict import strict_test
 
 __all__ = [
@@ -115,18 +116,52 @@ _VERDICTS_KEPT = 16384
 
 
 @functools.lru_cache(maxsize=_VERDICTS_KEPT)
-def _passes_test(program: str, *, test: str, entry_point: str, timeout: float, use_docker: Any) -> bool:
+def _passes_test(
+    program: str, *, definition: str, test: str, entry_point: str, timeout: float, use_docker: Any
+) -> bool:
+    """Strict mode where the test allows it, else the test run apart from the program."""
     strict = strict_test(test, entry_point)
     sandbox = _sandbox(use_docker)
     if strict is not None:
         result = sandbox.run(program, timeout=timeout, calls=list(strict.calls))
         return strict.judge(result)
-    return sandbox.run(f"{program}\n{test}\ncheck({entry_point})\n", timeout=timeout).passed
+    check = Check(entry_point, f"{test}\ncheck({entry_point})\n", _prelude(definition))
+    return sandbox.run(program, timeout=timeout, check=check).passed
 
 
 @functools.lru_cache(maxsize=_VERDICTS_KEPT)
-def _passes_assertions(program: str, *, assertions: str, timeout: float, use_docker: Any) -> bool:
-    return bool(_sandbox(use_docker).run(f"{program}\n{assertions}\n", timeout=timeout).passed)
+def _passes_assertions(
+    program: str, *, definition: str, entry_point: str | None, assertions: str, timeout: float, use_docker: Any
+) -> bool:
+    """The assertions run apart from the program when we know the function they check: ``entry_point``,
+    else the definition's last function."""
+    sandbox = _sandbox(use_docker)
+    entry_point = entry_point or _function_name(definition)
+    if entry_point is None:
+        return bool(sandbox.run(f"{program}\n{assertions}\n", timeout=timeout).passed)
+    check = Check(entry_point, assertions, _prelude(definition))
+    return bool(sandbox.run(program, timeout=timeout, check=check).passed)
+
+
+@functools.lru_cache(maxsize=1024)
+def _function_name(definition: str) -> str | None:
+    """The function a definition asks for: its last top-level ``def``."""
+    try:
+        module = ast.parse(definition)
+    except SyntaxError:
+        return None
+    names = [node.name for node in module.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+    return names[-1] if names else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _prelude(definition: str) -> str:
+    """What the test may use from the definition: all of it when it is valid code, else its imports."""
+    try:
+        ast.parse(definition)
+    except SyntaxError:
+        return "\n".join(line for line in definition.splitlines() if line.startswith(("import ", "from ")))
+    return definition
 
 
 def _run_all(check: Callable[[str], bool], programs: list[str]) -> list[bool]:
@@ -213,7 +248,15 @@ def eval_function_completions(
         if test is None or entry_point is None:
             raise ConfigurationError("without assertions, give the test and entry_point to check responses with.")
         passed = _run_all(
-            partial(_passes_test, test=test, entry_point=entry_point, timeout=timeout, use_docker=use_docker), programs
+            partial(
+                _passes_test,
+                definition=definition,
+                test=test,
+                entry_point=entry_point,
+                timeout=timeout,
+                use_docker=use_docker,
+            ),
+            programs,
         )
         return {"expected_success": 1 - pow(1 - sum(passed) / n, n), "success": any(passed)}
     gen_cost = 0.0
@@ -222,7 +265,14 @@ def eval_function_completions(
             assertions, gen_cost = assertions(definition)
         else:
             assertions = ""  # one response: nothing to select, so no money is spent generating assertions
-    check = partial(_passes_assertions, assertions=assertions, timeout=timeout, use_docker=use_docker)
+    check = partial(
+        _passes_assertions,
+        definition=definition,
+        entry_point=entry_point,
+        assertions=assertions,
+        timeout=timeout,
+        use_docker=use_docker,
+    )
     first = _first_passing(check, programs)
     index = n - 1 if first is None else first
     result: dict[str, Any] = {
@@ -234,7 +284,12 @@ def eval_function_completions(
     if test is not None:
         assert entry_point is not None  # checked above
         result["success"] = _passes_test(
-            programs[index], test=test, entry_point=entry_point, timeout=timeout, use_docker=use_docker
+            programs[index],
+            definition=definition,
+            test=test,
+            entry_point=entry_point,
+            timeout=timeout,
+            use_docker=use_docker,
         )
     return result
 
