@@ -1,48 +1,17 @@
 """Hostile programs, each run in the sandbox with a fake API key in our environment; afterwards the
-host is checked: nothing leaked, nothing changed, nothing left running, the evaluator still works."""
+host is checked (the ``sandbox`` fixture, in conftest.py): nothing leaked, nothing changed, nothing left
+running, the evaluator still works."""
 
-import os
 import textwrap
 import uuid
 from pathlib import Path
 
 import pytest
 
-from ecoptigen.sandbox import get_sandbox, weak_sandbox
+from ecoptigen.sandbox import weak_sandbox
 
 FAKE_KEY = "sk-fake-" + uuid.uuid4().hex
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-def sandbox_processes() -> int:
-    """Live processes descending from this test process (sandbox workers and anything they started;
-    a daemon that escaped its session is re-parented inside the sandbox, so it is still counted)."""
-    children: dict[int, list[int]] = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if fields[0] != "Z":  # zombies are already dead
-            children.setdefault(int(fields[1]), []).append(int(pid))
-    count, stack = 0, [os.getpid()]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            count += 1
-            stack.append(child)
-    return count
-
-
-@pytest.fixture
-def sandbox(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    box = get_sandbox()
-    assert box.run("pass", timeout=5).passed  # warm: the worker exists before the baseline is taken
-    baseline = sandbox_processes()
-    yield box
-    assert box.run("assert 1 + 1 == 2", timeout=5).passed, "the evaluator must still work"
-    assert sandbox_processes() <= baseline, "a process outlived its check"
 
 
 ENDS_BADLY = {
@@ -68,14 +37,17 @@ ENDS_BADLY = {
     "resolves a name": "import socket\nsocket.getaddrinfo('pypi.org', 443)",
     "raises its limits": "import resource\nresource.setrlimit(resource.RLIMIT_AS, (-1, -1))",
     "kills its parent": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nassert False",
+    # The worker is not dumpable: its pipes and memory are out of reach (else a record could be forged).
+    "opens the worker's descriptors": "import os\nopen(f'/proc/{os.getppid()}/fd/0', 'rb')",
+    "opens the worker's memory": "import os\nopen(f'/proc/{os.getppid()}/mem', 'rb')",
 }
 
 
 @pytest.mark.parametrize("code", ENDS_BADLY.values(), ids=ENDS_BADLY.keys())
-def test_hostile_programs_fail_or_time_out(sandbox, code):
+def test_hostile_programs_fail_or_time_out(sandbox, fake_key, code):
     result = sandbox.run(code, timeout=2)
     assert result.verdict in ("failed", "timeout"), (result.verdict, result.output[-500:])
-    assert FAKE_KEY not in result.output
+    assert fake_key not in result.output
     assert len(result.output) <= 64 * 1024
     assert "bubblewrap" in result.isolation
 
