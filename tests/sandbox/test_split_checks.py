@@ -159,3 +159,20 @@ def test_a_program_that_stops_the_harness_cannot_stall_a_long_test(sandbox):
     result = sandbox.run(stopper, timeout=1, check=Check("add", long_test))
     assert result.verdict in ("failed", "timeout") and time.monotonic() - start < 10
     assert sandbox.run(ADD, timeout=5, check=Check("add", TEST)).passed
+
+
+def test_every_non_strict_humaneval_test_is_split_and_passes_its_canonical_solution(sandbox):
+    from ecoptigen.code_utils import _prelude
+
+    non_strict = [p for p in PROBLEMS.values() if strict_test(p["test"], p["entry_point"]) is None]
+    assert len(non_strict) == 19
+    for p in non_strict:
+        check = Check(p["entry_point"], f"{p['test']}\ncheck({p['entry_point']})\n", _prelude(p["prompt"]))
+        result = sandbox.run(p["prompt"] + p["canonical_solution"], timeout=10, check=check)
+        assert result.passed and result.judged_apart, (p["task_id"], result.output[-500:])
+
+
+def test_the_program_output_is_kept(sandbox):
+    program = "print('loaded')\n\n\ndef add(x, y):\n    print('called', x, y)\n    return x + y\n"
+    result = sandbox.run(program, timeout=5, check=Check("add", "assert add(1, 2) == 3\nassert add(3, 4) == 7\n"))
+    assert result.passed and result.output.split() == ["loaded", "called", "1", "2", "called", "3", "4"]
