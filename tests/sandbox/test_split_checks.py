@@ -109,6 +109,10 @@ SPLIT_ATTACKS = {
         ),
         "assert add(2, 3) == 5\nassert add(1, 1) == 2\n",
     ),
+    "dies between calls, the test swallows errors": (
+        "import threading\n" + add_with("    threading.Timer(0.05, os._exit, [0]).start()\n    return x + y\n"),
+        "import time\nassert add(1, 2) == 3\ntime.sleep(0.3)\ntry:\n    add(2, 3)\nexcept Exception:\n    pass\n",
+    ),
     "ends the test's iteration": (add_with("    raise StopIteration\n"), "assert all(map(add, [1], [2]))\n"),
     "returns an object that is true": (add_with("    return object()\n"), "assert add(1, 2)\n"),
 }

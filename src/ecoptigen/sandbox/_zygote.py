@@ -234,13 +234,13 @@ def stand_in(channel, name, trouble):
         except Unsplittable:
             trouble.add("unsplittable")
             raise
-        channel.send(request)
         try:
+            channel.send(request)
             reply = channel.receive()
             if "value" in reply:
                 return decode(reply["value"])
             error = exception_named(reply["raised"], name)
-        except Exception:  # no reply, or one the harness did not write: a program that is not playing fair
+        except Exception:  # the program's process is gone, or answered what we did not write
             trouble.add("gone")
             raise CandidateGone(name) from None
         raise error
