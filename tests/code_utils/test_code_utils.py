@@ -107,9 +107,9 @@ class _CountingSandbox:
     def __init__(self, sandbox):
         self.sandbox, self.programs = sandbox, []
 
-    def run(self, code, timeout, calls=None):
+    def run(self, code, timeout, calls=None, check=None):
         self.programs.append(code)
-        return self.sandbox.run(code, timeout=timeout, calls=calls)
+        return self.sandbox.run(code, timeout=timeout, calls=calls, check=check)
 
 
 @pytest.fixture
