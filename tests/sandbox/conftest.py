@@ -41,7 +41,7 @@ def sandbox(monkeypatch, fake_key):
     monkeypatch.setenv("OPENAI_API_KEY", fake_key)
     box = get_sandbox()
     # Warm: every worker exists before the baseline is taken (runs at the same time take one each).
-    slots = max(2, os.cpu_count() or 2)
+    slots = 2 * max(2, os.cpu_count() or 2)  # WorkerPool's default size
     with ThreadPoolExecutor(slots) as pool:
         assert all(pool.map(lambda _: box.run("import time\ntime.sleep(0.2)", timeout=5).passed, range(slots)))
     baseline = sandbox_processes()
