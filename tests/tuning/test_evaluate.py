@@ -177,3 +177,22 @@ def test_step_budget_decides_on_real_costs_of_earlier_requests(first_cost, admit
     step.done(0, first_cost)
     waiter.join(5)
     assert outcome == [admitted]
+
+
+def test_a_trial_expected_to_cost_more_than_is_left_stops_after_its_first_instance():
+    engine = FakeEngine(tokens_per_choice=40)
+    knowledge = Knowledge(avg_input_tokens=5)
+    # ~43 output tokens per completion, 8 completions, 10 instances: finishing costs about ten times
+    # what one instance costs. With room for three instances, the first one shows it cannot finish.
+    one_instance = FakeEngine(tokens_per_choice=40).create(DATA[0], chat=False, model="gpt-4o-mini", prompt="{q}",
+                                                           max_tokens=50, n=8)["cost"]  # fmt: skip
+    trial = evaluator(engine, budget=1.0, n=8)
+    trial.budget_left = lambda: 3 * one_instance - engine.paid
+    outcome = trial.evaluate({"prompt": 0}, knowledge)
+    assert outcome.status == "unaffordable" and "expected to cost" in outcome.error
+    assert len(engine.requests) == 1
+    # With room for all of it, the same trial finishes.
+    roomy = FakeEngine(tokens_per_choice=40)
+    trial = evaluator(roomy, budget=1.0, n=8)
+    trial.budget_left = lambda: 12 * one_instance - roomy.paid
+    assert trial.evaluate({"prompt": 0}, knowledge).status == "ok"

@@ -69,7 +69,7 @@ def tune(
         num_samples: the most configurations to try; ``-1``: until the optimization budget is spent.
         logging_level: level of the ``ecoptigen.tuning`` logger during the run.
         **config: the search space over the default one (see :mod:`ecoptigen.tuning.space`), and the
-            run options ``concurrency`` (requests in flight, default 8), ``parallel_trials`` (default 1),
+            run options ``concurrency`` (requests in flight, default 16), ``parallel_trials`` (default 1),
             ``serial_eval_func`` (default False), ``show_progress`` (default True).
 
     Returns:

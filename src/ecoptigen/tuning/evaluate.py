@@ -56,8 +56,8 @@ class TrialOutcome:
     Attributes:
         status: ``ok`` (fully evaluated), ``pruned`` (known over budget, nothing sent), ``over_budget``
             (found over the inference budget), ``error`` (requests kept failing with rate limits/timeouts),
-            ``unaffordable`` (the worst case of its next requests does not fit in what is left of the
-            optimization budget).
+            ``unaffordable`` (the worst case of its next requests, or the expected cost of finishing,
+            does not fit in what is left of the optimization budget).
         metrics: the eval_func results averaged over the data (the worst value of the metric otherwise).
         inference_cost: estimated dollars per instance of the config used as is (``inf`` unless ``ok``).
         cost: dollars of every response the trial used, cache hits included (what BlendSearch budgets).
@@ -370,6 +370,7 @@ class TrialEvaluator:
             verdict = budget_verdict(average, target, hoeffding_serfling_ratio(limit, total))
             if verdict == "over":
                 return verdict
+            self._check_finishable(params, samples, limit, config_n)
             if verdict == "under" and (n < config_n or limit == total):
                 return verdict
             if limit == total:
@@ -377,6 +378,27 @@ class TrialEvaluator:
             # Surely under budget at the config's own n: every instance will be needed, and the
             # Hoeffding-Serfling bound makes a later "over" unlikely, so fetch the rest in one round.
             done, limit = limit, total if verdict == "under" else min(2 * limit, total)
+
+    def _check_finishable(self, params: dict, samples: list[_Samples], seen: int, config_n: int) -> None:
+        """Stop a trial whose completion, at the prompt and completion lengths seen so far, is expected to
+        cost more than the optimization budget has left: it would end unaffordable anyway, after
+        spending what is left on a configuration that gets no result.
+
+        Raises:
+            _Unaffordable: finishing is expected to cost more than is left.
+        """
+        left = self.budget_left()
+        if math.isinf(left):
+            return
+        done = samples[:seen]
+        per_completion = sum(s.output_tokens for s in done) / max(sum(s.have for s in done), 1)
+        prompt = sum(s.prompt_tokens or 0 for s in done) / seen
+        completions = sum(config_n - s.have for s in samples)
+        requests = sum(1 for s in samples if s.have < config_n)
+        price_in, price_out = self.price(params)
+        expected = (completions * per_completion * price_out + requests * prompt * price_in) / 1000
+        if expected > left:
+            raise _Unaffordable(f"finishing is expected to cost ${expected:.6f}; the budget has ${left:.6f} left")
 
     def _fill(self, params: dict, samples: list[_Samples], indices: range, n: int) -> None:
         todo = [i for i in indices if samples[i].have < n]

@@ -37,7 +37,7 @@ __all__ = ["DEFAULT_CONCURRENCY", "MAX_SUGGEST_FAILURES", "Tuner", "TunerOptions
 
 logger = logging.getLogger("ecoptigen.tuning")
 
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 16
 # Configurations in a row whose requests do not fit in what is left of the budget before the run ends:
 # the searcher moves away from a failed (worst-metric) point, so a cheaper one usually follows soon.
 UNAFFORDABLE_PATIENCE = 5
