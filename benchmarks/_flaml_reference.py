@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--optimization-budget", type=float, default=3.0)
     parser.add_argument("--models", default="", help="comma-separated; empty: FLAML's default space")
     parser.add_argument("--n-max", type=int, default=0, help="upper bound of n (0: FLAML's default)")
+    parser.add_argument("--num-samples", type=int, default=-1, help="-1 (the seed's): until the budget is spent")
     args = parser.parse_args()
 
     warnings.filterwarnings("ignore")
@@ -88,7 +89,7 @@ def main() -> None:
         eval_func=evaluate,
         inference_budget=args.inference_budget,
         optimization_budget=args.optimization_budget,
-        num_samples=-1,
+        num_samples=args.num_samples,
         **space,
     )
     tune_seconds = time.perf_counter() - started
