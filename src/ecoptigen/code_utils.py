@@ -60,7 +60,7 @@ _GENERATE_ASSERTIONS_CONFIG = {
 }
 _COMPLETE_PROMPT = "# Python 3{definition}"
 _STOP = ["\nclass", "\ndef", "\nif", "\nprint"]
-# Programs checked at once by one eval_function_completions call: the sandbox runs one per core.
+# Programs checked at once by one eval_function_completions call: as many as the sandbox runs at once.
 _WAVE = 2 * max(2, os.cpu_count() or 2)
 
 # implement()'s default cascade: cheap and greedy first, more samples and stronger models after.

@@ -1,14 +1,11 @@
-"""Run simulated completions against HumanEval's real tests, in subprocesses (never in-process)."""
+"""Run simulated completions against HumanEval's real tests, in ecoptigen's sandbox (never in-process)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
+from ecoptigen.sandbox import get_sandbox
 from ecoptigen.sim._humaneval import Problem
 
 _FENCE = re.compile(r"```(?:python)?\n(.*?)```", re.DOTALL)
@@ -22,26 +19,11 @@ def program(problem: Problem, completion: str) -> str:
 
 
 def passes(problem: Problem, completion: str, timeout: float = 3.0) -> bool:
-    with tempfile.TemporaryDirectory() as work:
-        path = os.path.join(work, "candidate.py")
-        with open(path, "w") as f:
-            f.write(program(problem, completion))
-        try:
-            result = subprocess.run(
-                [sys.executable, "-I", path],
-                cwd=work,
-                env={"PATH": "/usr/bin:/bin"},
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
-            return False
-    return result.returncode == 0
+    return get_sandbox().run(program(problem, completion), timeout=timeout).passed
 
 
 def check_all(pairs: list[tuple[Problem, str]], workers: int = 6) -> list[bool]:
-    """Whether each completion passes its problem's tests, checked in parallel subprocesses."""
+    """Whether each completion passes its problem's tests, checked in parallel in the sandbox."""
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(lambda pair: passes(*pair), pairs))
 
