@@ -7,8 +7,9 @@ import pytest
 from tuning_fakes import FakeEngine
 
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator, aggregate_metrics, call_all, salt_after
+from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator, aggregate_metrics, salt_after
 from ecoptigen.tuning.space import build_space
+from ecoptigen.tuning.steps import StepBudget, Unaffordable, call_all
 
 DATA = [{"q": f"question {i}"} for i in range(10)]
 
@@ -146,7 +147,6 @@ def test_call_all_waits_for_everything_and_raises_the_first_error():
 
 
 def test_step_budget_admits_at_once_when_worst_cases_fit():
-    from ecoptigen.tuning.evaluate import StepBudget
 
     step = StepBudget(1.0, [0.3, 0.3, 0.3])
     for position in range(3):
@@ -157,7 +157,6 @@ def test_step_budget_admits_at_once_when_worst_cases_fit():
 def test_step_budget_decides_on_real_costs_of_earlier_requests(first_cost, admitted):
     import threading
 
-    from ecoptigen.tuning.evaluate import StepBudget, _Unaffordable
 
     step = StepBudget(1.0, [0.6, 0.6])
     step.admit(0)
@@ -167,7 +166,7 @@ def test_step_budget_decides_on_real_costs_of_earlier_requests(first_cost, admit
         try:
             step.admit(1)
             outcome.append(True)
-        except _Unaffordable:
+        except Unaffordable:
             outcome.append(False)
 
     waiter = threading.Thread(target=second)

@@ -6,6 +6,7 @@
 * :mod:`~ecoptigen.tuning.space` -- ``tune(**config)`` forms to a BlendSearch space and back.
 * :mod:`~ecoptigen.tuning.pruning` -- the cost-based pruning rules, pure functions.
 * :mod:`~ecoptigen.tuning.evaluate` -- one configuration on the data, requests in parallel.
+* :mod:`~ecoptigen.tuning.steps` -- the requests of one step, sent together, admitted as one by one.
 * :mod:`~ecoptigen.tuning.tuner` -- the ask/evaluate/tell loop, the budget, the journal.
 * :mod:`~ecoptigen.tuning.journal` -- the resume log; :mod:`~ecoptigen.tuning.analysis` -- results and
   the trial table; :mod:`~ecoptigen.tuning.plots` and :mod:`~ecoptigen.tuning.progress` -- visibility.

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, wait
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ecoptigen import models, spend, tokens
-from ecoptigen.errors import BudgetExceededError, ConfigurationError, RetryableError
+from ecoptigen import models, tokens
+from ecoptigen.errors import ConfigurationError, RetryableError
 from ecoptigen.oai._response import extract_text_or_function_call
 from ecoptigen.oai._templates import instantiate, instantiate_messages
 from ecoptigen.tuning.pruning import (
@@ -30,17 +28,9 @@ from ecoptigen.tuning.pruning import (
     target_output_tokens,
 )
 from ecoptigen.tuning.space import SearchSpace
+from ecoptigen.tuning.steps import StepBudget, Unaffordable, call_all, waiting_for_money
 
-__all__ = [
-    "Knowledge",
-    "StepBudget",
-    "TrialEvaluator",
-    "TrialOutcome",
-    "aggregate_metrics",
-    "call_all",
-    "salt_after",
-    "waiting_for_money",
-]
+__all__ = ["Knowledge", "TrialEvaluator", "TrialOutcome", "aggregate_metrics", "salt_after"]
 
 logger = logging.getLogger("ecoptigen.tuning")
 
@@ -85,68 +75,6 @@ class _Samples:
     cost: float = 0.0
 
 
-class _Unaffordable(Exception):
-    """The next step of a trial cannot be paid for with what is left of the optimization budget."""
-
-
-class StepBudget:
-    """Admits the requests of one step as a sequential run would, while sending them concurrently.
-
-    Sequentially, request ``k`` is sent if what is left at the start of the step, minus the cost of
-    requests ``0..k-1``, covers its worst case. Concurrently, ``k`` goes as soon as the real costs of the
-    earlier requests that have finished plus the worst cases of those still running leave room for it,
-    and is refused only once all of them have finished and it does not fit. So the
-    requests sent -- and the money spent -- do not depend on timing, and a re-run on a warm cache (which
-    counts cache hits as spent) admits exactly the same requests.
-
-    Example:
-        >>> step = StepBudget(1.0, [0.4, 0.4, 0.4])
-        >>> step.admit(0); step.admit(1); step.done(0, 0.1); step.done(1, 0.1)
-        >>> step.admit(2)  # 1.0 - 0.2 covers 0.4
-    """
-
-    def __init__(self, left: float, worst: list[float]):
-        self.left, self.worst = left, worst
-        self.costs: list[float | None] = [None] * len(worst)
-        self._changed = threading.Condition()
-        self._refused = False
-
-    def admit(self, position: int) -> None:
-        """Return when request ``position`` may be sent.
-
-        Raises:
-            _Unaffordable: it may not (or an earlier request of the step was refused).
-        """
-        if sum(self.worst[: position + 1]) <= self.left:
-            return
-        with self._changed:
-            self._changed.wait_for(lambda: self._refused or self._fits(position) or self._known(position))
-            if self._fits(position):
-                return
-            if self._refused:
-                raise _Unaffordable("an earlier request of this step could not be afforded")
-            spent = sum(c for c in self.costs[:position] if c is not None)
-            if spent + self.worst[position] > self.left:
-                self._refused = True
-                self._changed.notify_all()
-                worst, left = self.worst[position], self.left - spent
-                raise _Unaffordable(f"a request may cost up to ${worst:.6f}; the budget has ${left:.6f} left")
-
-    def _known(self, position: int) -> bool:
-        return all(c is not None for c in self.costs[:position])
-
-    def _fits(self, position: int) -> bool:
-        """Whether ``position`` fits even if every earlier request still running costs its worst case."""
-        earlier = sum(w if c is None else c for c, w in zip(self.costs[:position], self.worst, strict=False))
-        return earlier + self.worst[position] <= self.left
-
-    def done(self, position: int, cost: float) -> None:
-        """Record what request ``position`` cost (``inf`` if it failed)."""
-        with self._changed:
-            self.costs[position] = cost
-            self._changed.notify_all()
-
-
 def salt_after(have: int) -> str | None:
     """The cache salt of a request for more completions after ``have`` earlier ones (``None`` for the first).
 
@@ -155,56 +83,6 @@ def salt_after(have: int) -> str | None:
         (None, 'ecoptigen.tuning:after=4')
     """
     return None if have == 0 else f"ecoptigen.tuning:after={have}"
-
-
-def call_all(pool: Executor | None, fn: Callable[[int], Any], indices: Sequence[int]) -> list[Any]:
-    """``[fn(i) for i in indices]``, run on ``pool`` in copies of the caller's context, results in order.
-
-    Every call is waited for before an error is raised, so no request is left running unaccounted; a
-    :class:`BudgetExceededError` is raised in preference to other errors.
-
-    Example:
-        >>> call_all(None, lambda i: i * i, [1, 2, 3])
-        [1, 4, 9]
-    """
-    if pool is None or len(indices) <= 1:
-        return [fn(i) for i in indices]
-    futures: list[Future] = [pool.submit(spend.run_in_context(fn), i) for i in indices]
-    wait(futures)
-    errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors:
-        budget = [e for e in errors if isinstance(e, BudgetExceededError)]
-        raise (budget or errors)[0]  # type: ignore[misc]
-    return [f.result() for f in futures]
-
-
-def waiting_for_money(fn: Callable[[int], Any], poll: float = 0.005) -> Callable[[int], Any]:
-    """Wrap ``fn`` so that a :class:`BudgetExceededError` caused only by money held for requests still in
-    flight waits for them to settle and tries again; it is raised once nothing else holds money.
-
-    Worst-case holds are far above real costs, so without this a few concurrent requests could end a
-    tuning while most of its budget is still unspent.
-
-    Example:
-        >>> waiting_for_money(lambda i: i + 1)(1)
-        2
-    """
-
-    def call(i: int) -> Any:
-        while True:
-            try:
-                return fn(i)
-            except BudgetExceededError:
-                if not _money_held():
-                    raise
-            while _money_held():
-                time.sleep(poll)
-
-    return call
-
-
-def _money_held() -> bool:
-    return any(ledger.reserved > 1e-12 for ledger in spend.active_ledgers() if ledger.budget is not None)
 
 
 def aggregate_metrics(results: list[dict[str, Any]], metric: str) -> dict[str, float]:
@@ -348,7 +226,7 @@ class TrialEvaluator:
                 n = min(2 * n, config_n)
         except RetryableError as exc:
             return self._over(samples, updates, region, max_tokens, n, f"requests kept failing: {exc}", "error")
-        except _Unaffordable as exc:
+        except Unaffordable as exc:
             cost = sum(s.cost for s in samples)
             return TrialOutcome("unaffordable", {self.metric: self.worst}, math.inf, cost, updates, str(exc))
         return self._finish(samples, updates, price, region, max_tokens, config_n)
@@ -385,7 +263,7 @@ class TrialEvaluator:
         spending what is left on a configuration that gets no result.
 
         Raises:
-            _Unaffordable: finishing is expected to cost more than is left.
+            Unaffordable: finishing is expected to cost more than is left.
         """
         left = self.budget_left()
         if math.isinf(left):
@@ -398,7 +276,7 @@ class TrialEvaluator:
         price_in, price_out = self.price(params)
         expected = (completions * per_completion * price_out + requests * prompt * price_in) / 1000
         if expected > left:
-            raise _Unaffordable(f"finishing is expected to cost ${expected:.6f}; the budget has ${left:.6f} left")
+            raise Unaffordable(f"finishing is expected to cost ${expected:.6f}; the budget has ${left:.6f} left")
 
     def _fill(self, params: dict, samples: list[_Samples], indices: range, n: int) -> None:
         todo = [i for i in indices if samples[i].have < n]

@@ -11,7 +11,7 @@ from typing import Any
 
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.oai._response import extract_text_or_function_call
-from ecoptigen.tuning.evaluate import call_all
+from ecoptigen.tuning.steps import call_all
 
 __all__ = ["aggregate", "remember_eval_func", "resolve_test_call", "run_test"]
 
