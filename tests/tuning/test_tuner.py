@@ -18,6 +18,7 @@ from ecoptigen.errors import (
     UnknownPriceError,
 )
 from ecoptigen.tuning._flaml import tune as flaml_tune
+from ecoptigen.tuning.tuner import MAX_SUGGEST_FAILURES, _Suggestions
 
 DATA = [{"q": f"question {i}", "answer": i} for i in range(8)]
 
@@ -375,3 +376,36 @@ def test_credentials_given_to_tune_are_not_in_the_config_it_returns(tmp_path):
     assert "api_key" not in config and "api_key" not in analysis.best_config
     assert "sk-secret-123" not in log.read_text() and "sk-secret-123" not in analysis.trials_dataframe().to_csv()
     assert config["model"] in ("gpt-4o-mini", "gpt-4.1-nano")
+
+
+class _DecliningSearcher:
+    """Declines ``declines`` suggestions, then proposes one config per call."""
+
+    def __init__(self, declines):
+        self.declines, self.asked, self.told = declines, [], []
+
+    def suggest(self, trial_id):
+        self.asked.append(trial_id)
+        if self.declines:
+            self.declines -= 1
+            return None
+        return {"n": len(self.asked)}
+
+    def on_trial_complete(self, trial_id, result=None, error=False):
+        self.told.append((trial_id, result, error))
+
+
+def test_a_declined_suggestion_is_asked_again_with_a_fresh_id_as_flaml_tune_does():
+    searcher = _DecliningSearcher(declines=3)
+    suggestions = _Suggestions(searcher)
+    assert suggestions.suggest(0, others_running=True) is None  # wait for the running trial instead
+    config = suggestions.suggest(0, others_running=False)
+    assert config == {"n": 4} and len(set(searcher.asked)) == 4
+    suggestions.tell(0, {"success": 1})
+    assert searcher.told == [(searcher.asked[-1], {"success": 1}, False)]
+
+
+def test_the_search_ends_after_max_suggest_failures_declines_in_a_row():
+    searcher = _DecliningSearcher(declines=10**6)
+    assert _Suggestions(searcher).suggest(0, others_running=False) is None
+    assert len(searcher.asked) == MAX_SUGGEST_FAILURES
