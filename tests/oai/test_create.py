@@ -220,27 +220,11 @@ def test_returns_minus_one_when_asked_not_to_raise(not_raising):
     from ecoptigen import sim
 
     with sim.serve(faults={"429": 1.0}) as limited:
-        result = oai.Completion.create(
-            model="gpt-4o-mini",
-            prompt="hi",
-            base_url=limited.base_url,
-            api_key="k",
-            use_cache=False,
-            **not_raising,
-            retry_timeout=0.3,
-            retry_time=0.05,
-        )
-        assert result == -1
+        request = {"model": "gpt-4o-mini", "prompt": "hi", "base_url": limited.base_url, "api_key": "k"}
+        request.update(use_cache=False, retry_timeout=0.3, retry_time=0.05)
+        assert oai.Completion.create(**request, **not_raising) == -1
         with pytest.raises(errors.RateLimitError):
-            oai.Completion.create(
-                model="gpt-4o-mini",
-                prompt="hi",
-                base_url=limited.base_url,
-                api_key="k",
-                use_cache=False,
-                retry_timeout=0.3,
-                retry_time=0.05,
-            )
+            oai.Completion.create(**request)
 
 
 def test_azure_as_the_seed_configures_it(endpoint, monkeypatch):

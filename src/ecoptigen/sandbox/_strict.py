@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import ast
 import functools
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from ecoptigen.sandbox._base import RunResult
+from ecoptigen.sandbox._zygote import Opaque, decode  # the worker's decoder: plain data or Opaque, never an error
 
 __all__ = ["StrictTest", "decode", "strict_test"]
 
@@ -50,39 +50,7 @@ def _numbers(a: Any, b: Any) -> bool:
 
 
 def _is_unserializable(value: Any) -> bool:
-    return isinstance(value, _Opaque)
-
-
-class _Opaque:
-    """A value the sandbox could not express as plain data: equal to nothing."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __eq__(self, other: object) -> bool:
-        return False
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def decode(data: Any) -> Any:
-    """Plain data from the sandbox back to Python values (tuples, sets, dicts, special floats)."""
-    if isinstance(data, list):
-        return [decode(v) for v in data]
-    if not isinstance(data, dict):
-        return data
-    ((tag, inner),) = data.items()
-    if tag == "__list__":
-        return [decode(v) for v in inner]
-    if tag == "__tuple__":
-        return tuple(decode(v) for v in inner)
-    if tag == "__set__":
-        return {decode(v) for v in inner}
-    if tag == "__dict__":
-        return {decode(k): decode(v) for k, v in inner}
-    if tag == "__float__":
-        return float(inner) if inner != "nan" else math.nan
-    return _Opaque(str(inner))
+    return isinstance(value, Opaque)
 
 
 @functools.lru_cache(maxsize=1024)

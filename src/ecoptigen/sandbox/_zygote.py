@@ -103,9 +103,16 @@ def decode(data):
 
 
 def decode_key(data):
-    """A set element or dict key: a set there was a frozenset (:func:`plain` writes both alike)."""
+    """A set element or dict key: a set there was a frozenset (:func:`plain` writes both alike); a value
+    that cannot be one (data no honest run produces) is opaque."""
     value = decode(data)
-    return frozenset(value) if type(value) is set else value
+    if type(value) is set:
+        return frozenset(value)
+    try:
+        hash(value)
+    except TypeError:
+        return Opaque(type(value).__name__)
+    return value
 
 
 def flush_output():
