@@ -39,12 +39,48 @@ def test_concurrent_holds_never_exceed_the_budget():
     assert ledger.usage["m"].requests == 33
 
 
-def test_uncertain_spend_counts_against_the_budget_but_is_not_paid():
+def test_an_estimate_counts_against_the_budget_but_is_not_paid():
     ledger = SpendLedger(budget=1.0)
-    ledger.hold(0.6).release(billed_maybe=True)
-    assert ledger.paid == 0 and ledger.uncertain == pytest.approx(0.6)
-    with pytest.raises(BudgetExceededError):
+    ledger.hold(0.6).keep_as_estimate(0.6, "m")
+    assert ledger.paid == 0 and ledger.reserved == 0 and ledger.unconfirmed == pytest.approx(0.6)
+    with pytest.raises(BudgetExceededError, match=r"0\.600000 unconfirmed"):
         ledger.hold(0.5)
+
+
+def test_an_estimate_is_capped_at_the_hold_and_revised_in_place():
+    ledger = SpendLedger(budget=1.0)
+    estimate = ledger.hold(0.3).keep_as_estimate(5.0, "m")
+    assert estimate is not None and ledger.unconfirmed == pytest.approx(0.3)
+    estimate.revise(0.02)
+    assert ledger.unconfirmed == pytest.approx(0.02) and ledger.usage["m"].unconfirmed == pytest.approx(0.02)
+    assert ledger.remaining == pytest.approx(0.98)
+
+
+def test_a_released_hold_leaves_nothing_and_a_hold_ends_only_once():
+    ledger = SpendLedger(budget=1.0)
+    hold = ledger.hold(0.4)
+    hold.release()
+    hold.settle(0.4, "m")
+    assert hold.keep_as_estimate(0.4) is None
+    assert ledger.committed == 0 and ledger.usage["m"].requests == 0
+
+
+def test_the_listener_hears_every_money_event_with_the_hold_id():
+    events = []
+    ledger = SpendLedger(budget=1.0, listener=lambda *event: events.append(event), first_id=7)
+    ledger.hold(0.1).settle(0.01, "m", choices=2)
+    ledger.hold(0.2).release()
+    ledger.hold(0.3).keep_as_estimate(0.05, "m").revise(0.04)
+    assert events == [
+        ("hold", 7, 0.1),
+        ("paid", 7, 0.01),
+        ("hold", 8, 0.2),
+        ("free", 8, 0.0),
+        ("hold", 9, 0.3),
+        ("estimate", 9, 0.05),
+        ("estimate", 9, 0.04),
+    ]
+    assert ledger.per_completion("m") == pytest.approx(0.005) and ledger.per_completion("other") is None
 
 
 def test_unpriced_requests_are_counted_not_added():

@@ -5,7 +5,8 @@ Every exception ecoptigen raises on purpose derives from :class:`EcoptigenError`
     EcoptigenError
      ├── ConfigurationError        bad arguments, templates, config lists or search spaces
      │    ├── TemplateError        a template names a key the context does not have
-     │    └── UnknownPriceError    a budget must be enforced but a model has no price
+     │    ├── UnknownPriceError    a budget must be enforced but a model has no price
+     │    └── EvalFuncError        eval_func raised, or returned no usable number for the metric
      ├── BudgetExceededError       a request would take spending past a budget
      ├── TuningError               a tuning ended without any configuration fully evaluated within budget
      ├── RequestError             the endpoint answered with an error that retrying cannot fix
@@ -26,6 +27,7 @@ __all__ = [
     "BudgetExceededError",
     "ConfigurationError",
     "EcoptigenError",
+    "EvalFuncError",
     "RateLimitError",
     "RequestError",
     "RequestTimeout",
@@ -56,17 +58,33 @@ class UnknownPriceError(ConfigurationError):
     """Raised when a budget must be enforced and a model that would be called has no known price."""
 
 
+class EvalFuncError(ConfigurationError):
+    """Raised when a tuning's eval_func raises, or returns a result without a usable number for the metric.
+
+    Attributes:
+        row: the index of the data instance it was called on.
+        config: the ``create`` arguments it was evaluating (credentials left out).
+    """
+
+    def __init__(self, message: str, row: int, config: dict):
+        super().__init__(message)
+        self.row = row
+        self.config = config
+
+
 class BudgetExceededError(EcoptigenError):
     """Raised when a request's worst-case cost does not fit in what is left of a budget.
 
     Attributes:
         analysis: raised by ``tune`` (the budget ran out before any configuration was fully
             evaluated), what the tuning did try (:class:`ecoptigen.tuning.Analysis`); else ``None``.
+        worst_case: the most the refused request could have cost, in dollars (``None`` if unknown).
     """
 
-    def __init__(self, message: str, analysis: object = None):
+    def __init__(self, message: str, analysis: object = None, worst_case: float | None = None):
         super().__init__(message)
         self.analysis = analysis
+        self.worst_case = worst_case
 
 
 class TuningError(EcoptigenError):

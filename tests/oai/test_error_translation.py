@@ -72,8 +72,45 @@ def test_retry_after_is_read_from_the_header():
     assert failure.retry_after == 2.5
 
 
-def test_timeouts_may_have_been_billed():
+def _transport_error(sdk_class, cause):
     request = httpx2.Request("POST", "http://127.0.0.1/v1/completions")
-    failure = translate_sdk_error(openai.APITimeoutError(request=request), "E")
-    assert isinstance(failure.error, errors.RequestTimeout)
-    assert failure.retryable and failure.billed_maybe
+    exc = sdk_class(request=request)
+    exc.__cause__ = cause
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "billed", "cause"),
+    [
+        (_transport_error(openai.APIConnectionError, httpx2.ConnectError("refused")), "no", "connection lost"),
+        (_transport_error(openai.APITimeoutError, httpx2.ConnectTimeout("slow")), "no", "timeout"),
+        (_transport_error(openai.APITimeoutError, httpx2.PoolTimeout("busy")), "no", "timeout"),
+        (_transport_error(openai.APITimeoutError, httpx2.WriteTimeout("slow")), "no", "timeout"),
+        (_transport_error(openai.APITimeoutError, httpx2.ReadTimeout("slow")), "maybe", "timeout"),
+        (_transport_error(openai.APIConnectionError, httpx2.RemoteProtocolError("gone")), "maybe", "connection lost"),
+        (
+            _transport_error(
+                openai.APIConnectionError, httpx2.RemoteProtocolError("Server disconnected without sending a response.")
+            ),
+            "maybe",
+            "connection dropped",
+        ),
+        (_transport_error(openai.APIConnectionError, httpx2.ReadError("reset")), "maybe", "connection lost"),
+        (_transport_error(openai.APIConnectionError, None), "maybe", "connection lost"),
+        (_status_error(openai.InternalServerError, 503), "no", "server error 503"),
+        (_status_error(openai.RateLimitError, 429), "no", "rate limit"),
+        (_status_error(openai.BadRequestError, 400), "no", "error 400"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else f"{type(v).__name__}<-{type(v.__cause__).__name__}",
+)
+def test_failures_are_classified_by_whether_they_can_have_been_billed(exc, billed, cause):
+    failure = translate_sdk_error(exc, "E")
+    assert failure.billed == billed
+    assert failure.cause == cause
+
+
+def test_a_malformed_answer_may_have_been_billed():
+    request = httpx2.Request("POST", "http://127.0.0.1/v1/completions")
+    exc = openai.APIResponseValidationError(response=httpx2.Response(200, request=request), body=None)
+    failure = translate_sdk_error(exc, "E")
+    assert failure.retryable and failure.billed == "maybe" and failure.cause == "malformed response"

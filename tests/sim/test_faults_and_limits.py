@@ -1,5 +1,6 @@
 """Fault injection, rate limits and determinism behave as configured."""
 
+import json
 import time
 
 import httpx2
@@ -28,26 +29,26 @@ def test_429_faults_carry_retry_after():
     assert response.json()["error"]["code"] == "rate_limit_exceeded"
 
 
-def test_transport_faults():
+@pytest.mark.parametrize(
+    ("fault", "raised", "billed"),
+    [
+        ("disconnect", openai.APIConnectionError, False),  # dropped before the answer was generated
+        ("malformed", json.JSONDecodeError, True),  # generated, billed, garbled on the way
+        ("truncated", openai.APIConnectionError, True),  # generated, billed, cut halfway through the body
+        ("hang", openai.APITimeoutError, True),  # generated and billed; the client gives up first
+    ],
+)
+def test_transport_faults_are_billed_as_a_provider_bills_them(fault, raised, billed):
     with (
-        sim.serve(faults={"malformed": 1.0}) as server,
-        openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client,
-        pytest.raises((openai.APIResponseValidationError, ValueError, openai.APIError)),
+        sim.serve(faults={fault: 1.0}) as server,
+        openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0, timeout=0.5) as client,
     ):
-        client.completions.create(model="davinci-002", prompt="x")
-    with (
-        sim.serve(faults={"disconnect": 1.0}) as server,
-        openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client,
-        pytest.raises(openai.APIConnectionError),
-    ):
-        client.completions.create(model="davinci-002", prompt="x")
-    with (
-        sim.serve(faults={"hang": 1.0}) as server,
-        openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0, timeout=0.3) as client,
-    ):
-        with pytest.raises(openai.APITimeoutError):
-            client.completions.create(model="davinci-002", prompt="x")
-        assert server.stats()["total_billed_usd"] == 0
+        with pytest.raises(raised) as info:
+            client.completions.create(model="davinci-002", prompt="x", max_tokens=3)
+        assert type(info.value) is raised
+        stats = server.stats()
+    assert (stats["total_billed_usd"] > 0) is billed
+    assert stats["billed_but_lost"] == int(billed)
 
 
 def test_requests_per_minute_limit():

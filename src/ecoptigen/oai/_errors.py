@@ -1,14 +1,44 @@
-"""The one place where ``openai`` SDK exceptions become ecoptigen's (see :mod:`ecoptigen.errors`)."""
+"""The one place where ``openai`` SDK exceptions become ecoptigen's (see :mod:`ecoptigen.errors`).
+
+Each failure is also classified by whether the provider can have billed the attempt, because that
+decides what the spend ledger keeps of the attempt's hold (see ``docs/tuning.md``, "Failed requests
+and money"):
+
+===================================================  ========  =====================================
+failure (SDK exception, its httpx cause)              billed?   why
+===================================================  ========  =====================================
+HTTP error status (``APIStatusError``: 4xx, 5xx)      no        the server refused or failed the
+                                                                request; providers bill only answers
+connect error / connect or pool timeout               no        the request never reached the server
+write timeout                                         no        the request was not fully sent
+read timeout (``APITimeoutError`` on reading)         maybe     the server may be generating (and
+                                                                billing) an answer nobody will read
+connection closed before any byte of the answer       maybe,    providers bill finished generations;
+("connection dropped")                                no if     one that ended sooner than half the
+                                                      too soon  fastest answer of this endpoint and
+                                                                model cannot have carried one (engine)
+connection dropped after sending (read error,         maybe     the answer may have been generated
+remote protocol error) and other transport errors               and lost on the way
+malformed 2xx body (``APIResponseValidationError``)   maybe     the server answered, so it billed;
+                                                                what it billed is unreadable
+===================================================  ========  =====================================
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import openai
 
 from ecoptigen import errors
 
 __all__ = ["Failure", "translate_sdk_error"]
+
+Billed = Literal["no", "maybe"]
+# Transport errors raised before the request was (fully) handed to the server. Matched by name because
+# the SDK raises them from httpx2, or from httpx when an application installed the legacy client.
+_NEVER_SENT = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout", "WriteTimeout", "UnsupportedProtocol"})
 
 
 @dataclass(frozen=True)
@@ -18,14 +48,18 @@ class Failure:
     Attributes:
         error: the ecoptigen exception to raise if no further attempt is made.
         retryable: whether another attempt may succeed (429, 5xx, timeouts, dropped connections).
-        billed_maybe: whether the provider may have billed the attempt although its answer was lost.
+        billed: ``"no"`` when the provider cannot have billed the attempt, ``"maybe"`` when it may have
+            although its answer was lost (see the module docstring).
         retry_after: seconds the endpoint asked us to wait (``Retry-After``), if it said.
+        cause: a few words naming the failure for logs and the progress bar, e.g. ``"rate limit"``;
+            ``"connection dropped"`` when the server closed the connection before sending any byte.
     """
 
     error: errors.EcoptigenError
     retryable: bool
-    billed_maybe: bool = False
+    billed: Billed = "no"
     retry_after: float | None = None
+    cause: str = "error"
 
 
 def _endpoint_message(exc: openai.APIStatusError) -> str:
@@ -51,23 +85,35 @@ def translate_sdk_error(exc: openai.OpenAIError, where: str) -> Failure:
     Every ``openai.OpenAIError`` maps to a :class:`Failure`; a test walks the SDK's exception classes
     to make sure none is left to the catch-all.
     """
-    if isinstance(exc, openai.APITimeoutError):
-        return Failure(errors.RequestTimeout(f"{where} did not answer in time"), True, billed_maybe=True)
-    if isinstance(exc, openai.APIConnectionError):
-        return Failure(
-            errors.RequestTimeout(f"lost the connection to {where}: {exc.__cause__ or exc}"),
-            True,
-            billed_maybe=True,
-        )
+    if isinstance(exc, openai.APIConnectionError):  # APITimeoutError included
+        return _transport_failure(exc, where)
     if isinstance(exc, openai.APIResponseValidationError):
         return Failure(
             errors.RetryableError(f"{where} sent a response that is not valid: {exc.message}"),
             True,
-            billed_maybe=True,
+            billed="maybe",
+            cause="malformed response",
         )
     if isinstance(exc, openai.APIStatusError):
         return _status_failure(exc, where)
-    return Failure(errors.RequestError(f"request to {where} failed: {exc}"), False)
+    return Failure(errors.RequestError(f"request to {where} failed: {exc}"), False, "maybe")
+
+
+def _transport_failure(exc: openai.APIConnectionError, where: str) -> Failure:
+    cause = exc.__cause__
+    never_sent = cause is not None and any(
+        k.__name__ in _NEVER_SENT and k.__module__.split(".")[0] in ("httpx", "httpx2") for k in type(cause).__mro__
+    )
+    billed: Billed = "no" if never_sent else "maybe"
+    if isinstance(exc, openai.APITimeoutError):
+        stage = "connecting" if never_sent else "waiting for the answer"
+        return Failure(errors.RequestTimeout(f"{where} timed out ({stage})"), True, billed, cause="timeout")
+    detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+    what = "could not connect to" if never_sent else "lost the connection to"
+    # httpcore's words for a connection closed before a single byte of the answer came back
+    silent = "without sending a response" in str(cause)
+    label = "connection dropped" if silent else "connection lost"
+    return Failure(errors.RequestTimeout(f"{what} {where} ({detail})"), True, billed, cause=label)
 
 
 def _status_failure(exc: openai.APIStatusError, where: str) -> Failure:
@@ -75,9 +121,10 @@ def _status_failure(exc: openai.APIStatusError, where: str) -> Failure:
     message = f"{where} answered {status}: {_endpoint_message(exc)}"
     if status in (401, 403):
         hint = " Check the API key (OPENAI_API_KEY, or 'api_key' in the config list)."
-        return Failure(errors.AuthenticationError(message + hint, status), False)
+        return Failure(errors.AuthenticationError(message + hint, status), False, cause="authentication")
     if status == 429:
-        return Failure(errors.RateLimitError(message, status), True, retry_after=_retry_after(exc))
+        return Failure(errors.RateLimitError(message, status), True, retry_after=_retry_after(exc), cause="rate limit")
     if status >= 500 or status == 408:
-        return Failure(errors.RetryableError(message, status), True, retry_after=_retry_after(exc))
-    return Failure(errors.RequestError(message, status), False)
+        cause = f"server error {status}"
+        return Failure(errors.RetryableError(message, status), True, retry_after=_retry_after(exc), cause=cause)
+    return Failure(errors.RequestError(message, status), False, cause=f"error {status}")

@@ -15,7 +15,7 @@ from ecoptigen.errors import ConfigurationError, UnknownPriceError
 from ecoptigen.oai._endpoints import ENDPOINT_KEYS, Endpoint, resolve_endpoint
 from ecoptigen.oai._templates import instantiate, instantiate_messages
 
-__all__ = ["CONTROL_KEYS", "PreparedRequest", "prepare"]
+__all__ = ["CONTROL_KEYS", "FAILURE_BILLING", "PreparedRequest", "prepare"]
 
 # Keys of a config that steer ecoptigen and are never sent to the endpoint.
 CONTROL_KEYS = frozenset(
@@ -27,8 +27,10 @@ CONTROL_KEYS = frozenset(
         "retry_time",
         "allow_format_str_template",
         "cache_path_root",
+        "failure_billing",  # what a failed attempt that may have been billed counts as (docs/tuning.md)
     }
 )
+FAILURE_BILLING = ("estimate", "none", "worst_case")
 # Models that take max_completion_tokens instead of max_tokens.
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 # What the legacy completions endpoint generates when max_tokens is not given.
@@ -123,6 +125,11 @@ def prepare(
     model = config.get("model")
     if not model or not isinstance(model, str):
         raise ConfigurationError("no 'model' in the config: give model='gpt-4o-mini' (or another model name).")
+    if config.get("failure_billing", "estimate") not in FAILURE_BILLING:
+        raise ConfigurationError(
+            f"failure_billing must be one of {list(FAILURE_BILLING)}; got {config['failure_billing']!r}. Use "
+            "'none' only for endpoints that never bill a failed request (e.g. your own local server)."
+        )
     use_chat = chat or models.endpoint_kind(model, chat_models) == "chat"
     body = {k: v for k, v in config.items() if k not in CONTROL_KEYS and k not in ENDPOINT_KEYS}
     allow = config.get("allow_format_str_template", allow_format_str_template)

@@ -1,16 +1,25 @@
-"""ecoptigen's one retry policy: exponential backoff with jitter, honouring ``Retry-After``."""
+"""ecoptigen's one retry policy: exponential backoff with jitter, honouring ``Retry-After``.
+
+Waits are never silent: :class:`RetryLog` logs each one (a WARNING for the first of a burst, INFO for
+the rest) and announces it to progress displays (:mod:`ecoptigen.waiting`).
+"""
 
 from __future__ import annotations
 
+import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ecoptigen import waiting
 from ecoptigen.oai._errors import Failure
 
-__all__ = ["RetryPolicy", "call_with_retries"]
+__all__ = ["RetryLog", "RetryPolicy", "call_with_retries"]
+
+logger = logging.getLogger("ecoptigen.oai")
 
 T = TypeVar("T")
 
@@ -42,11 +51,13 @@ def call_with_retries(
     on_failure: Callable[[BaseException], Failure],
     policy: RetryPolicy,
     sleep: Callable[[float], None] = time.sleep,
+    on_wait: Callable[[Failure, float, int], None] | None = None,
 ) -> T:
     """Run ``attempt`` until it succeeds, a failure is not retryable, or ``retry_timeout`` is used up.
 
     ``on_failure`` translates an exception into a :class:`Failure` (and may settle money); exceptions it
-    does not handle propagate unchanged.
+    does not handle propagate unchanged. ``on_wait(failure, seconds, next_attempt)`` is called before
+    every wait, so the wait can be logged and shown.
 
     Raises:
         EcoptigenError: the translated error of the last failed attempt.
@@ -66,4 +77,35 @@ def call_with_retries(
             wait = policy.wait_before(number, failure, rng)
             if time.monotonic() - start + wait > policy.retry_timeout:
                 raise failure.error from exc
+            if on_wait is not None:
+                on_wait(failure, wait, number)
             sleep(wait)
+
+
+class RetryLog:
+    """Logs and announces retry waits: a WARNING for the first wait of a burst, INFO for each one after.
+
+    A burst ends after ``quiet`` seconds without a wait. One per engine; thread-safe.
+
+    Example:
+        >>> from ecoptigen.errors import RateLimitError
+        >>> log = RetryLog()
+        >>> log(Failure(RateLimitError("429"), True, cause="rate limit"), 2.0, 2, "api.openai.com")
+    """
+
+    def __init__(self, quiet: float = 60.0):
+        self.quiet = quiet
+        self._last_wait = -float("inf")
+        self._lock = threading.Lock()
+
+    def __call__(self, failure: Failure, seconds: float, attempt: int, where: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            first_of_burst = now - self._last_wait > self.quiet
+            self._last_wait = now
+        level = logging.WARNING if first_of_burst else logging.INFO
+        more = " (further retries of this burst are logged at INFO)" if first_of_burst else ""
+        logger.log(
+            level, "%s from %s; waiting %.3g s before attempt %d%s", failure.cause, where, seconds, attempt, more
+        )
+        waiting.announce(failure.cause, seconds)

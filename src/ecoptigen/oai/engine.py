@@ -12,6 +12,7 @@ Every method may be called from many threads at once.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import logging
@@ -19,6 +20,7 @@ import math
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -38,7 +40,7 @@ from ecoptigen.oai._endpoints import client_for
 from ecoptigen.oai._errors import Failure, translate_sdk_error
 from ecoptigen.oai._request import PreparedRequest, prepare
 from ecoptigen.oai._response import Response
-from ecoptigen.oai._retry import RetryPolicy, call_with_retries
+from ecoptigen.oai._retry import RetryLog, RetryPolicy, call_with_retries
 
 __all__ = ["DEFAULT_SETTINGS", "CompletionEngine"]
 
@@ -87,6 +89,8 @@ class CompletionEngine:
         self._caches: dict[str, ResponseCache] = {}
         self._lock = threading.Lock()
         self._warned_unpriced: set[str] = set()
+        self._retry_log = RetryLog()
+        self._fastest_answer: dict[tuple[str, str], float] = {}
 
     # -- cache -------------------------------------------------------------------------------
     def set_cache(self, seed: Any = 41, cache_path_root: str = ".cache") -> None:
@@ -236,29 +240,80 @@ class CompletionEngine:
         return response
 
     def _send_paid(self, request: PreparedRequest, policy: RetryPolicy) -> Response:
+        """Send with retries, holding the worst case on every active ledger for each attempt.
+
+        A failed attempt's hold is released when the provider cannot have billed it, and otherwise kept
+        as an unconfirmed estimate: what the retry that answered cost (the same request), or until then
+        what answers of this model cost on average (see ``failure_billing`` in docs/tuning.md).
+        """
         worst_case = request.worst_case_cost() if spend.budget_enforced() else 0.0
-        holds: list[Any] = []
+        billing = request.config.get("failure_billing", "estimate")
+        current: list[spend.Reservations] = []
+        lost: list[spend.Estimates] = []
+        where = request.endpoint.describe()
+        speed_key = (where, request.model)
+        started = [0.0]
 
         def attempt() -> dict:
-            holds.append(spend.reserve(worst_case, extra=(self.usage,)))
+            current[:] = [spend.reserve(worst_case, extra=(self.usage,))]
+            started[0] = time.monotonic()
             return self._send_once(request)
 
         def on_failure(exc: BaseException) -> Failure:
             if not isinstance(exc, openai.OpenAIError):
-                if holds:
-                    holds[-1].release(billed_maybe=True)
-                raise exc
-            failure = translate_sdk_error(exc, request.endpoint.describe())
-            holds[-1].release(billed_maybe=failure.billed_maybe)
+                raise exc  # BudgetExceededError from reserve (nothing held), or a bug: see below
+            failure = translate_sdk_error(exc, where)
+            hold = current.pop()
+            if failure.billed == "maybe" and failure.cause == "connection dropped":
+                failure = self._dropped_too_soon(failure, time.monotonic() - started[0], speed_key)
+            if failure.billed == "no" or billing == "none":
+                hold.release()
+            else:
+                estimate = worst_case if billing == "worst_case" else self._plausible_cost(request, worst_case)
+                lost.append(hold.keep_as_estimate(estimate, request.model))
             return failure
 
-        data = call_with_retries(attempt, on_failure, policy)
+        try:
+            data = call_with_retries(
+                attempt, on_failure, policy, on_wait=lambda f, s, n: self._retry_log(f, s, n, where)
+            )
+        except BaseException:
+            for hold in current:  # interrupted between sending and answering: the attempt may be billed
+                hold.keep_as_estimate(worst_case, request.model)
+            raise
+        self._note_answer_time(speed_key, time.monotonic() - started[0])
         response = Response(data)
         response["cost"] = request.cost(data.get("usage"))
-        holds[-1].settle(response["cost"], request.model, data.get("usage"))
+        choices = data.get("choices")
+        current.pop().settle(response["cost"], request.model, data.get("usage"), len(choices or ()))
         if math.isnan(response["cost"]):
             self._warn_unpriced(request.model)
+        elif billing == "estimate":
+            for estimate in lost:  # the same request, answered: the best figure for what a lost one cost
+                estimate.revise(min(response["cost"], worst_case))
         return response
+
+    def _note_answer_time(self, key: tuple[str, str], seconds: float) -> None:
+        with self._lock:
+            if seconds < self._fastest_answer.get(key, math.inf):
+                self._fastest_answer[key] = seconds
+
+    def _dropped_too_soon(self, failure: Failure, seconds: float, key: tuple[str, str]) -> Failure:
+        """A connection closed before any byte of the answer, in less than half the time of the fastest
+        answer this endpoint gave for this model, cannot have carried a finished generation (providers
+        bill finished ones); half, because the fastest answer may have included setting up the connection."""
+        if seconds < 0.5 * self._fastest_answer.get(key, 0.0):
+            return dataclasses.replace(failure, billed="no")
+        return failure
+
+    def _plausible_cost(self, request: PreparedRequest, worst_case: float) -> float:
+        """What a lost attempt probably cost: ``n`` completions at this model's average so far, at most
+        the worst case (the worst case itself before any answer of the model was paid)."""
+        per_completion = self.usage.per_completion(request.model)
+        if per_completion is None:
+            return worst_case
+        completions = max(int(request.body.get("n") or 1), int(request.body.get("best_of") or 1))
+        return min(worst_case, per_completion * completions)
 
     def _send_once(self, request: PreparedRequest) -> dict:
         client = client_for(request.endpoint)

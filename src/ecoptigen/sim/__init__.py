@@ -68,6 +68,7 @@ def serve(
     faults: dict[str, float] | None = None,
     rate_limits: dict[str, dict[str, int]] | None = None,
     api_key: str | None = None,
+    fault_plan: list[str | None] | None = None,
 ) -> SimServer:
     """Start a simulated endpoint on ``127.0.0.1:port`` (a free port when 0) in a background thread.
 
@@ -77,8 +78,14 @@ def serve(
             every run, however requests interleave. ``None``: fresh randomness.
         latency: seconds before an answer starts (time to first token); jittered by +-10%.
         per_token_latency: seconds per output token of the longest choice.
-        faults: probability of each fault per request: ``"429"``, ``"500"``, ``"503"``, ``"hang"``
-            (no answer until the client gives up), ``"disconnect"``, ``"malformed"`` (invalid JSON).
+        faults: probability of each fault per request: ``"429"``, ``"500"``, ``"503"``, ``"disconnect"``
+            (the connection is dropped before an answer is generated: not billed), and three faults that
+            strike after the answer was generated, so it is billed and lost, as a real provider bills it:
+            ``"hang"`` (no answer until the client gives up), ``"malformed"`` (a 200 with invalid JSON),
+            ``"truncated"`` (the connection dies halfway through the body). ``stats()["billed_but_lost"]``
+            counts those.
+        fault_plan: the faults of the first requests to reach a model, in order (``None``: no fault), before
+            ``faults`` apply; for tests that need a fault at an exact request.
         rate_limits: per model ``{"rpm": requests, "tpm": tokens}`` per minute, answered with 429.
         api_key: when set, requests must carry it (``Authorization: Bearer`` or ``api-key``), else 401.
 
@@ -88,5 +95,5 @@ def serve(
     Raises:
         ValueError: an unknown fault kind or probabilities that do not add up.
     """
-    simulator = Simulator(seed, latency, per_token_latency, faults, rate_limits, api_key)
+    simulator = Simulator(seed, latency, per_token_latency, faults, rate_limits, api_key, fault_plan)
     return SimServer(simulator, port)

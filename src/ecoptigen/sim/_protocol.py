@@ -19,9 +19,11 @@ from urllib.parse import parse_qs, urlsplit
 from ecoptigen import models, tokens
 from ecoptigen.sim import _behaviour
 
-__all__ = ["FAULT_KINDS", "Reply", "Simulator"]
+__all__ = ["BILLED_FAULTS", "FAULT_KINDS", "Reply", "Simulator"]
 
-FAULT_KINDS = ("429", "500", "503", "hang", "disconnect", "malformed")
+FAULT_KINDS = ("429", "500", "503", "hang", "disconnect", "malformed", "truncated")
+# Faults that strike after the answer was generated: billed, as a real provider bills them, and lost.
+BILLED_FAULTS = frozenset({"hang", "malformed", "truncated"})
 _FAULT_RETRY_AFTER = 0.05  # seconds a simulated 429 fault asks the client to wait
 
 
@@ -72,16 +74,22 @@ class Simulator:
         faults: dict[str, float] | None = None,
         rate_limits: dict[str, dict[str, int]] | None = None,
         api_key: str | None = None,
+        fault_plan: list[str | None] | None = None,
     ):
         self.seed = seed
         self.latency = float(latency)
         self.per_token_latency = float(per_token_latency)
         self.faults = _validate_faults(faults or {})
+        self.fault_plan = list(fault_plan or [])
+        unknown = {f for f in self.fault_plan if f is not None} - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)} in fault_plan; use some of {list(FAULT_KINDS)}")
         self.rate_limits = rate_limits or {}
         self.api_key = api_key
         self.closing = threading.Event()
         self._lock = threading.Lock()
         self._occurrences: dict[str, int] = defaultdict(int)
+        self._fault_occurrences: dict[str, int] = defaultdict(int)
         self._windows: dict[str, _RateWindow] = defaultdict(_RateWindow)
         self._fault_rng = random.Random(None if seed is None else f"faults|{seed}")
         self.reset_stats()
@@ -89,7 +97,13 @@ class Simulator:
     # -- statistics ------------------------------------------------------------------------
     def reset_stats(self) -> None:
         with self._lock:
-            self._stats: dict[str, Any] = {"requests": 0, "errors": 0, "total_billed_usd": 0.0, "models": {}}
+            self._stats: dict[str, Any] = {
+                "requests": 0,
+                "errors": 0,
+                "billed_but_lost": 0,
+                "total_billed_usd": 0.0,
+                "models": {},
+            }
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -164,21 +178,41 @@ class Simulator:
         if not chat and info.kind == "chat":
             raise _ApiError(400, f"{info.name} is a chat model and not supported in the v1/completions endpoint.")
         params = _validate(request, chat, info)
-        fault = self._draw_fault()
-        if fault is not None:
+        fault = self._draw_fault(request)
+        if fault is not None and fault not in BILLED_FAULTS:
             self._count(info.name, error=True)
-            return fault
+            return _fault_reply(fault)
         self._check_rate_limit(info.name, params["prompt_tokens"] + params["max_tokens"] * params["generate"])
-        return self._generate(info, request, params, chat)
+        reply = self._generate(info, request, params, chat)
+        if fault is None:
+            return reply
+        with self._lock:
+            self._stats["billed_but_lost"] += 1
+        lost = _fault_reply(fault)
+        if fault == "truncated":
+            lost.raw = json.dumps(reply.body).encode()
+        return lost
 
-    def _draw_fault(self) -> Reply | None:
+    def _draw_fault(self, request: dict) -> str | None:
+        """The fault of this attempt, if any. Seeded, it depends only on the request and how many identical
+        requests came before (as answers do), so concurrent clients meet the same faults in every run."""
+        with self._lock:
+            if self.fault_plan:
+                return self.fault_plan.pop(0)
         if not self.faults:
             return None
-        with self._lock:
-            roll = self._fault_rng.random()
+        if self.seed is None:
+            with self._lock:
+                roll = self._fault_rng.random()
+        else:
+            canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+            with self._lock:
+                attempt = self._fault_occurrences[canonical]
+                self._fault_occurrences[canonical] += 1
+            roll = random.Random(f"faults|{self.seed}|{attempt}|{canonical}").random()
         for kind, probability in self.faults.items():
             if roll < probability:
-                return _fault_reply(kind)
+                return kind
             roll -= probability
         return None
 

@@ -1,0 +1,45 @@
+"""Why nothing seems to happen: waits announced to whoever shows progress.
+
+A request that waits before retrying (a rate limit, a server error, a lost connection) calls
+:func:`announce`; a progress display that wants to show it listens for the duration of its run with
+``with listening(callback):``. Listeners live in a :mod:`contextvars` variable, so they reach the pool
+threads a tuning runs its requests on (those run in copies of the tuning's context) and two tunings in
+one process only hear their own waits.
+
+Example:
+    >>> heard = []
+    >>> with listening(lambda cause, seconds: heard.append((cause, seconds))):
+    ...     announce("rate limit", 60.0)
+    >>> heard
+    [('rate limit', 60.0)]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
+
+__all__ = ["WaitListener", "announce", "listening"]
+
+WaitListener = Callable[[str, float], None]
+
+_LISTENERS: contextvars.ContextVar[tuple[WaitListener, ...]] = contextvars.ContextVar(
+    "ecoptigen_wait_listeners", default=()
+)
+
+
+@contextlib.contextmanager
+def listening(listener: WaitListener) -> Iterator[None]:
+    """Call ``listener(cause, seconds)`` for every wait announced in this context."""
+    token = _LISTENERS.set((*_LISTENERS.get(), listener))
+    try:
+        yield
+    finally:
+        _LISTENERS.reset(token)
+
+
+def announce(cause: str, seconds: float) -> None:
+    """Tell every listener of the current context that a wait of ``seconds`` starts, because of ``cause``."""
+    for listener in _LISTENERS.get():
+        listener(cause, seconds)
