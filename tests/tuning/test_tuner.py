@@ -13,6 +13,7 @@ from ecoptigen import spend, tuning
 from ecoptigen.errors import (
     BudgetExceededError,
     ConfigurationError,
+    EvalFuncError,
     TemplateError,
     TuningError,
     UnknownPriceError,
@@ -133,9 +134,19 @@ def test_concurrency_does_not_change_the_search():
 
 
 def test_budget_too_small_for_any_trial_raises_with_the_analysis():
-    with pytest.raises(BudgetExceededError, match="ran out before any configuration") as caught:
+    with pytest.raises(BudgetExceededError, match="could not pay for any configuration") as caught:
         run(FakeEngine(), optimization_budget=0.00001)
     assert caught.value.analysis.total_cost <= 0.00001
+    assert "a request may cost up to $" in str(caught.value) and "Raise optimization_budget" in str(caught.value)
+
+
+@pytest.mark.parametrize("num_samples", [1, -1])
+def test_a_budget_too_small_for_one_request_says_so_and_not_to_raise_the_inference_budget(num_samples):
+    with pytest.raises(BudgetExceededError) as caught:
+        run(FakeEngine(), optimization_budget=0.00001, inference_budget=0.01, num_samples=num_samples)
+    message = str(caught.value)
+    assert "a request may cost up to $" in message and "Raise optimization_budget" in message
+    assert "inference_budget" not in message
 
 
 def test_nothing_within_the_inference_budget_is_a_tuning_error():
@@ -160,7 +171,7 @@ def test_journal_resume_replays_finished_trials_and_continues(tmp_path):
     engine = FakeEngine()
     run(engine, num_samples=3, optimization_budget=None, log_file_name=log)
     lines = (tmp_path / "tune.jsonl").read_text().splitlines()
-    assert json.loads(lines[0])["version"] == 1
+    assert json.loads(lines[0])["version"] == 2
     assert sum(json.loads(line).get("kind") == "trial" for line in lines) == 3
     fresh = FakeEngine()  # no cache at all: only the journal can spare the first three trials
     _, resumed = run(fresh, num_samples=6, optimization_budget=None, log_file_name=log)
@@ -196,21 +207,81 @@ def test_a_line_cut_short_by_a_kill_is_dropped(tmp_path):
     assert all(json.loads(line) for line in log.read_text().splitlines())
 
 
-def test_version_1_journal_fixture_still_loads(tmp_path):
+V1_JOURNAL = (
+    '{"journal": "ecoptigen.tuning", "version": 1, "fingerprint": "f", "metric": "success", "mode": "max"}\n'
+    '{"kind": "spend", "total_paid": 0.05}\n'
+    '{"kind": "trial", "index": 0, "config": {"prompt": 0}, "status": "ok", "metrics": {"success": 1.0}, '
+    '"inference_cost": 0.001, "cost": 0.01, "paid": 0.01, "total_paid": 0.01, "updates": [], '
+    '"avg_input_tokens": 5.0, "error": null, "seconds": 0.1}\n'
+    '{"kind": "spend", "total_paid": 0.03}\n'
+)
+
+
+def test_version_1_journal_fixture_is_upgraded_in_place(tmp_path):
     from ecoptigen.tuning.journal import Journal
 
     fixture = tmp_path / "v1.jsonl"
-    fixture.write_text(
-        '{"journal": "ecoptigen.tuning", "version": 1, "fingerprint": "f", "metric": "success", "mode": "max"}\n'
-        '{"kind": "trial", "index": 0, "config": {"prompt": 0}, "status": "ok", "metrics": {"success": 1.0}, '
-        '"inference_cost": 0.001, "cost": 0.01, "paid": 0.01, "total_paid": 0.01, "updates": [], '
-        '"avg_input_tokens": 5.0, "error": null, "seconds": 0.1}\n'
-    )
-    journal = Journal.open(str(fixture), "f")
+    fixture.write_text(V1_JOURNAL)
+    journal = Journal.open(str(fixture), "f", metric="success", mode="max")
+    assert journal.paid == pytest.approx(0.03)  # the last checkpoint, carried over as paid
     assert journal.take({"prompt": 0})["metrics"] == {"success": 1.0}
-    fixture.write_text(fixture.read_text().replace('"version": 1', '"version": 99'))
-    with pytest.raises(ConfigurationError, match="format version 1"):
+    lines = [json.loads(line) for line in fixture.read_text().splitlines()]
+    assert lines[0]["version"] == 2 and lines[0]["fingerprint"] == "f"
+    assert [line["kind"] for line in lines[1:]] == ["carried", "trial"]
+    again = Journal.open(str(fixture), "f", metric="success", mode="max")
+    assert again.paid == pytest.approx(0.03) and len(again.records) == 1
+    fixture.write_text(V1_JOURNAL.replace('"version": 1', '"version": 99'))
+    with pytest.raises(ConfigurationError, match="format version 2"):
         Journal.open(str(fixture), "f")
+
+
+def _journal_with_money(tmp_path, events):
+    from ecoptigen.tuning.journal import Journal
+
+    path = tmp_path / "tune.jsonl"
+    header = '{"journal": "ecoptigen.tuning", "version": 2, "fingerprint": "f"}\n'
+    path.write_text(header + "".join(json.dumps({"kind": k, "id": i, "usd": u}) + "\n" for k, i, u in events))
+    return Journal.open(str(path), "f"), path
+
+
+def test_resume_counts_paid_answers_exactly_and_revised_estimates_once(tmp_path):
+    events = [
+        ("hold", 0, 0.5),
+        ("paid", 0, 0.01),
+        ("hold", 1, 0.5),
+        ("free", 1, 0.0),  # could not have been billed
+        ("hold", 2, 0.5),
+        ("estimate", 2, 0.5),  # lost, first estimated at the worst case ...
+        ("estimate", 2, 0.02),  # ... then revised to what its retry cost
+        ("hold", 3, 0.5),
+        ("paid", 3, 0.02),
+    ]
+    journal, _ = _journal_with_money(tmp_path, events)
+    assert journal.paid == pytest.approx(0.03) and journal.unconfirmed == pytest.approx(0.02)
+    assert journal.in_flight == {} and journal.next_id == 4
+    assert journal.reconcile(budget=1.0) == 0.0
+
+
+def test_resume_holds_only_what_was_in_flight_at_the_kill_capped_at_the_budget(tmp_path):
+    from ecoptigen.tuning.journal import Journal
+
+    events = [("hold", 0, 0.3), ("paid", 0, 0.01), ("hold", 1, 0.3), ("hold", 2, 0.3), ("paid", 2, 0.02)]
+    journal, path = _journal_with_money(tmp_path, events)
+    assert journal.paid == pytest.approx(0.03) and journal.in_flight == {1: 0.3}
+    assert journal.reconcile(budget=0.2) == pytest.approx(0.17)  # capped: 0.2 - 0.03 was left
+    assert journal.unconfirmed == pytest.approx(0.17)
+    journal.close()
+    again = Journal.open(str(path), "f")  # the hold was written down as an estimate: no double count
+    assert again.in_flight == {} and again.unconfirmed == pytest.approx(0.17) and again.paid == pytest.approx(0.03)
+    assert again.reconcile(budget=0.2) == 0.0
+
+
+def test_a_resumed_run_never_starts_over_budget_when_nothing_was_paid(tmp_path):
+    journal, _ = _journal_with_money(tmp_path, [("hold", 0, 0.0468)])
+    journal.reconcile(budget=0.02)
+    assert journal.paid == 0 and journal.unconfirmed == pytest.approx(0.02)  # capped at the budget
+    journal, _ = _journal_with_money(tmp_path, [("hold", 0, 0.0468), ("free", 0, 0.0)])
+    assert journal.reconcile(budget=0.02) == 0 and journal.paid + journal.unconfirmed == 0
 
 
 # -- validation before spending -----------------------------------------------------------------------------
@@ -254,6 +325,62 @@ def test_metric_absent_from_eval_func_result_fails_after_the_first_result():
     assert len({r["model"] for r in engine.requests}) == 1  # only the first trial ran
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [(float("nan"), "is NaN"), ("0.5", "not a number"), (None, "not a number"), ([1], "not a number")],
+)
+def test_an_unusable_metric_is_reported_at_the_first_instance_naming_row_and_config(value, problem):
+    engine, calls = FakeEngine(), []
+
+    def broken(responses, **instance):
+        calls.append(instance)
+        return {"success": value}
+
+    with pytest.raises(EvalFuncError, match=problem) as caught:
+        run(engine, eval_func=broken)
+    assert len(calls) == 1 and caught.value.row == 0
+    assert "data row 0" in str(caught.value) and "'model': 'gpt-4" in str(caught.value)
+    assert "api_key" not in caught.value.config
+    assert len({r["model"] for r in engine.requests}) == 1  # nothing more was spent
+
+
+def test_a_nan_on_a_later_instance_names_that_row_not_the_inference_budget():
+    def nan_on_row_5(responses, q, answer):
+        return {"success": float("nan") if answer == 5 else 1.0}
+
+    with pytest.raises(EvalFuncError, match="data row 5") as caught:
+        run(FakeEngine(), eval_func=nan_on_row_5)
+    assert "inference budget" not in str(caught.value)
+
+
+def test_numpy_and_bool_metrics_are_numbers():
+    import numpy as np
+
+    def numpy_result(responses, **instance):
+        return {"success": np.bool_(len(responses) >= 3), "score": np.float32(0.5), "count": np.int64(2)}
+
+    _, analysis = run(FakeEngine(), eval_func=numpy_result, num_samples=2)
+    assert set(analysis.trials[0].metrics) == {"success", "score", "count"}
+
+
+def test_an_eval_func_that_raises_names_the_row_and_a_rerun_resumes_for_free(tmp_path):
+    log, engine, calls = str(tmp_path / "tune.jsonl"), FakeEngine(), []
+
+    def fails_on_third_trial(responses, q, answer):
+        calls.append(q)
+        if len(calls) > 2 * len(DATA) and answer == 3:
+            raise ZeroDivisionError("division by zero")
+        return success(responses)
+
+    with pytest.raises(EvalFuncError, match="ZeroDivisionError: division by zero on data row 3") as caught:
+        run(engine, eval_func=fails_on_third_trial, log_file_name=log, optimization_budget=None, num_samples=6)
+    assert isinstance(caught.value.__cause__, ZeroDivisionError) and "run the same tune call again" in str(caught.value)
+    paid_before = len(engine.requests)
+    _, analysis = run(engine, log_file_name=log, optimization_budget=None, num_samples=3)
+    assert len(engine.requests) == paid_before  # finished trials replayed, the failed one's answers cached
+    assert [t.replayed for t in analysis.trials] == [True, True, False]
+
+
 # -- results ------------------------------------------------------------------------------------------------
 
 
@@ -273,6 +400,32 @@ def test_progress_bar_shows_money_and_best(capsys):
     run(FakeEngine(), num_samples=2, optimization_budget=None, show_progress=True)
     err = capsys.readouterr().err
     assert "2/2" in err and "best success=" in err
+
+
+def test_progress_bar_shows_waits_unconfirmed_money_and_small_budgets(capsys):
+    from ecoptigen.tuning.progress import TuningProgress
+
+    with TuningProgress(total=3, budget=0.004, metric="success") as bar:
+        bar.update(paid=0.0012, best=0.5, unconfirmed=0.0003)
+        bar.waiting("rate limit", 60.0)
+    err = capsys.readouterr().err
+    assert "$0.001200 (+$0.000300 unconfirmed) of $0.004000" in err
+    assert "waiting 60 s (rate limit)" in err
+
+
+def test_a_tuning_shows_the_retry_waits_of_its_requests(monkeypatch):
+    shown = []
+    monkeypatch.setattr("ecoptigen.tuning.progress.TuningProgress.waiting", lambda self, c, s: shown.append((c, s)))
+
+    class WaitingEngine(FakeEngine):
+        def create(self, context=None, **config):
+            from ecoptigen import waiting
+
+            waiting.announce("rate limit", 0.0)
+            return super().create(context, **config)
+
+    run(WaitingEngine(), num_samples=1, optimization_budget=None, concurrency=4)
+    assert shown and all(cause == "rate limit" for cause, _ in shown)
 
 
 def test_logging_level_applies_during_the_run(caplog):

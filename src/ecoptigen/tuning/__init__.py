@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ecoptigen.errors import BudgetExceededError, ConfigurationError, TuningError
+from ecoptigen.errors import BudgetExceededError, ConfigurationError, EcoptigenError, TuningError
 from ecoptigen.tuning.analysis import Analysis, Trial
 from ecoptigen.tuning.space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
 from ecoptigen.tuning.testing import remember_eval_func, resolve_test_call, run_test
@@ -119,19 +119,41 @@ def tune(
         analysis = tuner.run()
     best = analysis.best_config
     if best is None:
-        if analysis.stopped_because.startswith("the optimization budget"):
-            raise BudgetExceededError(
-                f"the optimization budget (${optimization_budget}) ran out before any configuration was fully "
-                "evaluated. Raise optimization_budget, or narrow the space (smaller n / max_tokens).",
-                analysis,
-            )
-        raise TuningError(
+        raise _no_result(analysis, tuner.refusal, inference_budget, optimization_budget)
+    # Credentials are not returned (FLAML leaves out config_list): the seed prints the config.
+    return best, analysis
+
+
+def _no_result(
+    analysis: Analysis,
+    refusal: BudgetExceededError | None,
+    inference_budget: float | None,
+    optimization_budget: float | None,
+) -> EcoptigenError:
+    """The error that says why no configuration was fully evaluated, and what to change."""
+    statuses = {t.status for t in analysis.trials}
+    if "over_budget" in statuses or "pruned" in statuses:
+        return TuningError(
             f"none of the {len(analysis.trials)} configurations tried fits the inference budget of "
             f"${inference_budget} per instance. Raise inference_budget or num_samples, or narrow the space.",
             analysis,
         )
-    # Credentials are not returned (FLAML leaves out config_list): the seed prints the config.
-    return best, analysis
+    if statuses == {"error"}:
+        failing = next(t for t in analysis.trials if t.status == "error")
+        return TuningError(
+            f"the requests of every configuration tried kept failing ({failing.error}). Check that the endpoint "
+            "is up and answers, or raise retry_timeout.",
+            analysis,
+        )
+    unaffordable = [t for t in analysis.trials if t.status == "unaffordable"]
+    why = unaffordable[0].error if unaffordable else (str(refusal) if refusal else analysis.stopped_because)
+    return BudgetExceededError(
+        f"the optimization budget (${optimization_budget}) could not pay for any configuration to be fully "
+        f"evaluated: {why}. Raise optimization_budget above that, or narrow the space (smaller n / max_tokens, "
+        "cheaper models).",
+        analysis,
+        worst_case=refusal.worst_case if refusal else None,
+    )
 
 
 def test(

@@ -54,7 +54,10 @@ class Analysis:
     Attributes:
         metric, mode: what was optimized, ``"max"`` or ``"min"``.
         trials: every trial, in order.
-        total_cost: dollars actually paid during the tuning (resumed runs included); cache hits are free.
+        total_cost: dollars known to be paid during the tuning (resumed runs included); cache hits are free.
+        unconfirmed_cost: an estimate of dollars the provider may have billed for requests whose answers
+            were lost (timeouts, dropped connections, garbled answers, a kill); counted against the budget
+            but not in ``total_cost``. See docs/tuning.md, "Failed requests and money".
         saved_by_cache: dollars the cache hits of this run would have cost.
         budget: the optimization budget (``None`` for none).
         stopped_because: why the search ended.
@@ -73,6 +76,7 @@ class Analysis:
     saved_by_cache: float = 0.0
     budget: float | None = None
     stopped_because: str = ""
+    unconfirmed_cost: float = 0.0
 
     @property
     def best_trial(self) -> Trial | None:

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from ecoptigen import models, tokens
-from ecoptigen.errors import ConfigurationError, RetryableError
+from ecoptigen.errors import ConfigurationError, EcoptigenError, EvalFuncError, RetryableError
 from ecoptigen.oai._response import extract_text_or_function_call
 from ecoptigen.oai._templates import instantiate, instantiate_messages
+from ecoptigen.tuning.analysis import CREDENTIAL_KEYS
 from ecoptigen.tuning.pruning import (
     PruningRegions,
     budget_verdict,
@@ -30,7 +34,7 @@ from ecoptigen.tuning.pruning import (
 from ecoptigen.tuning.space import SearchSpace
 from ecoptigen.tuning.steps import StepBudget, Unaffordable, call_all, waiting_for_money
 
-__all__ = ["Knowledge", "TrialEvaluator", "TrialOutcome", "aggregate_metrics", "salt_after"]
+__all__ = ["Knowledge", "TrialEvaluator", "TrialOutcome", "aggregate_metrics", "check_result", "salt_after"]
 
 logger = logging.getLogger("ecoptigen.tuning")
 
@@ -86,24 +90,59 @@ def salt_after(have: int) -> str | None:
 
 
 def aggregate_metrics(results: list[dict[str, Any]], metric: str) -> dict[str, float]:
-    """Average every numeric value of the per-instance eval_func results.
-
-    Raises:
-        ConfigurationError: eval_func did not return a dict holding ``metric``.
+    """Average every numeric value of the per-instance eval_func results (checked by :func:`check_result`).
 
     Example:
         >>> aggregate_metrics([{"success": True, "note": "x"}, {"success": False}], "success")
         {'success': 0.5}
     """
-    first = results[0] if results else None
-    if not isinstance(first, dict) or metric not in first:
-        keys = sorted(first) if isinstance(first, dict) else type(first).__name__
-        raise ConfigurationError(
-            f"eval_func's result has no {metric!r} (it returned {keys}). Return a dict with the metric to "
-            "optimize, or pass the name of one of its keys as metric."
-        )
-    numeric = [k for k, v in first.items() if isinstance(v, (int, float))]
-    return {k: sum(float(r.get(k, 0)) for r in results) / len(results) for k in numeric}
+    numeric = [k for k, v in results[0].items() if _number(v) is not None]
+    return {k: sum(_number(r.get(k, 0)) or 0.0 for r in results) / len(results) for k in numeric}
+
+
+def check_result(result: Any, metric: str, row: int, params: dict[str, Any]) -> dict[str, Any]:
+    """``result`` if it is a dict whose ``metric`` is a number (bools and numpy numbers included), not NaN.
+
+    Raises:
+        EvalFuncError: it is not, naming the data row and the config.
+
+    Example:
+        >>> check_result({"success": float("nan")}, "success", 3, {"model": "m"})
+        Traceback (most recent call last):
+        ...
+        ecoptigen.errors.EvalFuncError: eval_func returned {'success': nan} on data row 3 ...
+    """
+    if isinstance(result, dict) and metric in result:
+        value = _number(result[metric])
+        if value is not None and not math.isnan(value):
+            return result
+        problem = f"{metric!r} is {result[metric]!r}, not a number" if value is None else f"{metric!r} is NaN"
+    elif isinstance(result, dict):
+        problem = f"it has no {metric!r} (its keys: {sorted(map(str, result))})"
+    else:
+        problem = f"it is a {type(result).__name__}, not a dict"
+    raise EvalFuncError(
+        f"eval_func returned {_short(result)} on data row {row} with config {_short(_public(params))}: {problem}. "
+        f"Return a dict whose {metric!r} is a number (or pass the name of one of its numeric keys as metric); "
+        "nothing more is spent on this tuning until it does.",
+        row,
+        _public(params),
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (numbers.Real, np.bool_)):  # numpy's bool is not a numbers.Real
+        return float(value)
+    return None
+
+
+def _public(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k not in CREDENTIAL_KEYS}
+
+
+def _short(value: Any, limit: int = 240) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass
@@ -140,8 +179,6 @@ class TrialEvaluator:
         pool: where requests (and eval_func, unless ``serial_eval``) run; ``None`` runs everything inline.
         serial_eval: call eval_func on the tuner's thread, one instance after another.
         chat: whether requests go to the chat endpoint (for the default ``max_tokens``).
-        checkpoint: ``checkpoint(pending)`` is called before a step of requests with their worst-case cost
-            and after it with minus that, so the tuner can record money at risk before it is spent.
         budget_left: dollars left of the optimization budget, counting cache hits as spent (see
             :class:`StepBudget`); a request that cannot be afforded ends the trial as ``unaffordable``.
     """
@@ -159,13 +196,11 @@ class TrialEvaluator:
         pool: Executor | None,
         serial_eval: bool = False,
         chat: bool = False,
-        checkpoint: Callable[[float], None] | None = None,
         budget_left: Callable[[], float] | None = None,
     ):
         self.create, self.space, self.data, self.eval_func = create, space, data, eval_func
         self.metric, self.mode, self.inference_budget = metric, mode, inference_budget
         self.price_table, self.pool, self.serial_eval, self.chat = price_table, pool, serial_eval, chat
-        self.checkpoint = checkpoint or (lambda pending: None)
         self.budget_left = budget_left or (lambda: math.inf)
 
     @property
@@ -229,7 +264,7 @@ class TrialEvaluator:
         except Unaffordable as exc:
             cost = sum(s.cost for s in samples)
             return TrialOutcome("unaffordable", {self.metric: self.worst}, math.inf, cost, updates, str(exc))
-        return self._finish(samples, updates, price, region, max_tokens, config_n)
+        return self._finish(params, samples, updates, price, region, max_tokens, config_n)
 
     def _target(self, price: tuple[float, float], avg_input_tokens: float | None) -> float | None:
         if self.inference_budget is None or avg_input_tokens is None:
@@ -299,12 +334,7 @@ class TrialEvaluator:
             step.done(position, float(response.get("cost") or 0.0))
             return response
 
-        at_risk = sum(worst) if math.isfinite(step.left) else 0.0
-        self.checkpoint(at_risk)
-        try:
-            responses = call_all(self.pool, request, list(range(len(todo))))
-        finally:
-            self.checkpoint(-at_risk)
+        responses = call_all(self.pool, request, list(range(len(todo))))
         for i, response in zip(todo, responses, strict=True):
             usage = response.get("usage") or {}
             entry = samples[i]
@@ -351,6 +381,7 @@ class TrialEvaluator:
 
     def _finish(
         self,
+        params: dict,
         samples: list[_Samples],
         updates: list,
         price: tuple[float, float],
@@ -358,7 +389,7 @@ class TrialEvaluator:
         max_tokens: float,
         config_n: int,
     ) -> TrialOutcome:
-        results = self._run_eval_func(samples)
+        results = self._run_eval_func(params, samples)
         metrics = aggregate_metrics(results, self.metric)
         per_instance = [((s.prompt_tokens or 0) * price[0] + s.output_tokens * price[1]) / 1000 for s in samples]
         inference_cost = sum(per_instance) / len(samples)
@@ -371,17 +402,26 @@ class TrialEvaluator:
         outcome.avg_input_tokens = avg_input_tokens
         return outcome
 
-    def _run_eval_func(self, samples: list[_Samples]) -> list[dict]:
+    def _run_eval_func(self, params: dict, samples: list[_Samples]) -> list[dict]:
         def evaluate_one(i: int) -> dict:
-            return self.eval_func(samples[i].responses, **self.data[i])
+            try:
+                result = self.eval_func(samples[i].responses, **self.data[i])
+            except EcoptigenError:
+                raise  # budget and configuration errors of requests eval_func makes say what to do themselves
+            except Exception as exc:
+                raise EvalFuncError(
+                    f"eval_func raised {type(exc).__name__}: {exc} on data row {i} with config "
+                    f"{_short(_public(params))}. Fix it and run the same tune call again: the answers already "
+                    "paid for are in the response cache and finished trials in log_file_name, so they are "
+                    "not paid again.",
+                    i,
+                    _public(params),
+                ) from exc
+            return check_result(result, self.metric, i, params)
 
         evaluate = waiting_for_money(evaluate_one)
-        try:
-            first = [evaluate(0)]
-            aggregate_metrics(first, self.metric)  # a missing metric fails before eval_func spends more
-            rest = list(range(1, len(samples)))
-            if self.serial_eval:
-                return first + [evaluate(i) for i in rest]
-            return first + call_all(self.pool, evaluate, rest)
-        finally:
-            self.checkpoint(0.0)
+        first = [evaluate(0)]  # an unusable result is reported before eval_func runs (and spends) on the rest
+        rest = list(range(1, len(samples)))
+        if self.serial_eval:
+            return first + [evaluate(i) for i in rest]
+        return first + call_all(self.pool, evaluate, rest)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
@@ -24,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ecoptigen import spend
+from ecoptigen import spend, waiting
 from ecoptigen.errors import BudgetExceededError, ConfigurationError
 from ecoptigen.tuning.analysis import Analysis, Trial
 from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator, TrialOutcome
@@ -120,7 +119,6 @@ class Tuner:
             None,
             serial_eval=options.serial_eval_func,
             chat=chat,
-            checkpoint=self._checkpoint,
             budget_left=self._budget_left,
         )
         print_ = fingerprint(
@@ -136,25 +134,45 @@ class Tuner:
             stops=self.space.stops,
         )
         self.journal = Journal.open(log_file_name, print_, metric=metric, mode=mode)
+        lost = self.journal.reconcile(optimization_budget)
+        if lost:
+            logger.warning(
+                "%s: requests were in flight when the last run was killed; up to $%.6f may have been billed for "
+                "them and is counted as unconfirmed spending",
+                log_file_name,
+                lost,
+            )
         self.knowledge = Knowledge()
         self.trials: list[Trial] = []
-        self._pending, self._pending_lock = 0.0, threading.Lock()
-        self.ledger = spend.SpendLedger(budget=optimization_budget, name="optimization budget", paid=self.journal.paid)
+        self.refusal: BudgetExceededError | None = None  # the first request the budget could not pay for
+        self.ledger = spend.SpendLedger(
+            budget=optimization_budget,
+            name="optimization budget",
+            paid=self.journal.paid,
+            unconfirmed=self.journal.unconfirmed,
+            listener=self.journal.money,
+            first_id=self.journal.next_id,
+        )
 
     def run(self) -> Analysis:
         """Search until ``num_samples`` trials, the budget, or the search space is exhausted."""
         searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget))
         total = None if self.num_samples == -1 else self.num_samples
-        with (
-            self.ledger.activate(),
-            ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="ecoptigen-tune") as pool,
-            ThreadPoolExecutor(self.options.parallel_trials, thread_name_prefix="ecoptigen-trial") as trial_pool,
-            TuningProgress(total, self.budget, self.metric, self.options.show_progress) as progress,
-        ):
-            self.evaluator.pool = pool
-            stopped = self._search(searcher, trial_pool, progress)
-        self._checkpoint(0.0)
-        logger.info("tuning stopped: %s; paid $%.6f", stopped, self.ledger.paid)
+        try:
+            with (
+                self.ledger.activate(),
+                ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="ecoptigen-tune") as pool,
+                ThreadPoolExecutor(self.options.parallel_trials, thread_name_prefix="ecoptigen-trial") as trial_pool,
+                TuningProgress(total, self.budget, self.metric, self.options.show_progress) as progress,
+                waiting.listening(progress.waiting),
+            ):
+                self.evaluator.pool = pool
+                stopped = self._search(searcher, trial_pool, progress)
+        finally:
+            self.journal.close()
+        logger.info(
+            "tuning stopped: %s; paid $%.6f (+$%.6f unconfirmed)", stopped, self.ledger.paid, self.ledger.unconfirmed
+        )
         return self._analysis(stopped)
 
     def _search(self, searcher: _Suggestions, trial_pool: Executor, progress: TuningProgress) -> str:
@@ -185,13 +203,14 @@ class Tuner:
                     return stopped or "num_samples trials done"
                 index = min(running)
                 result = running.pop(index).result()
-                if result is None:
+                if isinstance(result, BudgetExceededError):
                     searcher.tell(index, None)
-                    stopped = stopped or "the optimization budget is spent"
+                    self.refusal = self.refusal or result
+                    stopped = stopped or "the optimization budget is spent: a request did not fit in what was left"
                     continue
                 self._tell(searcher, index, searcher.config_of(index), result)
                 best = self._analysis("").best_trial
-                progress.update(self.ledger.paid, best.metrics[self.metric] if best else None)
+                progress.update(self.ledger.paid, best.metrics[self.metric] if best else None, self.ledger.unconfirmed)
                 if not stopped and self._unaffordable_streak() >= UNAFFORDABLE_PATIENCE:
                     stopped = (
                         f"the optimization budget is spent: {UNAFFORDABLE_PATIENCE} configurations in a row did not fit"
@@ -218,17 +237,9 @@ class Tuner:
         ledger = self.ledger
         return self.budget - (ledger.committed + ledger.saved_by_cache) + 1e-12
 
-    def _checkpoint(self, pending: float) -> None:
-        # Written before a step's requests go out with their worst case added, and after they are
-        # settled: if the run is killed meanwhile, the resumed run counts that money as spent.
-        with self._pending_lock:
-            self._pending += pending
-            at_risk = self._pending
-        self.journal.checkpoint(self.ledger.committed + at_risk)
-
     def _run_trial(self, index: int, config: dict, knowledge: Knowledge) -> Any:
-        """The trial's journal record when it is being replayed, else ``(outcome, paid, seconds)``; ``None``
-        when the budget could not pay for it (then the run ends)."""
+        """The trial's journal record when it is being replayed, else ``(outcome, paid, seconds)``; the
+        :class:`BudgetExceededError` when the budget could not pay for one of its requests (the run ends)."""
         record = self.journal.take(config)
         if record is not None:
             return record
@@ -241,7 +252,7 @@ class Tuner:
                 outcome = self.evaluator.evaluate(config, knowledge)
         except BudgetExceededError as exc:
             logger.info("trial t%d stopped: %s", index, exc)
-            return None
+            return exc
         return outcome, trial_ledger.paid, time.monotonic() - started
 
     def _tell(self, searcher: _Suggestions, index: int, config: dict, result: Any) -> None:
@@ -299,6 +310,7 @@ class Tuner:
             "cost": trial.cost,
             "paid": trial.paid,
             "total_paid": self.ledger.paid,
+            "unconfirmed": self.ledger.unconfirmed,
             "updates": outcome.updates,
             "avg_input_tokens": outcome.avg_input_tokens,
             "error": trial.error,
@@ -328,6 +340,7 @@ class Tuner:
             self.mode,
             list(self.trials),
             total_cost=self.ledger.paid,
+            unconfirmed_cost=self.ledger.unconfirmed,
             saved_by_cache=self.ledger.saved_by_cache,
             budget=self.budget,
             stopped_because=stopped,
