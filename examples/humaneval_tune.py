@@ -121,6 +121,7 @@ def write_report(out: Path, config: dict, analysis, result: dict, simulated: boo
         "tuned_config": config,
         "trials": len(analysis.trials),
         "tuning_dollars_paid": analysis.total_cost,
+        "tuning_dollars_unconfirmed": analysis.unconfirmed_cost,
         "best_success_on_tuning_data": analysis.best_result.get("success"),
         "test_success": result.get("success"),
         "test_inference_cost_per_instance": result.get("inference_cost"),

@@ -101,6 +101,7 @@ class Simulator:
                 "requests": 0,
                 "errors": 0,
                 "billed_but_lost": 0,
+                "repeated_requests": 0,
                 "total_billed_usd": 0.0,
                 "models": {},
             }
@@ -274,6 +275,7 @@ class Simulator:
         with self._lock:
             occurrence = self._occurrences[canonical]
             self._occurrences[canonical] += 1
+            self._stats["repeated_requests"] += occurrence > 0
         return random.Random(f"{self.seed}|{occurrence}|{canonical}")
 
     def _delay(self, output_tokens: int) -> None:
