@@ -17,6 +17,12 @@ Sources for the numbers (USD per 1,000 tokens, as ``(input, output)``):
   and o4-mini; a tenth for the gpt-5 family. Older models have no prompt caching (OpenAI enables it
   for gpt-4o and newer), so their entries have no third number.
 * Context windows and largest completions: OpenAI's model pages for the same models, same date.
+* What each family accepts (:data:`CAPABILITIES`): OpenAI's API reference and reasoning guide, the
+  openai SDK's parameter docs (``stop``: "Not supported with latest reasoning models o3 and
+  o4-mini"), the 400s users reported per model (e.g. ``'stop' is not supported with this model``
+  for o3 and o4-mini; ``'top_p' is not supported`` for o1 and o4-mini; ``'temperature' does not
+  support 0.7 with this model. Only the default (1) value is supported``), and LiteLLM's summaries
+  of the same rules (its o-series and gpt-5 chat transformations).
 
 A price entry is one number (input and output cost the same), ``(input, output)``, or ``(input,
 output, cached_input)``; :func:`parse_price` reads all three, and a config's ``"price"`` takes the
@@ -26,16 +32,20 @@ same forms. The money rules built on these numbers live in :mod:`ecoptigen.prici
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ecoptigen.errors import ConfigurationError
 
 __all__ = [
+    "CAPABILITIES",
     "MODELS",
     "PRICE_1K",
+    "Capabilities",
     "ModelInfo",
     "base_model_name",
+    "capabilities",
     "context_window",
     "cost_of_tokens",
     "endpoint_kind",
@@ -142,6 +152,103 @@ PRICE_1K: dict[str, float | tuple[float, ...]] = {
     "gpt-5-nano": (0.00005, 0.0004, 0.000005),
 }
 
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the requests of one model family may carry.
+
+    Attributes:
+        family: the family's name, e.g. ``"o3 / o4-mini"``.
+        reasoning: a reasoning model (hidden reasoning tokens, billed as output).
+        max_tokens_param: the name the endpoint takes for the completion-length limit.
+        fixed: parameters accepted only at one value (the provider refuses any other value).
+        unsupported: parameters refused whatever their value.
+        reasoning_efforts: the values ``reasoning_effort`` may take (empty: the parameter is refused).
+        prompt_caching: prompts of 1,024 tokens or more are cached automatically (gpt-4o and newer).
+    """
+
+    family: str
+    reasoning: bool = False
+    max_tokens_param: str = "max_tokens"
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    unsupported: frozenset[str] = frozenset()
+    reasoning_efforts: tuple[str, ...] = ()
+    prompt_caching: bool = False
+
+    def refuses(self, param: str) -> bool:
+        """Whether a request to this family cannot set ``param`` (it is fixed or unsupported)."""
+        return param in self.fixed or param in self.unsupported or (param == "reasoning_effort" and not self.reasoning)
+
+
+# Sampling controls reasoning models do not expose (OpenAI's reasoning guide; LiteLLM's o-series config).
+_REASONING_UNSUPPORTED = frozenset(
+    {"top_p", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs", "logit_bias"}
+)
+_COMPLETION_FAMILY = Capabilities("GPT-3 / Codex completions")
+_GPT35 = Capabilities("gpt-3.5-turbo")
+_GPT4 = Capabilities("gpt-4 / gpt-4-turbo")
+_GPT4O = Capabilities("gpt-4o", prompt_caching=True)
+_GPT41 = Capabilities("gpt-4.1", prompt_caching=True)
+_O1 = Capabilities(
+    "o1 / o3-mini",
+    reasoning=True,
+    max_tokens_param="max_completion_tokens",
+    fixed={"temperature": 1},
+    unsupported=_REASONING_UNSUPPORTED,
+    reasoning_efforts=("low", "medium", "high"),
+    prompt_caching=True,
+)
+_O3 = Capabilities(
+    "o3 / o4-mini",
+    reasoning=True,
+    max_tokens_param="max_completion_tokens",
+    fixed={"temperature": 1},
+    unsupported=_REASONING_UNSUPPORTED | {"stop"},
+    reasoning_efforts=("low", "medium", "high"),
+    prompt_caching=True,
+)
+_GPT5 = Capabilities(
+    "gpt-5",
+    reasoning=True,
+    max_tokens_param="max_completion_tokens",
+    fixed={"temperature": 1},
+    unsupported=_REASONING_UNSUPPORTED | {"stop"},
+    reasoning_efforts=("minimal", "low", "medium", "high"),
+    prompt_caching=True,
+)
+_FAMILY_MEMBERS: list[tuple[Capabilities, list[str]]] = [
+    (
+        _COMPLETION_FAMILY,
+        [
+            "text-ada-001",
+            "text-babbage-001",
+            "text-curie-001",
+            "text-davinci-002",
+            "text-davinci-003",
+            "code-cushman-001",
+            "code-davinci-002",
+            "gpt-3.5-turbo-instruct",
+            "davinci-002",
+            "babbage-002",
+        ],
+    ),
+    (_GPT35, ["gpt-3.5-turbo", "gpt-3.5-turbo-0301", "gpt-3.5-turbo-16k"]),
+    (_GPT4, ["gpt-4", "gpt-4-32k", "gpt-4-turbo"]),
+    (_GPT4O, ["gpt-4o", "gpt-4o-mini"]),
+    (_GPT41, ["gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano"]),
+    (_O1, ["o1", "o3-mini"]),
+    (_O3, ["o3", "o4-mini"]),
+    (_GPT5, ["gpt-5", "gpt-5-mini", "gpt-5-nano"]),
+]
+# Model name -> what its requests may carry. Every catalog model has an entry.
+CAPABILITIES: dict[str, Capabilities] = {name: caps for caps, names in _FAMILY_MEMBERS for name in names}
+# Reasoning models the catalog does not list (new snapshots, o3-pro, ...), by name.
+_REASONING_NAMES = [
+    (re.compile(r"^(o1|o3-mini)(-|$)"), _O1),
+    (re.compile(r"^o\d(-|$)"), _O3),
+    (re.compile(r"^gpt-5(?!-chat)"), _GPT5),
+]
+
 # A dated snapshot suffix: -0613, -1106, -2024-08-06, optionally followed by -preview.
 _SNAPSHOT = re.compile(r"-(\d{4}|\d{4}-\d{2}-\d{2})(-preview)?$")
 # Names of models that only exist on the legacy completions endpoint.
@@ -194,6 +301,24 @@ def endpoint_kind(model: str, chat_models: set[str] | frozenset[str] = frozenset
     if info is not None:
         return info.kind
     return "completion" if _COMPLETION_NAME.search(model) else "chat"
+
+
+def capabilities(model: str) -> Capabilities | None:
+    """What requests to ``model`` may carry; ``None`` for a model ecoptigen knows nothing about
+    (a local server's model: every parameter is passed on).
+
+    Names outside the catalog that follow OpenAI's reasoning-model naming (``o3-pro``, ``gpt-5.1``...)
+    get the rules of their family, since sending them a sampling parameter is a guaranteed 400.
+
+    Example:
+        >>> capabilities("o4-mini-2025-04-16").family, capabilities("my-llama") is None
+        ('o3 / o4-mini', True)
+    """
+    caps = CAPABILITIES.get(base_model_name(model, CAPABILITIES))
+    if caps is not None:
+        return caps
+    name = model.removeprefix("ft:").split(":", 1)[0]
+    return next((caps for pattern, caps in _REASONING_NAMES if pattern.search(name)), None)
 
 
 def context_window(model: str) -> int | None:

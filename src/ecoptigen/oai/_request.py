@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecoptigen import models, pricing, spend
+from ecoptigen import models, parameters, pricing, spend
 from ecoptigen.errors import ConfigurationError, UnknownPriceError
 from ecoptigen.oai._endpoints import ENDPOINT_KEYS, Endpoint, resolve_endpoint
 from ecoptigen.oai._templates import instantiate, instantiate_messages
@@ -28,8 +28,6 @@ CONTROL_KEYS = frozenset(
         "cache_path_root",
     }
 )
-# Models that take max_completion_tokens instead of max_tokens.
-_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 
 
 @dataclass
@@ -96,7 +94,8 @@ def prepare(
     """Fill the templates of ``config`` from ``context`` and decide where and how to send it.
 
     Raises:
-        ConfigurationError: no model, no prompt/messages, messages for a completion model.
+        ConfigurationError: no model, no prompt/messages, messages for a completion model, a parameter
+            the model does not accept or a value out of range (see :mod:`ecoptigen.parameters`).
         TemplateError: a template names a key ``context`` lacks.
         UnknownPriceError: a budget is active and the model has no price.
     """
@@ -107,8 +106,7 @@ def prepare(
     body = {k: v for k, v in config.items() if k not in CONTROL_KEYS and k not in ENDPOINT_KEYS}
     allow = config.get("allow_format_str_template", allow_format_str_template)
     _fill_prompt(body, context, use_chat, allow, model)
-    if use_chat and model.startswith(_REASONING_PREFIXES) and "max_tokens" in body:
-        body["max_completion_tokens"] = body.pop("max_tokens")
+    body = parameters.check_request(model, body, use_chat)
     price = pricing.resolve_price(model, config.get("price"), price_table)
     if price is None and spend.budget_enforced():
         raise UnknownPriceError(_no_price_message(model))
