@@ -32,7 +32,7 @@ from typing import Any
 from ecoptigen import models
 from ecoptigen.errors import ConfigurationError
 
-__all__ = ["COMPLETIONS_ONLY", "DEFAULTS", "check_request", "check_value"]
+__all__ = ["COMPLETIONS_ONLY", "DEFAULTS", "check_request", "check_value", "restriction"]
 
 # Parameters of the legacy completions endpoint that the chat endpoint does not have.
 COMPLETIONS_ONLY = frozenset({"best_of", "echo", "suffix"})
@@ -116,6 +116,20 @@ def check_request(model: str, body: dict[str, Any], chat: bool) -> dict[str, Any
     if best_of is not None and n is not None and best_of < n:
         raise ConfigurationError(f"best_of={best_of} is less than n={n} for {model}: best_of must be at least n.")
     return _rename_limit(model, out, chat, caps)
+
+
+def restriction(model: str, param: str, chat: bool) -> str | None:
+    """How ``model`` restricts ``param``: ``"fixed"`` (one value only, e.g. a reasoning model's
+    temperature), ``"unsupported"`` (refused), or ``None`` (the model takes it).
+
+    Example:
+        >>> [restriction("o4-mini", p, chat=True) for p in ("temperature", "stop", "n")]
+        ['fixed', 'unsupported', None]
+    """
+    caps = models.capabilities(model)
+    if caps is not None and param in caps.fixed:
+        return "fixed"
+    return "unsupported" if _refused(param, caps, chat) else None
 
 
 def check_value(model: str, param: str, value: Any, chat: bool) -> None:

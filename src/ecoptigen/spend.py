@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ecoptigen.errors import BudgetExceededError
+from ecoptigen.pricing import token_usage
 
 __all__ = ["ModelUsage", "Reservation", "SpendLedger", "active_ledgers", "reserve", "run_in_context"]
 
@@ -39,12 +40,15 @@ _ACTIVE: contextvars.ContextVar[tuple[SpendLedger, ...]] = contextvars.ContextVa
 
 @dataclass
 class ModelUsage:
-    """Totals for one model on one ledger."""
+    """Totals for one model on one ledger (``cached_tokens`` are among ``prompt_tokens``, served from the
+    provider's prompt cache; ``reasoning_tokens`` among ``completion_tokens``)."""
 
     requests: int = 0
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
     paid: float = 0.0
     saved_by_cache: float = 0.0
     unpriced_requests: int = 0
@@ -123,8 +127,11 @@ class SpendLedger:
                 self.paid += cost
                 entry.paid += cost
             if usage:
-                entry.prompt_tokens += int(usage.get("prompt_tokens", 0) or 0)
-                entry.completion_tokens += int(usage.get("completion_tokens", 0) or 0)
+                counted = token_usage(usage)
+                entry.prompt_tokens += counted.prompt
+                entry.completion_tokens += counted.completion
+                entry.cached_tokens += counted.cached
+                entry.reasoning_tokens += counted.reasoning
 
     def _release(self, held: float, keep_as_uncertain: bool) -> None:
         with self._lock:
