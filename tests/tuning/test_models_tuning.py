@@ -2,10 +2,13 @@
 of prompts served from the provider's cache is what the provider bills."""
 
 import logging
+import re
 
 import pytest
 
 from ecoptigen import oai
+from ecoptigen.errors import ConfigurationError
+from ecoptigen.tuning._flaml import tune
 from ecoptigen.tuning.space import build_space
 
 QUESTIONS = [{"question": f"Is {i} an even number? Answer yes or no."} for i in range(4)]
@@ -83,3 +86,21 @@ def test_a_space_without_reasoning_models_is_unchanged():
     assert {frozenset(c) for c in space.searched["subspace"].categories} == {
         frozenset({"model", "max_tokens", "n", "temperature_or_top_p"})
     }
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"temperature": 5}, "temperature=5 is out of range for gpt-4o-mini: the API takes a number from 0 to 2"),
+        ({"top_p": tune.uniform(0, 2)}, "the searched range of top_p for gpt-4o-mini: top_p=2 is out of range"),
+        ({"n": tune.randint(1, 200)}, "n=199 is out of range for gpt-4o-mini: the API takes an integer from 1 to 128"),
+        ({"max_tokens": tune.lograndint(50, 20000)}, "max_tokens=19999 is out of range for gpt-4o-mini"),
+    ],
+)
+def test_out_of_range_settings_are_refused_before_the_tuning_spends(endpoint, setting, message):
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        oai.ChatCompletion.tune(
+            data=QUESTIONS, metric="success", mode="max", eval_func=answered, optimization_budget=0.1,
+            num_samples=2, model=["gpt-4o-mini", "o4-mini"], prompt="{question}", show_progress=False, **setting,
+        )  # fmt: skip
+    assert endpoint.stats()["requests"] == 0

@@ -33,8 +33,8 @@ from typing import Any
 
 from ecoptigen import models as catalog
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.parameters import restriction
-from ecoptigen.tuning._flaml import BlendSearch, Categorical, Domain, tune
+from ecoptigen.parameters import check_value, restriction
+from ecoptigen.tuning._flaml import BlendSearch, Categorical, Domain, Integer, tune
 
 __all__ = [
     "DEFAULT_CHAT_MODELS",
@@ -174,6 +174,8 @@ def build_space(config: dict[str, Any], chat: bool) -> SearchSpace:
         _check_positive_int(key, space.get(key))
     refusals = {m: _refusals(space, m, chat) for m in models}
     _log_left_out(refusals, config)
+    for model in models:
+        _check_values(space, model, chat, refusals[model], stops)
     left_out = {m: sorted({p for params in r.values() for p in params}) for m, r in refusals.items() if r}
     if len(models) == 1:
         for key in refusals[models[0]]:
@@ -209,6 +211,47 @@ def _refusals(space: dict[str, Any], model: str, chat: bool) -> dict[str, list[s
         if refused:
             refusals[key] = refused
     return refusals
+
+
+def _check_values(
+    space: dict[str, Any], model: str, chat: bool, refused: dict[str, list[str]], stops: list[Any] | None
+) -> None:
+    """Every value the space can send to ``model`` is in the API's range (a domain: both its bounds).
+
+    Raises:
+        ConfigurationError: naming the parameter, its range and the model, before anything is spent.
+    """
+    on_chat = chat or catalog.endpoint_kind(model) == "chat"
+    for key, value in space.items():
+        if key in refused:
+            continue
+        if key == "stop":
+            for choice in stops or []:
+                check_value(model, "stop", choice, on_chat)
+        elif key == "temperature_or_top_p":
+            for choice in value.categories if isinstance(value, Categorical) else [value]:
+                for param, inner in (choice or {}).items():
+                    _check_setting(model, param, inner, on_chat)
+        elif key not in ("prompt", "messages"):
+            _check_setting(model, key, value, on_chat)
+
+
+def _check_setting(model: str, param: str, value: Any, chat: bool) -> None:
+    if isinstance(value, Categorical):
+        for choice in value.categories:
+            check_value(model, param, choice, chat)
+        return
+    if isinstance(value, Domain) and hasattr(value, "lower") and hasattr(value, "upper"):
+        # flaml's randint/lograndint exclude the upper bound; quantized domains include it.
+        integer_exclusive = isinstance(value, Integer) and getattr(value.get_sampler(), "q", None) is None
+        try:
+            check_value(model, param, value.lower, chat)
+            check_value(model, param, value.upper - 1 if integer_exclusive else value.upper, chat)
+        except ConfigurationError as error:
+            raise ConfigurationError(f"the searched range of {param} for {model}: {error}") from None
+        return
+    if not isinstance(value, Domain):
+        check_value(model, param, value, chat)
 
 
 def _log_left_out(refusals: dict[str, dict[str, list[str]]], config: dict[str, Any]) -> None:
