@@ -104,3 +104,12 @@ def test_out_of_range_settings_are_refused_before_the_tuning_spends(endpoint, se
             num_samples=2, model=["gpt-4o-mini", "o4-mini"], prompt="{question}", show_progress=False, **setting,
         )  # fmt: skip
     assert endpoint.stats()["requests"] == 0
+
+
+def test_a_malformed_price_is_refused_before_the_tuning_spends(endpoint):
+    with pytest.raises(ConfigurationError, match="a price must be"):
+        oai.ChatCompletion.tune(
+            data=QUESTIONS, metric="success", mode="max", eval_func=answered, optimization_budget=0.1,
+            num_samples=2, model="gpt-4o-mini", prompt="{question}", price=["cheap", 1], show_progress=False,
+        )  # fmt: skip
+    assert endpoint.stats()["requests"] == 0
