@@ -9,10 +9,11 @@ support 0.7 with this model. Only the default (1) value is supported.`` (``unsup
 ``max_tokens`` refused by reasoning models in favour of ``max_completion_tokens``.
 
 Reasoning models think before they answer: each completion spends hidden reasoning tokens, drawn per
-completion around a mean set by ``reasoning_effort`` (:data:`REASONING_MEAN_TOKENS`, an order of
-magnitude chosen for the simulation, not a measurement), counted in ``completion_tokens`` and billed
-as output. ``max_completion_tokens`` bounds reasoning and answer together, so a small limit leaves an
-empty answer with ``finish_reason: "length"``, as on the real API.
+completion around a mean set by ``reasoning_effort`` (:data:`REASONING_MEAN_TOKENS`, for a coding
+problem; a quarter of it for other prompts -- orders of magnitude chosen for the simulation, not
+measurements), counted in ``completion_tokens`` and billed as output. ``max_completion_tokens`` bounds
+reasoning and answer together, so a small limit leaves an empty answer with ``finish_reason:
+"length"``, as on the real API.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from ecoptigen import models
 
 __all__ = ["REASONING_MEAN_TOKENS", "REASONING_TEMPERATURE", "Refusal", "reasoning_tokens", "refusal", "temperature"]
 
-# Mean hidden reasoning tokens per completion by reasoning_effort ("medium" is the API's default).
+# Mean hidden reasoning tokens per completion of a coding problem, by reasoning_effort ("medium" is the
+# API's default); other prompts get a quarter of it.
 REASONING_MEAN_TOKENS = {"minimal": 16, "low": 192, "medium": 640, "high": 1920}
+_EASY_SHARE = 0.25
 # Reasoning models sample at a temperature the API does not expose; the simulated ones answer as a
 # model would at this temperature, so their accuracy stays near the calibrated pass@1 (docs/sim.md)
 # while their samples still differ.
@@ -108,15 +111,24 @@ def temperature(model: str, requested: float) -> float:
     return REASONING_TEMPERATURE if is_reasoning(model) else requested
 
 
-def reasoning_tokens(model: str, effort: Any, rng: random.Random) -> int:
+def reasoning_tokens(model: str, effort: Any, coding: bool, rng: random.Random) -> int:
     """Hidden reasoning tokens of one completion of ``model`` (0 for models that do not reason).
 
+    Args:
+        model: the model answering.
+        effort: the request's ``reasoning_effort`` (``None``: the API's default, medium).
+        coding: the prompt is a coding problem (more to think about).
+        rng: the request's randomness.
+
     Example:
-        >>> reasoning_tokens("gpt-4o", None, random.Random(0)), reasoning_tokens("o4-mini", "low", random.Random(0)) > 0
-        (0, True)
+        >>> reasoning_tokens("gpt-4o", None, True, random.Random(0))
+        0
+        >>> reasoning_tokens("o4-mini", "low", True, random.Random(0)) > 0
+        True
     """
     if not is_reasoning(model):
         return 0
-    mean = REASONING_MEAN_TOKENS.get(str(effort or "medium"), REASONING_MEAN_TOKENS["medium"])
+    base = REASONING_MEAN_TOKENS.get(str(effort or "medium"), REASONING_MEAN_TOKENS["medium"])
+    mean = base * (1.0 if coding else _EASY_SHARE)
     # A log-normal draw with this mean: most answers near it, a few thinking much longer.
     return max(0, round(mean * math.exp(rng.gauss(0.0, _SPREAD) - _SPREAD**2 / 2)))

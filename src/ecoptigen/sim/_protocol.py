@@ -218,9 +218,8 @@ class Simulator:
         for index in range(params["generate"]):
             sample = _behaviour.answer(info.name, prompt_text, params["temperature"], chat, params["max_tokens"], rng)
             # Reasoning comes first and shares the limit with the answer.
-            thought = min(
-                _capabilities.reasoning_tokens(info.name, request.get("reasoning_effort"), rng), params["max_tokens"]
-            )
+            effort, coding = request.get("reasoning_effort"), sample.correct is not None
+            thought = min(_capabilities.reasoning_tokens(info.name, effort, coding, rng), params["max_tokens"])
             text, finish = _apply_stop(sample.text, params["stop"])
             text, used, truncated = _truncate(text, info.name, params["max_tokens"] - thought)
             completion_tokens += used + thought
