@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ecoptigen.errors import BudgetExceededError
+from ecoptigen.pricing import token_usage
 
 __all__ = [
     "Estimate",
@@ -70,6 +71,8 @@ class ModelUsage:
     """Totals for one model on one ledger.
 
     Attributes:
+        cached_tokens: prompt tokens (among ``prompt_tokens``) served from the provider's prompt cache.
+        reasoning_tokens: hidden reasoning tokens (among ``completion_tokens``).
         choices: completions received in paid answers (for a per-completion average cost).
         unconfirmed: dollars estimated for attempts that may have been billed but whose answer was lost.
     """
@@ -78,6 +81,8 @@ class ModelUsage:
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
     paid: float = 0.0
     saved_by_cache: float = 0.0
     unpriced_requests: int = 0
@@ -183,8 +188,11 @@ class SpendLedger:
                 self.paid += cost
                 entry.paid += cost
             if usage:
-                entry.prompt_tokens += int(usage.get("prompt_tokens", 0) or 0)
-                entry.completion_tokens += int(usage.get("completion_tokens", 0) or 0)
+                counted = token_usage(usage)
+                entry.prompt_tokens += counted.prompt
+                entry.completion_tokens += counted.completion
+                entry.cached_tokens += counted.cached
+                entry.reasoning_tokens += counted.reasoning
         self._tell("paid", number, 0.0 if math.isnan(cost) else cost)
 
     def _release(self, held: float, number: int) -> None:

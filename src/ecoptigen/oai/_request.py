@@ -6,11 +6,10 @@ later config needs, or a missing price under a budget, is reported before any mo
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecoptigen import models, spend, tokens
+from ecoptigen import models, parameters, pricing, spend
 from ecoptigen.errors import ConfigurationError, UnknownPriceError
 from ecoptigen.oai._endpoints import ENDPOINT_KEYS, Endpoint, resolve_endpoint
 from ecoptigen.oai._templates import instantiate, instantiate_messages
@@ -31,10 +30,6 @@ CONTROL_KEYS = frozenset(
     }
 )
 FAILURE_BILLING = ("estimate", "none", "worst_case")
-# Models that take max_completion_tokens instead of max_tokens.
-_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
-# What the legacy completions endpoint generates when max_tokens is not given.
-_COMPLETIONS_DEFAULT_MAX_TOKENS = 16
 
 
 @dataclass
@@ -45,7 +40,7 @@ class PreparedRequest:
     body: dict[str, Any]
     endpoint: Endpoint
     config: dict[str, Any]
-    price: tuple[float, float] | None
+    price: pricing.Price | None
     timeout: float
     cache_seed: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -59,14 +54,9 @@ class PreparedRequest:
         return {"endpoint": "chat" if self.chat else "completions", **self.body}
 
     def cost(self, usage: dict | None) -> float:
-        """Dollars for ``usage``; ``nan`` when the model has no price (unknown, never free)."""
-        if self.price is None:
-            return math.nan
-        usage = usage or {}
-        return (
-            int(usage.get("prompt_tokens", 0) or 0) * self.price[0]
-            + int(usage.get("completion_tokens", 0) or 0) * self.price[1]
-        ) / 1000
+        """Dollars for ``usage`` as the provider bills it (cached prompt tokens at the cached price);
+        ``nan`` when the model has no price (unknown, never free)."""
+        return pricing.cost_of_usage(self.price, usage)
 
     def worst_case_cost(self) -> float:
         """The most this request can cost: its prompt, and every completion running to its token limit.
@@ -78,15 +68,8 @@ class PreparedRequest:
             raise UnknownPriceError(_no_price_message(self.model))
         prompt_tokens = _prompt_tokens(self.body, self.chat)
         generated = max(int(self.body.get("n") or 1), int(self.body.get("best_of") or 1))
-        limit = self.body.get("max_tokens") or self.body.get("max_completion_tokens")
-        if not limit:
-            window = models.context_window(self.model)
-            limit = (
-                max(window - prompt_tokens, 1) if window else (4096 if self.chat else _COMPLETIONS_DEFAULT_MAX_TOKENS)
-            )
-            if not self.chat:
-                limit = min(limit, _COMPLETIONS_DEFAULT_MAX_TOKENS)
-        return (prompt_tokens * self.price[0] + generated * int(limit) * self.price[1]) / 1000
+        limit = pricing.completion_limit(self.model, self.chat, prompt_tokens, pricing.requested_limit(self.body))
+        return pricing.worst_case_cost(self.price, prompt_tokens, generated, limit)
 
 
 def _no_price_message(model: str) -> str:
@@ -98,12 +81,7 @@ def _no_price_message(model: str) -> str:
 
 
 def _prompt_tokens(body: dict, chat: bool) -> int:
-    model = str(body["model"])
-    if chat:
-        return tokens.count_message_tokens(body.get("messages") or [], model)
-    prompt = body.get("prompt") or ""
-    prompts = prompt if isinstance(prompt, list) else [prompt]
-    return sum(tokens.count_tokens(p, model) if isinstance(p, str) else len(p) for p in prompts)
+    return pricing.prompt_tokens(str(body["model"]), chat, body.get("prompt"), body.get("messages"))
 
 
 def prepare(
@@ -118,7 +96,8 @@ def prepare(
     """Fill the templates of ``config`` from ``context`` and decide where and how to send it.
 
     Raises:
-        ConfigurationError: no model, no prompt/messages, messages for a completion model.
+        ConfigurationError: no model, no prompt/messages, messages for a completion model, a parameter
+            the model does not accept or a value out of range (see :mod:`ecoptigen.parameters`).
         TemplateError: a template names a key ``context`` lacks.
         UnknownPriceError: a budget is active and the model has no price.
     """
@@ -134,9 +113,8 @@ def prepare(
     body = {k: v for k, v in config.items() if k not in CONTROL_KEYS and k not in ENDPOINT_KEYS}
     allow = config.get("allow_format_str_template", allow_format_str_template)
     _fill_prompt(body, context, use_chat, allow, model)
-    if use_chat and model.startswith(_REASONING_PREFIXES) and "max_tokens" in body:
-        body["max_completion_tokens"] = body.pop("max_tokens")
-    price = _price(config, model, price_table)
+    body = parameters.check_request(model, body, use_chat)
+    price = pricing.resolve_price(model, config.get("price"), price_table)
     if price is None and spend.budget_enforced():
         raise UnknownPriceError(_no_price_message(model))
     return PreparedRequest(
@@ -169,18 +147,3 @@ def _fill_prompt(body: dict, context: dict | None, chat: bool, allow: bool, mode
             )
         raise ConfigurationError(f"no 'prompt' for completion model {model!r}.")
     body["prompt"] = instantiate(prompt, context, allow)
-
-
-def _price(config: dict, model: str, price_table: dict) -> tuple[float, float] | None:
-    custom = config.get("price")
-    if custom is None:
-        return models.price_of(model, price_table)
-    if isinstance(custom, (int, float)):
-        return float(custom), float(custom)
-    try:
-        prompt_price, completion_price = custom
-        return float(prompt_price), float(completion_price)
-    except (TypeError, ValueError):
-        raise ConfigurationError(
-            f"'price' must be a number or [input, output] USD per 1K tokens, got {custom!r}."
-        ) from None

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ecoptigen import models
+from ecoptigen import models, pricing
 from ecoptigen.oai._response import Response, extract_text, extract_text_or_function_call
 from ecoptigen.oai._templates import instantiate
 from ecoptigen.oai.engine import DEFAULT_SETTINGS, CompletionEngine
@@ -156,25 +156,22 @@ class Completion(metaclass=_Settings):
     def cost(cls, response: dict) -> float:
         """Dollars ``response`` cost, from its usage and the price table (``nan`` if unpriced).
 
+        Prompt tokens served from the provider's prompt cache (``usage.prompt_tokens_details.cached_tokens``)
+        are charged at the model's cached-input price; reasoning tokens are part of ``completion_tokens``.
+
         Example:
             >>> Completion.cost({"model": "gpt-4", "usage": {"prompt_tokens": 1000, "completion_tokens": 0}})
             0.03
         """
-        usage = response.get("usage") or {}
-        cost = models.cost_of_tokens(
-            str(response.get("model", "")),
-            int(usage.get("prompt_tokens", 0) or 0),
-            int(usage.get("completion_tokens", 0) or 0),
-            cls.price1K,
-        )
-        if cost is None:
+        price = pricing.resolve_price(str(response.get("model", "")), table=cls.price1K)
+        if price is None:
             warnings.warn(
                 f"model {response.get('model')!r} has no price; add it to oai.Completion.price1K.",
                 RuntimeWarning,
                 stacklevel=2,
             )
             return math.nan
-        return cost
+        return pricing.cost_of_usage(price, response.get("usage"))
 
     @classmethod
     def set_cache(cls, seed: Any = 41, cache_path_root: str = ".cache") -> None:

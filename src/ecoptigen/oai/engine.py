@@ -348,16 +348,25 @@ class CompletionEngine:
 
     # -- reporting ---------------------------------------------------------------------------
     def usage_summary(self) -> str:
-        """A table of requests, cache hits, tokens and dollars per model, paid vs saved by the cache."""
+        """A table of requests, cache hits, tokens and dollars per model, paid vs saved by the cache.
+
+        ``cached`` counts prompt tokens the provider served from its prompt cache (billed at the cached
+        price), ``reasoning`` the hidden reasoning tokens among the completion tokens (billed as output).
+        """
         snapshot = self.usage.summary()
-        lines = [f"{'model':<28}{'requests':>9}{'cache hits':>11}{'tokens':>11}{'paid $':>12}{'saved $':>11}"]
+        lines = [
+            f"{'model':<28}{'requests':>9}{'cache hits':>11}{'tokens':>11}{'cached':>9}{'reasoning':>10}"
+            f"{'paid $':>12}{'saved $':>11}"
+        ]
         for model, u in sorted(snapshot["models"].items()):
             paid = f"{u['paid']:.6f}" + ("+?" if u["unpriced_requests"] else "")
             lines.append(
-                f"{model:<28}{u['requests']:>9}{u['cache_hits']:>11}"
-                f"{u['prompt_tokens'] + u['completion_tokens']:>11}{paid:>12}{u['saved_by_cache']:>11.6f}"
+                f"{model:<28}{u['requests']:>9}{u['cache_hits']:>11}{u['prompt_tokens'] + u['completion_tokens']:>11}"
+                f"{u['cached_tokens']:>9}{u['reasoning_tokens']:>10}{paid:>12}{u['saved_by_cache']:>11.6f}"
             )
-        lines.append(f"total paid ${snapshot['paid']:.6f}; cache hits saved ${snapshot['saved_by_cache']:.6f}")
+        unconfirmed = snapshot["unconfirmed"]
+        lost = f" (+${unconfirmed:.6f} unconfirmed: answers lost, maybe billed)" if unconfirmed else ""
+        lines.append(f"total paid ${snapshot['paid']:.6f}{lost}; cache hits saved ${snapshot['saved_by_cache']:.6f}")
         return "\n".join(lines)
 
 

@@ -20,9 +20,10 @@ import threading
 from typing import Any
 
 from ecoptigen.sim._http import SimHTTPServer
+from ecoptigen.sim._prompt_cache import CachePolicy
 from ecoptigen.sim._protocol import FAULT_KINDS, Simulator
 
-__all__ = ["FAULT_KINDS", "SimServer", "serve"]
+__all__ = ["FAULT_KINDS", "CachePolicy", "SimServer", "serve"]
 
 BANNER = "SIMULATED OpenAI-compatible endpoint (ecoptigen.sim): no real model answers here."
 
@@ -69,6 +70,7 @@ def serve(
     rate_limits: dict[str, dict[str, int]] | None = None,
     api_key: str | None = None,
     fault_plan: list[str | None] | None = None,
+    prompt_cache: CachePolicy | bool = True,
 ) -> SimServer:
     """Start a simulated endpoint on ``127.0.0.1:port`` (a free port when 0) in a background thread.
 
@@ -88,6 +90,8 @@ def serve(
             ``faults`` apply; for tests that need a fault at an exact request.
         rate_limits: per model ``{"rpm": requests, "tpm": tokens}`` per minute, answered with 429.
         api_key: when set, requests must carry it (``Authorization: Bearer`` or ``api-key``), else 401.
+        prompt_cache: automatic prompt caching as OpenAI's (``True``, the default), off (``False``), or
+            with other numbers (a :class:`CachePolicy`); see ``docs/sim.md``.
 
     Returns:
         A :class:`SimServer` with ``base_url`` (ending in ``/v1``), ``stats()`` and ``close()``.
@@ -95,5 +99,7 @@ def serve(
     Raises:
         ValueError: an unknown fault kind or probabilities that do not add up.
     """
-    simulator = Simulator(seed, latency, per_token_latency, faults, rate_limits, api_key, fault_plan)
+    simulator = Simulator(
+        seed, latency, per_token_latency, faults, rate_limits, api_key, fault_plan=fault_plan, prompt_cache=prompt_cache
+    )
     return SimServer(simulator, port)

@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ecoptigen import models, tokens
-from ecoptigen.sim import _behaviour
+from ecoptigen.sim import _behaviour, _billing, _capabilities
+from ecoptigen.sim._prompt_cache import CachePolicy, PromptCache, prompt_token_ids
 
 __all__ = ["BILLED_FAULTS", "FAULT_KINDS", "Reply", "Simulator"]
 
@@ -39,9 +40,16 @@ class Reply:
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, message: str, type_: str = "invalid_request_error", code: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type_: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+    ):
         super().__init__(message)
-        self.reply = Reply(status, {"error": {"message": message, "type": type_, "param": None, "code": code}})
+        self.reply = Reply(status, {"error": {"message": message, "type": type_, "param": param, "code": code}})
 
 
 class _RateWindow:
@@ -75,6 +83,7 @@ class Simulator:
         rate_limits: dict[str, dict[str, int]] | None = None,
         api_key: str | None = None,
         fault_plan: list[str | None] | None = None,
+        prompt_cache: CachePolicy | bool = True,
     ):
         self.seed = seed
         self.latency = float(latency)
@@ -92,6 +101,8 @@ class Simulator:
         self._fault_occurrences: dict[str, int] = defaultdict(int)
         self._windows: dict[str, _RateWindow] = defaultdict(_RateWindow)
         self._fault_rng = random.Random(None if seed is None else f"faults|{seed}")
+        policy = prompt_cache if isinstance(prompt_cache, CachePolicy) else CachePolicy()
+        self.prompt_cache = PromptCache(policy, seed) if prompt_cache else None
         self.reset_stats()
 
     # -- statistics ------------------------------------------------------------------------
@@ -116,12 +127,9 @@ class Simulator:
             self._stats["errors"] += int(error)
             if model is None or error:
                 return
-            entry = self._stats["models"].setdefault(
-                model, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "billed_usd": 0.0}
-            )
+            entry = self._stats["models"].setdefault(model, _billing.new_model_stats())
             entry["requests"] += 1
-            entry["prompt_tokens"] += usage["prompt_tokens"] if usage else 0
-            entry["completion_tokens"] += usage["completion_tokens"] if usage else 0
+            _billing.add_to_stats(entry, usage)
             entry["billed_usd"] += billed
             self._stats["total_billed_usd"] += billed
 
@@ -136,7 +144,7 @@ class Simulator:
                 return Reply(200, {"object": "list", "data": [_model_card(m) for m in _served_models()]})
             request = _parse_json(body)
             model = model or request.get("model")
-            reply = self._complete(route, model, request)
+            reply = self._complete(route, model, request, _caller_key(headers))
         except _ApiError as error:
             self._count(model, error=True)
             return error.reply
@@ -169,7 +177,7 @@ class Simulator:
             return "completions", model
         raise _ApiError(404, f"Unknown path {path} (simulated endpoint).")
 
-    def _complete(self, route: str, model: Any, request: dict) -> Reply:
+    def _complete(self, route: str, model: Any, request: dict, caller: str = "") -> Reply:
         info = _served_models().get(models.base_model_name(str(model))) if model else None
         if info is None:
             raise _ApiError(404, f"The model `{model}` does not exist (simulated endpoint).", code="model_not_found")
@@ -178,13 +186,17 @@ class Simulator:
             raise _ApiError(404, f"{info.name} is not a chat model; use v1/completions.", code="model_not_found")
         if not chat and info.kind == "chat":
             raise _ApiError(400, f"{info.name} is a chat model and not supported in the v1/completions endpoint.")
+        refused = _capabilities.refusal(info.name, request, chat)
+        if refused is not None:
+            raise _ApiError(400, refused.message, code=refused.code, param=refused.param)
         params = _validate(request, chat, info)
+        params["temperature"] = _capabilities.temperature(info.name, params["temperature"])
         fault = self._draw_fault(request)
         if fault is not None and fault not in BILLED_FAULTS:
             self._count(info.name, error=True)
             return _fault_reply(fault)
         self._check_rate_limit(info.name, params["prompt_tokens"] + params["max_tokens"] * params["generate"])
-        reply = self._generate(info, request, params, chat)
+        reply = self._generate(info, request, params, chat, caller)
         if fault is None:
             return reply
         with self._lock:
@@ -234,23 +246,24 @@ class Simulator:
                 raise error
             window.events.append((now, tokens_requested))
 
-    def _generate(self, info: models.ModelInfo, request: dict, params: dict, chat: bool) -> Reply:
+    def _generate(self, info: models.ModelInfo, request: dict, params: dict, chat: bool, caller: str = "") -> Reply:
         rng = self._rng(request)
         prompt_text = params["prompt_text"]
-        choices, completion_tokens = [], 0
+        choices, completion_tokens, reasoning = [], 0, 0
         for index in range(params["generate"]):
             sample = _behaviour.answer(info.name, prompt_text, params["temperature"], chat, params["max_tokens"], rng)
+            # Reasoning comes first and shares the limit with the answer.
+            effort, coding = request.get("reasoning_effort"), sample.correct is not None
+            thought = min(_capabilities.reasoning_tokens(info.name, effort, coding, rng), params["max_tokens"])
             text, finish = _apply_stop(sample.text, params["stop"])
-            text, used, truncated = _truncate(text, info.name, params["max_tokens"])
-            completion_tokens += used
+            text, used, truncated = _truncate(text, info.name, params["max_tokens"] - thought)
+            completion_tokens += used + thought
+            reasoning += thought
             choices.append(_choice(index, text, "length" if truncated else finish, chat))
         choices = choices[: params["n"]]
-        usage = {
-            "prompt_tokens": params["prompt_tokens"],
-            "completion_tokens": completion_tokens,
-            "total_tokens": params["prompt_tokens"] + completion_tokens,
-        }
-        billed = models.cost_of_tokens(info.name, usage["prompt_tokens"], completion_tokens) or 0.0
+        cached = self._cached_tokens(caller, info, request, chat, params["prompt_tokens"])
+        usage = _billing.usage(params["prompt_tokens"], completion_tokens, cached, reasoning, chat)
+        billed = _billing.bill(info.name, usage)
         self._delay(max((_count(c, info.name, chat) for c in choices), default=0))
         self._count(info.name, error=False, usage=usage, billed=billed)
         body = {
@@ -265,6 +278,12 @@ class Simulator:
         limits = self.rate_limits.get(info.name)
         headers = _rate_headers(limits, *self._windows[info.name].usage(time.monotonic()), 0.0) if limits else {}
         return Reply(200, body, headers)
+
+    def _cached_tokens(self, caller: str, info: models.ModelInfo, request: dict, chat: bool, prompt_tokens: int) -> int:
+        if self.prompt_cache is None or not self.prompt_cache.applies(info.name, prompt_tokens):
+            return 0
+        ids = prompt_token_ids(request, chat, info.name)
+        return self.prompt_cache.serve(caller, info.name, ids, request.get("prompt_cache_key"))
 
     def _rng(self, request: dict) -> random.Random:
         canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
@@ -283,6 +302,11 @@ class Simulator:
             return
         jitter = random.uniform(0.9, 1.1)
         self.closing.wait((self.latency + self.per_token_latency * output_tokens) * jitter)
+
+
+def _caller_key(headers: dict[str, str]) -> str:
+    """Who is calling: prompt caches are per organization, which the API key stands for here."""
+    return headers.get("api-key") or headers.get("authorization", "").removeprefix("Bearer ").strip()
 
 
 def _fault_reply(kind: str) -> Reply:

@@ -9,6 +9,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecoptigen import models
+from ecoptigen.parameters import restriction
+
 __all__ = ["CREDENTIAL_KEYS", "Analysis", "Trial"]
 
 # Settings that carry credentials: never returned as a tuned config, written to a journal or shown.
@@ -119,6 +122,10 @@ class Analysis:
         """The trial table as a :class:`pandas.DataFrame`: one row per trial, the config's settings,
         metrics and costs as columns.
 
+        A setting the trial's model cannot take (see :mod:`ecoptigen.parameters`) reads ``"fixed"``
+        (the model uses one value, e.g. a reasoning model's temperature) or ``"—"`` (the model refuses
+        it, e.g. ``stop`` for o4-mini): it was left out of that trial's requests.
+
         Example:
             >>> t = Trial(0, {"n": 1}, {"model": "m", "n": 1}, "ok", {"success": 0.5}, 0.01, 0.2, 0.2, 0.2)
             >>> Analysis("success", "max", [t]).trials_dataframe()[["model", "n", "success"]].to_dict("records")
@@ -126,10 +133,11 @@ class Analysis:
         """
         import pandas as pd
 
-        return pd.DataFrame([self._row(t) for t in self.trials])
+        columns = list(dict.fromkeys(k for t in self.trials for k in t.params if k not in CREDENTIAL_KEYS))
+        return pd.DataFrame([self._row(t, columns) for t in self.trials])
 
-    def _row(self, trial: Trial) -> dict[str, Any]:
-        settings = {k: _cell(v) for k, v in trial.params.items() if k not in CREDENTIAL_KEYS}
+    def _row(self, trial: Trial, columns: list[str]) -> dict[str, Any]:
+        settings = {k: _cell(trial.params[k]) if k in trial.params else _left_out(trial, k) for k in columns}
         return {
             "trial": trial.index,
             "status": trial.status,
@@ -183,6 +191,16 @@ class Analysis:
 
         draw(self.plot_data(), path)
         return path
+
+
+# How the trial table shows a setting the trial's model cannot take.
+_LEFT_OUT = {"fixed": "fixed", "unsupported": "—"}
+
+
+def _left_out(trial: Trial, param: str) -> str | None:
+    model = str(trial.params.get("model", ""))
+    kind = restriction(model, param, chat=models.endpoint_kind(model) == "chat")
+    return None if kind is None else _LEFT_OUT[kind]
 
 
 def _is_nan(value: Any) -> bool:

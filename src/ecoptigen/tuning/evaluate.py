@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ecoptigen import models, tokens
+from ecoptigen import models, pricing
 from ecoptigen.errors import ConfigurationError, EcoptigenError, EvalFuncError, RetryableError
 from ecoptigen.oai._response import extract_text_or_function_call
 from ecoptigen.oai._templates import instantiate, instantiate_messages
@@ -39,8 +39,6 @@ __all__ = ["Knowledge", "TrialEvaluator", "TrialOutcome", "aggregate_metrics", "
 logger = logging.getLogger("ecoptigen.tuning")
 
 Status = Literal["ok", "pruned", "over_budget", "error", "unaffordable"]
-# What the legacy completions endpoint generates when max_tokens is not given (chat models: unbounded).
-_COMPLETIONS_DEFAULT_MAX_TOKENS = 16
 
 
 @dataclass
@@ -208,22 +206,27 @@ class TrialEvaluator:
         """The metric value of a configuration that must not win."""
         return -math.inf if self.mode == "max" else math.inf
 
-    def price(self, params: dict) -> tuple[float, float]:
-        """``(input, output)`` USD per 1K tokens of the config's model (validated before tuning)."""
-        custom = params.get("price")
-        if custom is not None:
-            return (float(custom), float(custom)) if isinstance(custom, (int, float)) else tuple(custom)  # type: ignore[return-value]
-        price = models.price_of(params["model"], self.price_table)
+    def price(self, params: dict) -> pricing.Price:
+        """The price of the config's model (validated before tuning).
+
+        Raises:
+            ConfigurationError: the model has no price.
+        """
+        price = pricing.resolve_price(params["model"], params.get("price"), self.price_table)
         if price is None:
             raise ConfigurationError(f"model {params['model']!r} has no price")
         return price
 
+    def _is_chat(self, params: dict) -> bool:
+        return self.chat or models.endpoint_kind(params["model"]) == "chat"
+
     def max_tokens(self, params: dict) -> float:
-        """The completion-length limit of a config (FLAML: 16 on the completions endpoint, unbounded for chat)."""
-        if params.get("max_tokens"):
-            return float(params["max_tokens"])
-        chat = self.chat or models.endpoint_kind(params["model"]) == "chat"
-        return math.inf if chat else float(_COMPLETIONS_DEFAULT_MAX_TOKENS)
+        """The completion-length limit of a config for pruning (FLAML: 16 on the completions endpoint,
+        unbounded for chat)."""
+        requested = pricing.requested_limit(params)
+        if requested:
+            return float(requested)
+        return math.inf if self._is_chat(params) else float(pricing.COMPLETIONS_DEFAULT_MAX_TOKENS)
 
     def evaluate(self, config: dict, knowledge: Knowledge) -> TrialOutcome:
         """Evaluate one search config, given what earlier trials taught; see the module docstring.
@@ -266,10 +269,10 @@ class TrialEvaluator:
             return TrialOutcome("unaffordable", {self.metric: self.worst}, math.inf, cost, updates, str(exc))
         return self._finish(params, samples, updates, price, region, max_tokens, config_n)
 
-    def _target(self, price: tuple[float, float], avg_input_tokens: float | None) -> float | None:
+    def _target(self, price: pricing.Price, avg_input_tokens: float | None) -> float | None:
         if self.inference_budget is None or avg_input_tokens is None:
             return None
-        return target_output_tokens(self.inference_budget, avg_input_tokens, price)
+        return target_output_tokens(self.inference_budget, avg_input_tokens, (price.input, price.output))
 
     def _grow_data(
         self, params: dict, samples: list[_Samples], n: int, config_n: int, target: float | None, prune: bool
@@ -308,8 +311,8 @@ class TrialEvaluator:
         prompt = sum(s.prompt_tokens or 0 for s in done) / seen
         completions = sum(config_n - s.have for s in samples)
         requests = sum(1 for s in samples if s.have < config_n)
-        price_in, price_out = self.price(params)
-        expected = (completions * per_completion * price_out + requests * prompt * price_in) / 1000
+        price = self.price(params)
+        expected = (completions * per_completion * price.output + requests * prompt * price.input) / 1000
         if expected > left:
             raise Unaffordable(f"finishing is expected to cost ${expected:.6f}; the budget has ${left:.6f} left")
 
@@ -346,19 +349,20 @@ class TrialEvaluator:
             entry.cost += float(response.get("cost") or 0.0)
 
     def worst_case(self, params: dict, instance: dict, n: int) -> float:
-        """The most one request for ``n`` completions can cost (as the engine reserves it, plus 5%)."""
+        """The most one request for ``n`` completions can cost (as the engine reserves it, plus 5% for
+        prompt-counting differences)."""
         price = self.price(params)
         model = str(params["model"])
         allow = params.get("allow_format_str_template", True)
+        chat = self._is_chat(params)
         if "messages" in params:
-            prompt = tokens.count_message_tokens(instantiate_messages(params["messages"], instance, allow), model)
+            messages = instantiate_messages(params["messages"], instance, allow)
+            prompt = pricing.prompt_tokens(model, chat, messages=messages)
         else:
-            prompt = tokens.count_tokens(str(instantiate(params.get("prompt"), instance, allow)), model)
-        limit = self.max_tokens(params)
-        if math.isinf(limit):
-            limit = max((models.context_window(model) or 4096) - prompt, 1)
+            prompt = pricing.prompt_tokens(model, chat, prompt=str(instantiate(params.get("prompt"), instance, allow)))
+        limit = pricing.completion_limit(model, chat, prompt, pricing.requested_limit(params))
         generated = max(n, int(params.get("best_of") or 1)) if self.space.prune_hp == "n" else n
-        return 1.05 * (prompt * price[0] + generated * limit * price[1]) / 1000
+        return 1.05 * pricing.worst_case_cost(price, prompt, generated, limit)
 
     @staticmethod
     def _learn(updates: list, kind: str, region: tuple, max_tokens: float, n: int) -> None:
@@ -384,14 +388,16 @@ class TrialEvaluator:
         params: dict,
         samples: list[_Samples],
         updates: list,
-        price: tuple[float, float],
+        price: pricing.Price,
         region: tuple,
         max_tokens: float,
         config_n: int,
     ) -> TrialOutcome:
         results = self._run_eval_func(params, samples)
         metrics = aggregate_metrics(results, self.metric)
-        per_instance = [((s.prompt_tokens or 0) * price[0] + s.output_tokens * price[1]) / 1000 for s in samples]
+        # Priced at the full input price: how much of a prompt a deployment gets from the provider's
+        # cache depends on its traffic, so the estimate does not count on it.
+        per_instance = [((s.prompt_tokens or 0) * price.input + s.output_tokens * price.output) / 1000 for s in samples]
         inference_cost = sum(per_instance) / len(samples)
         avg_input_tokens = sum(s.prompt_tokens or 0 for s in samples) / len(samples)
         if self.inference_budget is not None and inference_cost > self.inference_budget:

@@ -8,7 +8,12 @@ The documented forms are accepted as FLAML documents them:
 * ``temperature`` / ``top_p``: tuning one of them replaces the default ``temperature_or_top_p`` choice;
   giving both tunes both (with a warning, as FLAML does).
 * ``model``: a name, or a list of names; with several models the model-dependent settings
-  (``max_tokens``, ``temperature_or_top_p``, ``n``, ``best_of``) form one subspace per model.
+  (``max_tokens``, ``temperature_or_top_p``, ``n``, ``best_of``, and any setting one of the models
+  cannot take) form one subspace per model.
+* The space is conditional on the model: a setting a model cannot take (see
+  :func:`ecoptigen.parameters.restriction` -- e.g. temperature, top_p and stop for o3, o4-mini and
+  the gpt-5 family) is never searched for that model and never sent to it, whether it is searched
+  or a constant; its trials show it as ``fixed`` or ``—`` in the trial table.
 * ``n``, ``max_tokens``, ``best_of``: a value or a :mod:`flaml.tune` domain.
 * Anything else that is not a :mod:`flaml.tune` domain (``config_list``, ``allow_format_str_template``,
   ``request_timeout``, ``seed``, endpoint keys, ...) is a constant passed through to ``create``.
@@ -26,8 +31,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecoptigen import models as catalog
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.tuning._flaml import BlendSearch, Categorical, Domain, tune
+from ecoptigen.parameters import check_value, restriction
+from ecoptigen.tuning._flaml import BlendSearch, Categorical, Domain, Integer, tune
 
 __all__ = [
     "DEFAULT_CHAT_MODELS",
@@ -77,6 +84,7 @@ class SearchSpace:
         stops: the stop choices chosen by index (``None`` when ``stop`` is not tuned).
         models: every model the space may call.
         prune_hp: ``"best_of"`` when best_of is tuned, else ``"n"``: the setting grown by doubling.
+        left_out: per model, the request parameters it cannot take, never sent to it.
     """
 
     searched: dict[str, Any]
@@ -87,6 +95,7 @@ class SearchSpace:
     models: list[str]
     prune_hp: str = "n"
     start_points: list[dict[str, Any]] = field(default_factory=list)
+    left_out: dict[str, list[str]] = field(default_factory=dict)
 
     def params(self, config: dict[str, Any]) -> dict[str, Any]:
         """The ``create`` keyword arguments of a search config.
@@ -111,6 +120,8 @@ class SearchSpace:
                 params.update({k: _plain(v) for k, v in value.items()})
             else:
                 params[key] = _plain(value)
+        for param in self.left_out.get(str(params.get("model")), ()):
+            params.pop(param, None)
         return params
 
     def region_key(self, config: dict[str, Any]) -> tuple[str, int, int]:
@@ -161,14 +172,103 @@ def build_space(config: dict[str, Any], chat: bool) -> SearchSpace:
     models = _model_choices(space.pop("model"))
     for key in ("n", "max_tokens", "best_of"):
         _check_positive_int(key, space.get(key))
+    refusals = {m: _refusals(space, m, chat) for m in models}
+    _log_left_out(refusals, config)
+    for model in models:
+        _check_values(space, model, chat, refusals[model], stops)
+    left_out = {m: sorted({p for params in r.values() for p in params}) for m, r in refusals.items() if r}
+    if len(models) == 1:
+        for key in refusals[models[0]]:
+            space.pop(key)
     searched = {k: v for k, v in space.items() if _is_searched(v)}
     constants = {k: v for k, v in space.items() if k not in searched}
     if len(models) == 1:
         constants["model"] = models[0]
     else:
-        subspace = {k: searched.pop(k) for k in _SUBSPACE_KEYS if k in searched}
-        searched["subspace"] = tune.choice([{"model": m, **subspace} for m in models])
-    return SearchSpace(searched, constants, prompts, messages, stops, models, prune_hp)
+        refused_keys = {key for r in refusals.values() for key in r}
+        dependent = [*_SUBSPACE_KEYS, *sorted(refused_keys - set(_SUBSPACE_KEYS))]
+        subspace = {k: searched.pop(k) for k in dependent if k in searched}
+        searched["subspace"] = tune.choice(
+            [{"model": m, **{k: v for k, v in subspace.items() if k not in refusals[m]}} for m in models]
+        )
+    return SearchSpace(searched, constants, prompts, messages, stops, models, prune_hp, left_out=left_out)
+
+
+def _params_of(key: str, value: Any) -> set[str]:
+    """The request parameters a setting of the space may set (``temperature_or_top_p`` holds one of two)."""
+    if key != "temperature_or_top_p":
+        return {key}
+    choices = value.categories if isinstance(value, Categorical) else [value]
+    return {param for choice in choices if isinstance(choice, dict) for param in choice}
+
+
+def _refusals(space: dict[str, Any], model: str, chat: bool) -> dict[str, list[str]]:
+    """The settings of ``space`` that ``model`` cannot take, each with the parameters it refuses."""
+    on_chat = chat or catalog.endpoint_kind(model) == "chat"
+    refusals = {}
+    for key, value in space.items():
+        refused = sorted(p for p in _params_of(key, value) if restriction(model, p, on_chat))
+        if refused:
+            refusals[key] = refused
+    return refusals
+
+
+def _check_values(
+    space: dict[str, Any], model: str, chat: bool, refused: dict[str, list[str]], stops: list[Any] | None
+) -> None:
+    """Every value the space can send to ``model`` is in the API's range (a domain: both its bounds).
+
+    Raises:
+        ConfigurationError: naming the parameter, its range and the model, before anything is spent.
+    """
+    on_chat = chat or catalog.endpoint_kind(model) == "chat"
+    for key, value in space.items():
+        if key in refused:
+            continue
+        if key == "stop":
+            for choice in stops or []:
+                check_value(model, "stop", choice, on_chat)
+        elif key == "temperature_or_top_p":
+            for choice in value.categories if isinstance(value, Categorical) else [value]:
+                for param, inner in (choice or {}).items():
+                    _check_setting(model, param, inner, on_chat)
+        elif key not in ("prompt", "messages"):
+            _check_setting(model, key, value, on_chat)
+
+
+def _check_setting(model: str, param: str, value: Any, chat: bool) -> None:
+    if isinstance(value, Categorical):
+        for choice in value.categories:
+            check_value(model, param, choice, chat)
+        return
+    if isinstance(value, Domain) and hasattr(value, "lower") and hasattr(value, "upper"):
+        # flaml's randint/lograndint exclude the upper bound; quantized domains include it.
+        integer_exclusive = isinstance(value, Integer) and getattr(value.get_sampler(), "q", None) is None
+        try:
+            check_value(model, param, value.lower, chat)
+            check_value(model, param, value.upper - 1 if integer_exclusive else value.upper, chat)
+        except ConfigurationError as error:
+            raise ConfigurationError(f"the searched range of {param} for {model}: {error}") from None
+        return
+    if not isinstance(value, Domain):
+        check_value(model, param, value, chat)
+
+
+def _log_left_out(refusals: dict[str, dict[str, list[str]]], config: dict[str, Any]) -> None:
+    for model, refused in refusals.items():
+        if refused:
+            params = sorted({p for params in refused.values() for p in params})
+            logger.info("%s cannot take %s: its trials leave them out (see the trial table).", model, params)
+    asked = {k for k in refusals[next(iter(refusals))] if all(k in r for r in refusals.values())}
+    asked = {
+        k for k in asked if k in config or (k == "temperature_or_top_p" and {"temperature", "top_p"} & set(config))
+    }
+    if asked:
+        logger.warning(
+            "no model of the space can take %s, so they are not searched; tune them with models that take them "
+            "(e.g. gpt-4.1-mini).",
+            sorted(asked),
+        )
 
 
 def _is_searched(value: Any) -> bool:
@@ -282,9 +382,12 @@ def make_searcher(space: SearchSpace, metric: str, mode: str, cost_budget: float
         if "subspace" in space.searched:
             first = BlendSearch(**settings).suggest("t0") or {}
             points = [first]
+            subspaces = {choice["model"]: choice for choice in space.searched["subspace"].categories}
             for model in space.models:
                 if model != first["subspace"]["model"]:
-                    points.append({**first, "subspace": {**first["subspace"], "model": model}})
+                    # A model's point keeps only the settings it can take; flaml fills in the ones it lacks.
+                    shared = {k: v for k, v in first["subspace"].items() if k in subspaces[model]}
+                    points.append({**first, "subspace": {**shared, "model": model}})
         space.start_points = points
         return BlendSearch(**settings, points_to_evaluate=points or None)
 

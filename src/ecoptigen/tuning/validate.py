@@ -65,8 +65,10 @@ def check_prices(space: SearchSpace, price_table: dict) -> None:
 
     Raises:
         UnknownPriceError: naming the model and how to price it.
+        ConfigurationError: a ``price`` given to tune, or a price-table entry, has a form a price cannot have.
     """
     if space.constants.get("price") is not None:
+        models.parse_price(space.constants["price"])
         return
     config_list = space.constants.get("config_list")
     names = list(space.models)
