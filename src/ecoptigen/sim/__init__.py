@@ -17,12 +17,14 @@ Example:
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from ecoptigen.sim._http import SimHTTPServer
 from ecoptigen.sim._protocol import FAULT_KINDS, Simulator
+from ecoptigen.sim._quirks import QUIRKS, QuirkySimulator
 
-__all__ = ["FAULT_KINDS", "SimServer", "serve"]
+__all__ = ["FAULT_KINDS", "QUIRKS", "SimServer", "serve"]
 
 BANNER = "SIMULATED OpenAI-compatible endpoint (ecoptigen.sim): no real model answers here."
 
@@ -68,6 +70,7 @@ def serve(
     faults: dict[str, float] | None = None,
     rate_limits: dict[str, dict[str, int]] | None = None,
     api_key: str | None = None,
+    quirks: Iterable[str] | None = None,
 ) -> SimServer:
     """Start a simulated endpoint on ``127.0.0.1:port`` (a free port when 0) in a background thread.
 
@@ -81,12 +84,21 @@ def serve(
             (no answer until the client gives up), ``"disconnect"``, ``"malformed"`` (invalid JSON).
         rate_limits: per model ``{"rpm": requests, "tpm": tokens}`` per minute, answered with 429.
         api_key: when set, requests must carry it (``Authorization: Bearer`` or ``api-key``), else 401.
+        quirks: behave like a real server that ignores some parameters: ``"ignore_n"`` (one choice
+            per answer), ``"no_usage"`` (no ``usage`` in answers), ``"ignore_seed"`` (a request's ``seed``
+            is dropped); see :data:`QUIRKS`.
 
     Returns:
         A :class:`SimServer` with ``base_url`` (ending in ``/v1``), ``stats()`` and ``close()``.
 
     Raises:
-        ValueError: an unknown fault kind or probabilities that do not add up.
+        ValueError: an unknown fault kind, or probabilities that do not add up.
+        ConfigurationError: an unknown quirk.
     """
-    simulator = Simulator(seed, latency, per_token_latency, faults, rate_limits, api_key)
+    if quirks:
+        simulator: Simulator = QuirkySimulator(
+            seed, latency, per_token_latency, faults, rate_limits, api_key, quirks=quirks
+        )
+    else:
+        simulator = Simulator(seed, latency, per_token_latency, faults, rate_limits, api_key)
     return SimServer(simulator, port)
