@@ -5,7 +5,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from ecoptigen import models, oai, sim, spend, tokens
+from ecoptigen import errors, models, oai, sim, spend, tokens
 from ecoptigen.oai._quirks import split_n
 from ecoptigen.sim._humaneval import problems
 
@@ -166,3 +166,25 @@ def test_split_n():
     assert split_n(3, 1) == [1, 1, 1]
     assert split_n(7, 3) == [3, 3, 1]
     assert split_n(2, 5) == [2]
+
+
+def test_a_refused_n_is_asked_again_as_single_requests(quirky, sent, caplog):
+    server = quirky({"reject_n"})
+    with caplog.at_level(logging.WARNING, logger="ecoptigen.oai"):
+        response = oai.Completion.create(n=3, **CODE)
+        assert response["cost"] == pytest.approx(billed(server))
+        oai.Completion.create(n=2, **{**CODE, "prompt": PROMPT + "\n"})
+    assert len(response["choices"]) == 3
+    assert [n for n, _ in sent] == [3, 1, 1, 1, 1, 1]  # one refusal, then single requests only
+    assert len({seed for _, seed in sent[1:4]}) == 3
+    assert server.stats()["errors"] == 1
+    assert caplog.text.count("refused n=3") == 1
+
+
+def test_a_bad_request_that_is_not_about_n_is_raised_and_not_remembered(quirky, sent):
+    quirky({"reject_n"})
+    with pytest.raises(errors.RequestError, match="temperature"):
+        oai.Completion.create(n=3, **{**CODE, "temperature": 5})
+    sent.clear()
+    oai.Completion.create(n=2, **CODE)
+    assert [n for n, _ in sent] == [2, 1, 1]

@@ -76,3 +76,11 @@ def test_cli_rejects_an_unknown_quirk():
         [sys.executable, "-m", "ecoptigen.sim", "--port", "0", "--quirk", "bogus"], capture_output=True, text=True
     )
     assert done.returncode == 2 and "invalid choice: 'bogus'" in done.stderr
+
+
+def test_reject_n_refuses_more_than_one_choice_as_llama_server_does():
+    with sim.serve(seed=0, quirks={"reject_n"}) as server:
+        with pytest.raises(openai.BadRequestError, match="Only one completion choice"):
+            completion(server, n=2)
+        assert len(completion(server, n=1).choices) == 1
+        assert server.stats()["errors"] == 1

@@ -8,6 +8,9 @@ OpenAI honours every parameter; OpenAI-compatible servers often do not. What eco
   one response (choices re-indexed, ``usage`` and ``cost`` added up), which the engine caches under the
   original request's key. The endpoint's limit is remembered, so later requests to it go out as
   parallel requests of at most that many choices from the start.
+- **``n`` refused** (llama.cpp's own ``llama-server`` answers ``n`` other than 1 with an error): the
+  request is asked again as single requests; if they are answered, the endpoint gets single requests
+  from then on, and if they fail too, their error is raised.
 - **``usage`` missing**: the tokens are counted with :mod:`ecoptigen.tokens` and the response is
   marked ``cost_estimated``.
 - **``seed`` ignored**: when the same seeded extra request is sent again (``use_cache=False``, a cleared
@@ -30,7 +33,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ecoptigen import spend, tokens
-from ecoptigen.errors import BudgetExceededError, RequestError
+from ecoptigen.errors import (
+    AuthenticationError,
+    BudgetExceededError,
+    RateLimitError,
+    RequestError,
+    RequestTimeout,
+)
 from ecoptigen.oai._cache import cache_key
 from ecoptigen.oai._request import PreparedRequest
 from ecoptigen.oai._response import Response, extract_text
@@ -117,14 +126,53 @@ class EndpointQuirks:
         n = int(request.body.get("n") or 1)
         known = self._entry(request)
         cap = known.max_n
+        parts: list[Response] = []
         if n <= 1 or cap is None or cap >= n:
-            first = send_paid(request, policy)
+            try:
+                first = send_paid(request, policy)
+            except RequestError as refusal:
+                if n <= 1 or cap is not None or not _refuses_n(refusal):
+                    raise
+                return self._after_refusal(request, policy, send_paid, salt, refusal)
             if len(first["choices"]) >= n:
                 return first
             cap = self._learn_cap(request, n, len(first["choices"]))
-            parts = [first]
-        else:
-            parts = []
+            parts.append(first)
+        return self._top_up(request, policy, send_paid, salt, parts, cap)
+
+    def _after_refusal(
+        self, request: PreparedRequest, policy: RetryPolicy, send_paid: SendPaid, salt: str | None, refusal: Exception
+    ) -> Response:
+        """Ask an endpoint that refused ``n`` > 1 for single choices; if it answers, remember it wants those.
+
+        Raises:
+            EcoptigenError: the single requests failed too (their error: the refusal had another cause).
+        """
+        merged = self._top_up(request, policy, send_paid, salt, [], 1)
+        known = self._entry(request)
+        with self._lock:
+            known.max_n = 1
+        logger.warning(
+            "%s refused n=%s for %r (%s) but answers n=1: ecoptigen sends it single requests from now on, each "
+            "paying for the prompt again.",
+            request.endpoint.describe(),
+            request.body["n"],
+            request.model,
+            refusal,
+        )
+        return merged
+
+    def _top_up(
+        self,
+        request: PreparedRequest,
+        policy: RetryPolicy,
+        send_paid: SendPaid,
+        salt: str | None,
+        parts: list[Response],
+        cap: int,
+    ) -> Response:
+        """``parts`` completed to the request's ``n`` choices with extra requests of at most ``cap`` choices."""
+        n = int(request.body.get("n") or 1)
         seeds = _seeds(request, salt)
         missing = n - sum(len(p["choices"]) for p in parts)
         while missing > 0:
@@ -214,6 +262,14 @@ def _seeds(request: PreparedRequest, salt: str | None):
     while True:
         yield (start + count) % _SEED_RANGE
         count += 1
+
+
+def _refuses_n(error: RequestError) -> bool:
+    """Whether ``error`` may be a refusal of ``n`` > 1 (llama.cpp's llama-server: "Only one completion choice
+    is allowed", a 400 in recent versions, a 500 in some older ones)."""
+    if isinstance(error, (AuthenticationError, RateLimitError, RequestTimeout)):
+        return False
+    return error.status_code in (400, 422) or ((error.status_code or 0) >= 500 and "choice" in str(error).lower())
 
 
 def _part(request: PreparedRequest, n: int, seed: int) -> PreparedRequest:

@@ -14,12 +14,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.sim._protocol import Reply, Simulator
+from ecoptigen.sim._protocol import Reply, Simulator, _ApiError
 
 __all__ = ["QUIRKS", "QuirkySimulator", "validate_quirks"]
 
 QUIRKS = {
-    "ignore_n": "n and best_of are dropped: every answer has one choice (llama.cpp, Ollama)",
+    "ignore_n": "n and best_of are dropped: every answer has one choice (llama-cpp-python, Ollama)",
+    "reject_n": "n other than 1 is refused with a 400, as llama.cpp's own llama-server does",
     "no_usage": "answers carry no usage (some servers, and streamed replies)",
     "ignore_seed": "seed is dropped: a request is answered as if it had none, so the same seed need not repeat",
 }
@@ -53,21 +54,30 @@ class QuirkySimulator(Simulator):
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
         """Answer one HTTP request as a server with these quirks would."""
-        reply = super().handle(method, target, headers, self._rewrite_request(body))
+        request = _parse(body)
+        if request is not None and "reject_n" in self.quirks and request.get("n", 1) != 1:
+            self._count(None, error=True)
+            return _ApiError(400, "Only one completion choice is allowed (simulated llama-server).").reply
+        if request is not None:
+            body = json.dumps(self._rewrite_request(request)).encode()
+        reply = super().handle(method, target, headers, body)
         if "no_usage" in self.quirks and reply.status == 200 and isinstance(reply.body, dict):
             reply.body.pop("usage", None)
         return reply
 
-    def _rewrite_request(self, body: bytes) -> bytes:
-        try:
-            request = json.loads(body or b"{}")
-        except ValueError:
-            return body  # the simulator answers a body it cannot parse with its own 400
-        if not isinstance(request, dict):
-            return body
+    def _rewrite_request(self, request: dict) -> dict:
         if "ignore_n" in self.quirks:
             request.pop("n", None)
             request.pop("best_of", None)
         if "ignore_seed" in self.quirks:
             request.pop("seed", None)
-        return json.dumps(request).encode()
+        return request
+
+
+def _parse(body: bytes) -> dict | None:
+    """The JSON object in ``body``, or ``None`` (the simulator answers what it cannot parse with its own 400)."""
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    return request if isinstance(request, dict) else None
