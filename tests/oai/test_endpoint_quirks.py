@@ -188,3 +188,22 @@ def test_a_bad_request_that_is_not_about_n_is_raised_and_not_remembered(quirky, 
     sent.clear()
     oai.Completion.create(n=2, **CODE)
     assert [n for n, _ in sent] == [2, 1, 1]
+
+
+def test_tuning_n_on_a_server_that_ignores_it_pays_what_is_billed(quirky):
+    from ecoptigen.tuning._flaml import tune
+
+    server = quirky({"ignore_n"})
+    data = [{"definition": problems()[f"HumanEval/{i}"].prompt} for i in range(4)]
+
+    def distinct(responses, **instance):
+        return {"distinct": len(set(responses))}
+
+    budget = 0.05
+    config, analysis = oai.Completion.tune(
+        data=data, metric="distinct", mode="max", eval_func=distinct, inference_budget=0.01,
+        optimization_budget=budget, num_samples=4, model="babbage-002", prompt="{definition}",
+        n=tune.choice([1, 3]), max_tokens=48, temperature=1, show_progress=False,
+    )  # fmt: skip
+    assert analysis.total_cost == pytest.approx(billed(server)) and billed(server) <= budget
+    assert config["n"] == 3 and analysis.best_result["distinct"] > 1

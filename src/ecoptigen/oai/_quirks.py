@@ -29,6 +29,7 @@ import hashlib
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -53,6 +54,7 @@ SendPaid = Callable[[PreparedRequest, RetryPolicy], Response]
 # Extra requests of one top-up in flight at once (local servers mostly answer one at a time anyway).
 _MAX_PARALLEL = 8
 _SEED_RANGE = 2**31  # llama.cpp takes an unsigned 32-bit seed, OpenAI a signed 64-bit one
+_MONEY_POLL = 0.005  # seconds between looks at the money held by requests in flight
 # Answers to seeded requests remembered per endpoint, to notice a server whose seed does not repeat.
 _SEEDED_ANSWERS_KEPT = 1024
 
@@ -279,37 +281,32 @@ def _part(request: PreparedRequest, n: int, seed: int) -> PreparedRequest:
 def _send_together(parts: list[PreparedRequest], policy: RetryPolicy, send_paid: SendPaid) -> list[Response]:
     """Send ``parts`` in parallel; every one has ended (paid or failed) before this returns or raises.
 
-    A part refused only because its siblings still hold money for their worst case waits for them
-    to settle and tries again, as a sequential top-up would have afforded it.
+    The choices already paid for would be lost if one part failed for want of money that other
+    requests (its siblings first of all) only hold for their worst case, so a refused part waits until
+    some of that money is settled and tries again. It gives up when nothing else holds money.
     """
-    if len(parts) == 1:
-        return [send_paid(parts[0], policy)]
-    changed = threading.Condition()
-    running = [0]
-
-    def attempt(part: PreparedRequest) -> Response:
-        with changed:
-            running[0] += 1
-        try:
-            return send_paid(part, policy)
-        finally:
-            with changed:
-                running[0] -= 1
-                changed.notify_all()
 
     def send(part: PreparedRequest) -> Response:
         while True:
             try:
-                return attempt(part)
+                return send_paid(part, policy)
             except BudgetExceededError:
-                with changed:
-                    if running[0] == 0:
-                        raise
-                    changed.wait_for(lambda: running[0] == 0)
+                held = _money_held()
+                if held <= 1e-12:
+                    raise
+                while _money_held() >= held:
+                    time.sleep(_MONEY_POLL)
 
+    if len(parts) == 1:
+        return [send(parts[0])]
     with ThreadPoolExecutor(max_workers=min(len(parts), _MAX_PARALLEL)) as pool:
         futures = [pool.submit(spend.run_in_context(send), part) for part in parts]
     errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:
         raise errors[0]  # type: ignore[misc]
     return [f.result() for f in futures]
+
+
+def _money_held() -> float:
+    """Dollars held for requests in flight on the budgets active in this context."""
+    return sum(ledger.reserved for ledger in spend.active_ledgers() if ledger.budget is not None)
