@@ -62,3 +62,11 @@ def test_notebook_executes(tmp_path, monkeypatch):
     assert "SIMULATED endpoint" in text and "performance on test data" in text
     assert any("image/png" in o.get("data", {}) for o in outputs)
     assert not [o for o in outputs if o.get("output_type") == "error"]
+
+
+def test_local_model_example_on_the_simulated_llama_cpp(tmp_path):
+    done = run_example("local_model_tune.py", "--optimization-budget", "0.002", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SIMULATED endpoint" in done.stdout and "ignores or caps n" in done.stderr
+    assert "tuned config:" in done.stdout and "test:" in done.stdout
+    assert float(done.stdout.split("paid for the tuning: $")[1].split()[0]) <= 0.002

@@ -53,6 +53,10 @@ class PreparedRequest:
         """What identifies the request in the cache: the endpoint kind and the body, no credentials."""
         return {"endpoint": "chat" if self.chat else "completions", **self.body}
 
+    def prompt_tokens(self) -> int:
+        """The prompt's length in tokens, counted with ecoptigen's tokenizer for the model."""
+        return _prompt_tokens(self.body, self.chat)
+
     def cost(self, usage: dict | None) -> float:
         """Dollars for ``usage`` as the provider bills it (cached prompt tokens at the cached price);
         ``nan`` when the model has no price (unknown, never free)."""

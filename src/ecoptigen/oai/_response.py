@@ -11,7 +11,8 @@ __all__ = ["Response", "extract_text", "extract_text_or_function_call"]
 class Response(dict):
     """An endpoint's answer as a ``dict`` (``response["choices"][0]["text"]``), printed as indented JSON.
 
-    ecoptigen adds ``cost`` (dollars; ``nan`` when the model has no known price) and, when a
+    ecoptigen adds ``cost`` (dollars; ``nan`` when the model has no known price), ``cost_estimated``
+    (``True`` when the server sent no usage and ecoptigen counted the tokens itself) and, when a
     ``config_list`` was given, ``config_id`` and ``pass_filter``.
     """
 

@@ -4,8 +4,9 @@ A request goes through small steps, one concern each::
 
     create                      config_list failover, filter_func, summed cost
      └─ _create_one             cache lookup / store, history
-         └─ _send_paid          hold money on every active ledger, settle on usage
-             └─ _send_once      one SDK call, errors translated by translate_sdk_error
+         └─ quirks.send         n choices even from servers that ignore n (see _quirks.py)
+             └─ _send_paid      hold money on every active ledger, settle on usage
+                 └─ _send_once  one SDK call, errors translated by translate_sdk_error
 
 Every method may be called from many threads at once.
 """
@@ -38,6 +39,7 @@ from ecoptigen.errors import (
 from ecoptigen.oai._cache import ResponseCache, cache_key
 from ecoptigen.oai._endpoints import client_for
 from ecoptigen.oai._errors import Failure, translate_sdk_error
+from ecoptigen.oai._quirks import EndpointQuirks
 from ecoptigen.oai._request import PreparedRequest, prepare
 from ecoptigen.oai._response import Response
 from ecoptigen.oai._retry import RetryLog, RetryPolicy, call_with_retries
@@ -91,6 +93,7 @@ class CompletionEngine:
         self._warned_unpriced: set[str] = set()
         self._retry_log = RetryLog()
         self._fastest_answer: dict[tuple[str, str], float] = {}
+        self.quirks = EndpointQuirks()
 
     # -- cache -------------------------------------------------------------------------------
     def set_cache(self, seed: Any = 41, cache_path_root: str = ".cache") -> None:
@@ -233,7 +236,7 @@ class CompletionEngine:
                 ledger.record_cache_hit(request.model, response["cost"])
             self._log(request, response)
             return response
-        response = self._send_paid(request, policy)
+        response = self.quirks.send(request, policy, self._send_paid, cache_salt)
         if cache is not None:
             cache.set(key, {k: v for k, v in response.items() if k != "cost"})
         self._log(request, response)
@@ -332,7 +335,7 @@ class CompletionEngine:
             raise openai.APIResponseValidationError(
                 response=raw.http_response, body=raw.http_response.text, message="the response is not a completion"
             )
-        return data
+        return self.quirks.with_usage(request, data)
 
     def _warn_unpriced(self, model: str) -> None:
         with self._lock:

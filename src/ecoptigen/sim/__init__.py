@@ -17,13 +17,15 @@ Example:
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from ecoptigen.sim._http import SimHTTPServer
 from ecoptigen.sim._prompt_cache import CachePolicy
 from ecoptigen.sim._protocol import FAULT_KINDS, Simulator
+from ecoptigen.sim._quirks import QUIRKS, QuirkySimulator
 
-__all__ = ["FAULT_KINDS", "CachePolicy", "SimServer", "serve"]
+__all__ = ["FAULT_KINDS", "QUIRKS", "CachePolicy", "SimServer", "serve"]
 
 BANNER = "SIMULATED OpenAI-compatible endpoint (ecoptigen.sim): no real model answers here."
 
@@ -71,6 +73,7 @@ def serve(
     api_key: str | None = None,
     fault_plan: list[str | None] | None = None,
     prompt_cache: CachePolicy | bool = True,
+    quirks: Iterable[str] | None = None,
 ) -> SimServer:
     """Start a simulated endpoint on ``127.0.0.1:port`` (a free port when 0) in a background thread.
 
@@ -92,14 +95,22 @@ def serve(
         api_key: when set, requests must carry it (``Authorization: Bearer`` or ``api-key``), else 401.
         prompt_cache: automatic prompt caching as OpenAI's (``True``, the default), off (``False``), or
             with other numbers (a :class:`CachePolicy`); see ``docs/sim.md``.
+        quirks: behave like a real server that ignores some parameters: ``"ignore_n"`` (one choice
+            per answer), ``"no_usage"`` (no ``usage`` in answers), ``"ignore_seed"`` (a request's ``seed``
+            is dropped); see :data:`QUIRKS`.
 
     Returns:
         A :class:`SimServer` with ``base_url`` (ending in ``/v1``), ``stats()`` and ``close()``.
 
     Raises:
-        ValueError: an unknown fault kind or probabilities that do not add up.
+        ValueError: an unknown fault kind, or probabilities that do not add up.
+        ConfigurationError: an unknown quirk.
     """
-    simulator = Simulator(
-        seed, latency, per_token_latency, faults, rate_limits, api_key, fault_plan=fault_plan, prompt_cache=prompt_cache
-    )
+    basics = (seed, latency, per_token_latency, faults, rate_limits, api_key)
+    if quirks:
+        simulator: Simulator = QuirkySimulator(
+            *basics, quirks=quirks, fault_plan=fault_plan, prompt_cache=prompt_cache
+        )
+    else:
+        simulator = Simulator(*basics, fault_plan=fault_plan, prompt_cache=prompt_cache)
     return SimServer(simulator, port)

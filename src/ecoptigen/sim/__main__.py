@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from ecoptigen.sim import BANNER, serve
+from ecoptigen.sim import BANNER, QUIRKS, serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", type=json.loads, default=None, help='e.g. \'{"429": 0.1, "hang": 0.01}\'')
     parser.add_argument("--rate-limits", type=json.loads, default=None, help='e.g. \'{"gpt-4": {"rpm": 60}}\'')
     parser.add_argument("--api-key", default=None, help="require this API key")
+    parser.add_argument(
+        "--quirk",
+        action="append",
+        choices=sorted(QUIRKS),
+        default=[],
+        help="ignore a parameter as some real servers do (repeatable): "
+        + "; ".join(f"{name}: {what}" for name, what in sorted(QUIRKS.items())),
+    )
     args = parser.parse_args(argv)
     server = serve(
         port=args.port,
@@ -30,8 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         faults=args.faults,
         rate_limits=args.rate_limits,
         api_key=args.api_key,
+        quirks=args.quirk,
     )
     print(BANNER)
+    if args.quirk:
+        print(f"emulating servers that ignore parameters: {', '.join(sorted(args.quirk))}")
     print(f"listening on {server.base_url}")
     print("point ecoptigen (or any OpenAI client) at it with:")
     print(f"  export OPENAI_BASE_URL={server.base_url}")
