@@ -157,7 +157,6 @@ def test_step_budget_admits_at_once_when_worst_cases_fit():
 def test_step_budget_decides_on_real_costs_of_earlier_requests(first_cost, admitted):
     import threading
 
-
     step = StepBudget(1.0, [0.6, 0.6])
     step.admit(0)
     outcome = []
