@@ -13,7 +13,7 @@ from typing import Any
 from ecoptigen import models, spend, tokens
 from ecoptigen.errors import ConfigurationError, UnknownPriceError
 from ecoptigen.oai._endpoints import ENDPOINT_KEYS, Endpoint, resolve_endpoint
-from ecoptigen.oai._templates import instantiate, instantiate_messages
+from ecoptigen.prompts import instantiate, instantiate_messages
 
 __all__ = ["CONTROL_KEYS", "PreparedRequest", "prepare"]
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ecoptigen import models
-from ecoptigen.oai._response import Response, extract_text, extract_text_or_function_call
-from ecoptigen.oai._templates import instantiate
 from ecoptigen.oai.engine import DEFAULT_SETTINGS, CompletionEngine
+from ecoptigen.prompts import instantiate
+from ecoptigen.responses import Response, extract_text, extract_text_or_function_call
 
 __all__ = ["ChatCompletion", "Completion"]
 

@@ -37,8 +37,8 @@ from ecoptigen.oai._cache import ResponseCache, cache_key
 from ecoptigen.oai._endpoints import client_for
 from ecoptigen.oai._errors import Failure, translate_sdk_error
 from ecoptigen.oai._request import PreparedRequest, prepare
-from ecoptigen.oai._response import Response
 from ecoptigen.oai._retry import RetryPolicy, call_with_retries
+from ecoptigen.responses import Response
 
 __all__ = ["DEFAULT_SETTINGS", "CompletionEngine"]
 

@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from ecoptigen import models, tokens
 from ecoptigen.errors import ConfigurationError, RetryableError
-from ecoptigen.oai._response import extract_text_or_function_call
-from ecoptigen.oai._templates import instantiate, instantiate_messages
+from ecoptigen.prompts import instantiate, instantiate_messages
+from ecoptigen.responses import extract_text_or_function_call
 from ecoptigen.tuning.pruning import (
     PruningRegions,
     budget_verdict,

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.oai._response import extract_text_or_function_call
+from ecoptigen.responses import extract_text_or_function_call
 from ecoptigen.tuning.steps import call_all
 
 __all__ = ["aggregate", "remember_eval_func", "resolve_test_call", "run_test"]
