@@ -144,8 +144,7 @@ class Simulator:
         if "deployments" in parts:  # Azure: /openai/deployments/{name}/(chat/)completions?api-version=
             if "api-version" not in parse_qs(urlsplit(target).query):
                 raise _ApiError(404, "Resource not found (Azure requests need ?api-version=).")
-            deployment = parts[parts.index("deployments") + 1]
-            model = models.base_model_name(deployment.replace("gpt-35", "gpt-3.5"))
+            model = _deployed_model(parts[parts.index("deployments") + 1])
         else:
             model = None
         if path.endswith("/chat/completions"):
@@ -247,6 +246,16 @@ class Simulator:
             return
         jitter = random.uniform(0.9, 1.1)
         self.closing.wait((self.latency + self.per_token_latency * output_tokens) * jitter)
+
+
+def _deployed_model(deployment: str) -> str:
+    """The model an Azure deployment serves: deployments named after a model drop its dots (Azure
+    allows none), so ``gpt-41-mini`` is ``gpt-4.1-mini`` and ``gpt-35-turbo`` is ``gpt-3.5-turbo``."""
+    name = models.base_model_name(deployment)
+    if name in _served_models():
+        return name
+    dotless = {served.replace(".", ""): served for served in _served_models()}
+    return dotless.get(name, name)
 
 
 def _fault_reply(kind: str) -> Reply:
