@@ -13,6 +13,8 @@ from ecoptigen import spend, tuning
 from ecoptigen.errors import (
     BudgetExceededError,
     ConfigurationError,
+    InferenceBudgetWarning,
+    RateLimitError,
     TemplateError,
     TuningError,
     UnknownPriceError,
@@ -138,10 +140,26 @@ def test_budget_too_small_for_any_trial_raises_with_the_analysis():
     assert caught.value.analysis.total_cost <= 0.00001
 
 
-def test_nothing_within_the_inference_budget_is_a_tuning_error():
-    with pytest.raises(TuningError, match="fits the inference budget") as caught:
-        run(FakeEngine(), inference_budget=0.0000001, num_samples=3, optimization_budget=None)
-    assert len(caught.value.analysis.trials) == 3
+def test_nothing_within_the_inference_budget_returns_the_best_found_with_a_warning():
+    with pytest.warns(InferenceBudgetWarning, match="no configuration fits the inference budget") as caught:
+        config, analysis = run(FakeEngine(), inference_budget=0.0000001, num_samples=3, optimization_budget=None)
+    assert len(caught) == 1 and len(analysis.trials) == 3 and analysis.inference_budget_met is False
+    measured = [t for t in analysis.trials if t.measured]
+    assert measured and all(t.status == "over_budget" for t in analysis.trials)
+    best = max(measured, key=lambda t: (t.measured["success"], -t.index))
+    assert analysis.best_trial is best and config == analysis.best_config
+    assert analysis.best_result["inference_cost"] == best.measured["inference_cost"] > 0.0000001
+
+
+class _AlwaysRateLimited(FakeEngine):
+    def create(self, *args, **kwargs):
+        raise RateLimitError("the endpoint kept answering 429", 429)
+
+
+def test_a_tuning_where_every_configuration_failed_is_a_tuning_error():
+    with pytest.raises(TuningError, match="could be evaluated") as caught:
+        run(_AlwaysRateLimited(), num_samples=3, optimization_budget=None)
+    assert [t.status for t in caught.value.analysis.trials] == ["error"] * 3
 
 
 def test_fully_cached_rerun_pays_nothing():

@@ -9,7 +9,6 @@ before, so the cache never hands the earlier samples back as "new" ones.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -20,6 +19,7 @@ from ecoptigen import models, tokens
 from ecoptigen.errors import ConfigurationError, RetryableError
 from ecoptigen.prompts import instantiate, instantiate_messages
 from ecoptigen.responses import extract_text_or_function_call
+from ecoptigen.tuning.logs import RunLogger
 from ecoptigen.tuning.pruning import (
     PruningRegions,
     budget_verdict,
@@ -32,7 +32,7 @@ from ecoptigen.tuning.steps import StepBudget, Unaffordable, call_all, waiting_f
 
 __all__ = ["Knowledge", "TrialEvaluator", "TrialOutcome", "aggregate_metrics", "salt_after"]
 
-logger = logging.getLogger("ecoptigen.tuning")
+logger = RunLogger("ecoptigen.tuning")
 
 Status = Literal["ok", "pruned", "over_budget", "error", "unaffordable"]
 # What the legacy completions endpoint generates when max_tokens is not given (chat models: unbounded).
@@ -53,6 +53,8 @@ class TrialOutcome:
         cost: dollars of every response the trial used, cache hits included (what BlendSearch budgets).
         updates: pruning facts learned, in the journal's form, for the tuner to apply.
         avg_input_tokens: the average prompt tokens per instance seen (``None`` unless fully evaluated).
+        measured: the real metrics and ``inference_cost`` of a config evaluated on all the data and found
+            over the inference budget (``metrics`` then holds the worst value, for the searcher).
     """
 
     status: Status
@@ -62,6 +64,7 @@ class TrialOutcome:
     updates: list[list[Any]] = field(default_factory=list)
     error: str | None = None
     avg_input_tokens: float | None = None
+    measured: dict[str, float] | None = None
 
 
 @dataclass
@@ -366,6 +369,7 @@ class TrialEvaluator:
         if self.inference_budget is not None and inference_cost > self.inference_budget:
             outcome = self._over(samples, updates, region, max_tokens, config_n, "over the inference budget")
             outcome.metrics = {**metrics, self.metric: self.worst}
+            outcome.measured = {**metrics, "inference_cost": inference_cost}
         else:
             outcome = TrialOutcome("ok", metrics, inference_cost, sum(s.cost for s in samples), updates)
         outcome.avg_input_tokens = avg_input_tokens
