@@ -10,6 +10,8 @@ from ecoptigen import errors
 
 __all__ = ["Failure", "translate_sdk_error"]
 
+_OPENAI_CREDENTIALS = "OPENAI_API_KEY, or 'api_key' in the config list"
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -45,8 +47,9 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
         return None
 
 
-def translate_sdk_error(exc: openai.OpenAIError, where: str) -> Failure:
-    """Translate an SDK exception raised while talking to ``where`` (an endpoint description).
+def translate_sdk_error(exc: openai.OpenAIError, where: str, credentials: str = _OPENAI_CREDENTIALS) -> Failure:
+    """Translate an SDK exception raised while talking to ``where`` (an endpoint description); an
+    authentication error points to ``credentials`` (where the endpoint's key comes from).
 
     Every ``openai.OpenAIError`` maps to a :class:`Failure`; a test walks the SDK's exception classes
     to make sure none is left to the catch-all.
@@ -66,15 +69,15 @@ def translate_sdk_error(exc: openai.OpenAIError, where: str) -> Failure:
             billed_maybe=True,
         )
     if isinstance(exc, openai.APIStatusError):
-        return _status_failure(exc, where)
+        return _status_failure(exc, where, credentials)
     return Failure(errors.RequestError(f"request to {where} failed: {exc}"), False)
 
 
-def _status_failure(exc: openai.APIStatusError, where: str) -> Failure:
+def _status_failure(exc: openai.APIStatusError, where: str, credentials: str) -> Failure:
     status = exc.status_code
     message = f"{where} answered {status}: {_endpoint_message(exc)}"
     if status in (401, 403):
-        hint = " Check the API key (OPENAI_API_KEY, or 'api_key' in the config list)."
+        hint = f" Check the credentials ({credentials})."
         return Failure(errors.AuthenticationError(message + hint, status), False)
     if status == 429:
         return Failure(errors.RateLimitError(message, status), True, retry_after=_retry_after(exc))

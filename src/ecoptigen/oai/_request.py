@@ -12,23 +12,12 @@ from typing import Any
 
 from ecoptigen import models, spend, tokens
 from ecoptigen.errors import ConfigurationError, UnknownPriceError
-from ecoptigen.oai._endpoints import ENDPOINT_KEYS, Endpoint, resolve_endpoint
+from ecoptigen.oai._endpoints import Endpoint, resolve_endpoint
+from ecoptigen.options import CONTROL_KEYS, ENDPOINT_KEYS
 from ecoptigen.prompts import instantiate, instantiate_messages
 
 __all__ = ["CONTROL_KEYS", "PreparedRequest", "prepare"]
 
-# Keys of a config that steer ecoptigen and are never sent to the endpoint.
-CONTROL_KEYS = frozenset(
-    {
-        "seed",  # FLAML: the cache namespace, not the API's sampling seed
-        "price",
-        "request_timeout",
-        "retry_timeout",
-        "retry_time",
-        "allow_format_str_template",
-        "cache_path_root",
-    }
-)
 # Models that take max_completion_tokens instead of max_tokens.
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 # What the legacy completions endpoint generates when max_tokens is not given.
