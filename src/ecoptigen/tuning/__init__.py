@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ecoptigen.errors import BudgetExceededError, ConfigurationError, TuningError
+from ecoptigen.errors import BudgetExceededError, ConfigurationError, InferenceBudgetWarning, TuningError
+from ecoptigen.memory import RunMemory
+from ecoptigen.tuning import logs
 from ecoptigen.tuning.analysis import Analysis, Trial
 from ecoptigen.tuning.space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
 from ecoptigen.tuning.testing import remember_eval_func, resolve_test_call, run_test
-from ecoptigen.tuning.tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions, logging_level_of
+from ecoptigen.tuning.tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions
 
 __all__ = [
     "DEFAULT_CHAT_MODELS",
@@ -83,7 +86,11 @@ def tune(
             (:class:`~ecoptigen.errors.TemplateError`, :class:`~ecoptigen.errors.UnknownPriceError`), or a
             metric missing from eval_func's first result.
         BudgetExceededError: the budget ran out before any configuration was fully evaluated.
-        TuningError: no configuration tried fits the inference budget.
+        TuningError: no configuration tried could be evaluated (every one failed or was unaffordable).
+
+    Warns:
+        InferenceBudgetWarning: no configuration fits the inference budget. As FLAML does, ``tune`` then
+            returns the best configuration found over it; ``analysis.inference_budget_met`` is ``False``.
 
     Example:
         >>> from ecoptigen import oai, sim
@@ -99,7 +106,7 @@ def tune(
     """
     options = TunerOptions.pop_from(config)
     create = functools.partial(engine.create, chat=chat)
-    with logging_level_of(logging_level):
+    with logs.logging_level(logging_level), RunMemory().activate():
         tuner = Tuner(
             create,
             engine.price_table,
@@ -126,12 +133,29 @@ def tune(
                 analysis,
             )
         raise TuningError(
-            f"none of the {len(analysis.trials)} configurations tried fits the inference budget of "
-            f"${inference_budget} per instance. Raise inference_budget or num_samples, or narrow the space.",
+            f"none of the {len(analysis.trials)} configurations tried could be evaluated (see "
+            "analysis.trials for each one's error). Raise num_samples, or narrow the space.",
             analysis,
         )
+    if not analysis.inference_budget_met:
+        _warn_over_inference_budget(analysis)
     # Credentials are not returned (FLAML leaves out config_list): the seed prints the config.
     return best, analysis
+
+
+def _warn_over_inference_budget(analysis: Analysis) -> None:
+    result = analysis.best_result or {}
+    cost = result.get("inference_cost")
+    measured = (
+        f"costs ${cost:.6f} per instance" if isinstance(cost, float) and cost < float("inf") else "was stopped early"
+    )
+    warnings.warn(
+        f"no configuration fits the inference budget of ${analysis.inference_budget} per instance: returning the "
+        f"best of the {len(analysis.trials)} tried, which {measured} (analysis.inference_budget_met is False). "
+        "Raise inference_budget or num_samples, or narrow the space (smaller n / max_tokens).",
+        InferenceBudgetWarning,
+        stacklevel=4,  # the caller of oai.Completion.tune
+    )
 
 
 def test(
@@ -179,7 +203,7 @@ def test(
     config, eval_func, _ = resolve_test_call(engine, config, eval_func, {})
     if not isinstance(data, list) or not data:
         raise ConfigurationError("data is empty: give at least one data instance to test on.")
-    with logging_level_of(logging_level):
+    with logs.logging_level(logging_level), RunMemory().activate():
         return run_test(
             functools.partial(engine.create, chat=chat),
             data,

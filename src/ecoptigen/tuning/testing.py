@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import statistics
 import weakref
 from collections.abc import Callable
@@ -11,11 +10,12 @@ from typing import Any
 
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.responses import extract_text_or_function_call
+from ecoptigen.tuning.logs import RunLogger
 from ecoptigen.tuning.steps import call_all
 
 __all__ = ["aggregate", "remember_eval_func", "resolve_test_call", "run_test"]
 
-logger = logging.getLogger("ecoptigen.tuning")
+logger = RunLogger("ecoptigen.tuning")
 
 _TEST_OPTIONS = ("use_cache", "agg_method", "return_responses_and_per_instance_result", "logging_level", "concurrency")
 # The eval_func of the last tune per engine: FLAML's test() falls back to it. Weak keys, so an engine
