@@ -65,6 +65,11 @@ ENDPOINT_KEYS = frozenset(
 _CREATE_ARGUMENTS = frozenset({"use_cache", "config_list", "filter_func", "raise_on_ratelimit_or_timeout"})
 # How tune runs (not what it searches).
 RUN_OPTIONS = frozenset({"concurrency", "parallel_trials", "serial_eval_func", "show_progress"})
+# tune's named arguments: never in **config, but what a misspelling most likely meant.
+_TUNE_ARGUMENTS = frozenset(
+    {"data", "metric", "mode", "eval_func", "log_file_name", "inference_budget", "optimization_budget", "num_samples"}
+    | {"logging_level"}
+)
 # Search-space keys that are not request fields.
 _SPACE_KEYS = frozenset({"temperature_or_top_p"})
 # SDK arguments ecoptigen cannot honour, with what to do instead.
@@ -111,7 +116,7 @@ def create_options() -> frozenset[str]:
 def tune_options() -> frozenset[str]:
     """Every key ``tune(**config)`` takes: what ``create`` takes (searched or constant), the search-space
     key ``temperature_or_top_p``, and the run options."""
-    return create_options() | _SPACE_KEYS | RUN_OPTIONS
+    return create_options() | _SPACE_KEYS | RUN_OPTIONS | _TUNE_ARGUMENTS
 
 
 def check_known(config: Iterable[str], known: Iterable[str], where: str) -> None:

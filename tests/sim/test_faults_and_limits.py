@@ -1,5 +1,6 @@
 """Fault injection, rate limits and determinism behave as configured."""
 
+import json
 import time
 
 import httpx2
@@ -32,7 +33,7 @@ def test_transport_faults():
     with (
         sim.serve(faults={"malformed": 1.0}) as server,
         openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client,
-        pytest.raises((openai.APIResponseValidationError, ValueError, openai.APIError)),
+        pytest.raises(json.JSONDecodeError),  # the SDK parses the truncated JSON body and fails
     ):
         client.completions.create(model="davinci-002", prompt="x")
     with (

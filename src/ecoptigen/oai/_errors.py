@@ -51,8 +51,8 @@ def translate_sdk_error(exc: openai.OpenAIError, where: str, credentials: str = 
     """Translate an SDK exception raised while talking to ``where`` (an endpoint description); an
     authentication error points to ``credentials`` (where the endpoint's key comes from).
 
-    Every ``openai.OpenAIError`` maps to a :class:`Failure`; a test walks the SDK's exception classes
-    to make sure none is left to the catch-all.
+    Every ``openai.OpenAIError`` maps to a :class:`Failure`; a test walks all of the SDK's exception
+    classes to make sure none is left to the catch-all.
     """
     if isinstance(exc, openai.APITimeoutError):
         return Failure(errors.RequestTimeout(f"{where} did not answer in time"), True, billed_maybe=True)
@@ -70,7 +70,24 @@ def translate_sdk_error(exc: openai.OpenAIError, where: str, credentials: str = 
         )
     if isinstance(exc, openai.APIStatusError):
         return _status_failure(exc, where, credentials)
-    return Failure(errors.RequestError(f"request to {where} failed: {exc}"), False)
+    if isinstance(exc, openai.APIError):  # an error the endpoint reported without an HTTP status
+        return Failure(errors.RequestError(f"{where} reported an error: {exc.message}"), False)
+    return _client_failure(exc, where, credentials)
+
+
+def _client_failure(exc: openai.OpenAIError, where: str, credentials: str) -> Failure:
+    """The SDK's errors raised before or after the HTTP exchange, not by the endpoint."""
+    name = type(exc).__name__
+    if name == "SubjectTokenProviderError":  # a workload-identity token could not be obtained
+        return Failure(errors.AuthenticationError(f"no token for {where}: {exc}. Check {credentials}."), False)
+    if isinstance(exc, (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError)):
+        return Failure(errors.RequestError(f"{where} stopped the completion: {exc}"), False)
+    if name.startswith("WebSocket"):
+        return Failure(errors.RequestTimeout(f"lost the connection to {where}: {exc}"), True, billed_maybe=True)
+    # The client refused its own settings (no key, both a key and an Entra ID token, ...).
+    return Failure(
+        errors.ConfigurationError(f"the openai SDK refused the settings for {where}: {exc} ({credentials})"), False
+    )
 
 
 def _status_failure(exc: openai.APIStatusError, where: str, credentials: str) -> Failure:

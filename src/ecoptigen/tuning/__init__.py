@@ -18,14 +18,15 @@ import functools
 import logging
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ecoptigen.errors import BudgetExceededError, ConfigurationError, InferenceBudgetWarning, TuningError
 from ecoptigen.memory import RunMemory
+from ecoptigen.options import check_known, create_options, tune_options
 from ecoptigen.tuning import logs
 from ecoptigen.tuning.analysis import Analysis, Trial
 from ecoptigen.tuning.space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
-from ecoptigen.tuning.testing import remember_eval_func, resolve_test_call, run_test
+from ecoptigen.tuning.testing import TEST_OPTIONS, remember_eval_func, resolve_test_call, run_test
 from ecoptigen.tuning.tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_COMPLETION_MODELS",
     "DEFAULT_CONCURRENCY",
     "Analysis",
+    "Engine",
     "Trial",
     "default_space",
     "test",
@@ -41,8 +43,24 @@ __all__ = [
 ]
 
 
+class Engine(Protocol):
+    """What :func:`tune` and :func:`test` need from the object that sends requests;
+    :class:`ecoptigen.oai.CompletionEngine` is one.
+
+    Attributes:
+        price_table: USD per 1K tokens by model, as ``oai.Completion.price1K``.
+    """
+
+    price_table: dict
+
+    def create(self, context: dict | None = None, *, chat: bool, **config: Any) -> Any:
+        """Send one request (``oai.Completion.create``'s arguments; ``cache_salt`` too) and return the
+        response dict; it must charge the active :mod:`ecoptigen.spend` ledgers."""
+        ...
+
+
 def tune(
-    engine: Any,
+    engine: Engine,
     *,
     chat: bool,
     data: list[dict],
@@ -93,17 +111,20 @@ def tune(
             returns the best configuration found over it; ``analysis.inference_budget_met`` is ``False``.
 
     Example:
+        >>> import tempfile
         >>> from ecoptigen import oai, sim
         >>> data = [{"q": "1+1"}, {"q": "2+2"}]
         >>> def ev(responses, **instance): return {"success": any(r.strip() for r in responses)}
-        >>> with sim.serve() as server:
-        ...     config, analysis = tune(oai.CompletionEngine(cache_path_root=".cache/doctest"), chat=True,
+        >>> with sim.serve() as server, tempfile.TemporaryDirectory() as folder:
+        ...     config, analysis = tune(oai.CompletionEngine(cache_path_root=folder), chat=True,
         ...         data=data, metric="success", mode="max", eval_func=ev, optimization_budget=0.01,
         ...         num_samples=2, model="gpt-4o-mini", prompt="{q}", max_tokens=20, n=1,
         ...         base_url=server.base_url, api_key="sk-sim", show_progress=False)
         >>> config["model"], analysis.total_cost <= 0.01
         ('gpt-4o-mini', True)
     """
+    check_known(config, tune_options(), "tune")
+    _refuse_raise_option(config, "tune")
     options = TunerOptions.pop_from(config)
     create = functools.partial(engine.create, chat=chat)
     with logs.logging_level(logging_level), RunMemory().activate():
@@ -143,6 +164,15 @@ def tune(
     return best, analysis
 
 
+def _refuse_raise_option(config: dict, where: str) -> None:
+    if "raise_on_ratelimit_or_timeout" in config or "raise_error" in config:
+        raise ConfigurationError(
+            f"{where}() needs every response, so raise_on_ratelimit_or_timeout (a create() option) does not "
+            f"apply: remove it. A configuration whose requests keep failing is marked 'error' by tune; test "
+            "raises RetryableError."
+        )
+
+
 def _warn_over_inference_budget(analysis: Analysis) -> None:
     result = analysis.best_result or {}
     cost = result.get("inference_cost")
@@ -159,7 +189,7 @@ def _warn_over_inference_budget(analysis: Analysis) -> None:
 
 
 def test(
-    engine: Any,
+    engine: Engine,
     *,
     chat: bool,
     data: list[dict],
@@ -191,16 +221,19 @@ def test(
         ConfigurationError: no eval_func and no earlier tune, empty data, an unknown agg_method.
 
     Example:
+        >>> import tempfile
         >>> from ecoptigen import oai, sim
         >>> def ev(responses, **instance): return {"success": bool(responses[0])}
-        >>> with sim.serve() as server:
-        ...     result = test(oai.CompletionEngine(cache_path_root=".cache/doctest"), chat=True,
+        >>> with sim.serve() as server, tempfile.TemporaryDirectory() as folder:
+        ...     result = test(oai.CompletionEngine(cache_path_root=folder), chat=True,
         ...                   data=[{"q": "hi"}], eval_func=ev, config={"model": "gpt-4o-mini",
         ...                   "prompt": "{q}", "base_url": server.base_url, "api_key": "sk-sim"})
         >>> sorted(result)
         ['cost', 'inference_cost', 'success']
     """
     config, eval_func, _ = resolve_test_call(engine, config, eval_func, {})
+    check_known(config, create_options() | set(TEST_OPTIONS), "test")
+    _refuse_raise_option(config, "test")
     if not isinstance(data, list) or not data:
         raise ConfigurationError("data is empty: give at least one data instance to test on.")
     with logs.logging_level(logging_level), RunMemory().activate():
@@ -217,14 +250,15 @@ def test(
 
 
 def test_facade(
-    engine: Any, *, chat: bool, data: list[dict], config: Any = None, eval_func: Any = None, **kwargs: Any
+    engine: Engine, *, chat: bool, data: list[dict], config: Any = None, eval_func: Any = None, **kwargs: Any
 ) -> dict | tuple:
     """What ``oai.Completion.test`` calls: accepts both ``test(data, config)`` and
     ``test(data, eval_func, use_cache=..., **config)``; see :func:`resolve_test_call`.
 
     Example:
+        >>> from ecoptigen.oai import CompletionEngine
         >>> def ev(responses, **instance): return {"success": True}
-        >>> test_facade(None, chat=True, data=[], config=ev)
+        >>> test_facade(CompletionEngine(), chat=True, data=[], config=ev)
         Traceback (most recent call last):
         ...
         ecoptigen.errors.ConfigurationError: data is empty: give at least one data instance to test on.
