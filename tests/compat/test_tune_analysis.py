@@ -32,7 +32,7 @@ def tune(**overrides):
 def test_nothing_within_the_inference_budget_returns_the_best_config_found_with_one_warning(endpoint):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        config, analysis = tune(inference_budget=0.002, num_samples=1, model="text-davinci-003", max_tokens=200)
+        config, analysis = tune(inference_budget=0.002, num_samples=1, model="text-davinci-003", max_tokens=200, n=3)
     budget_warnings = [w for w in caught if issubclass(w.category, InferenceBudgetWarning)]
     assert len(budget_warnings) == 1 and len(caught) == 1
     message = str(budget_warnings[0].message)

@@ -29,7 +29,7 @@ class TuningProgress:
         """Count ``trials`` more trials and show the money and the best metric."""
         if self._bar is None:
             return
-        budget = "" if self.budget is None else f"/{self.budget:.2f}"
+        budget = "" if self.budget is None else f"/{_dollars(self.budget)}"
         best_text = "-" if best is None else f"{best:.4g}"
         self._bar.set_postfix_str(f"${paid:.4f}{budget} best {self.metric}={best_text}", refresh=False)
         self._bar.update(trials)
@@ -44,3 +44,13 @@ class TuningProgress:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _dollars(amount: float) -> str:
+    """Dollars as a budget is written: cents from $1 up, three significant digits below ($0.004, $0.0125).
+
+    Example:
+        >>> _dollars(3), _dollars(0.004), _dollars(0.0125)
+        ('3.00', '0.004', '0.0125')
+    """
+    return f"{amount:.2f}" if amount >= 1 else f"{amount:.3g}"
