@@ -86,7 +86,7 @@ def serve(
         A :class:`SimServer` with ``base_url`` (ending in ``/v1``), ``stats()`` and ``close()``.
 
     Raises:
-        ValueError: an unknown fault kind or probabilities that do not add up.
+        ConfigurationError: an unknown fault kind or probabilities that do not add up.
     """
     simulator = Simulator(seed, latency, per_token_latency, faults, rate_limits, api_key)
     return SimServer(simulator, port)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ecoptigen import models, tokens
+from ecoptigen.errors import ConfigurationError
 from ecoptigen.sim import _behaviour
 
 __all__ = ["FAULT_KINDS", "Reply", "Simulator"]
@@ -274,9 +275,9 @@ def _fault_reply(kind: str) -> Reply:
 def _validate_faults(faults: dict[str, float]) -> dict[str, float]:
     unknown = set(faults) - set(FAULT_KINDS)
     if unknown:
-        raise ValueError(f"unknown fault kinds {sorted(unknown)}; use some of {list(FAULT_KINDS)}")
+        raise ConfigurationError(f"unknown fault kinds {sorted(unknown)}; use some of {list(FAULT_KINDS)}")
     if any(not 0 <= p <= 1 for p in faults.values()) or sum(faults.values()) > 1 + 1e-9:
-        raise ValueError("fault probabilities must be in [0, 1] and add up to at most 1")
+        raise ConfigurationError("fault probabilities must be in [0, 1] and add up to at most 1")
     return {k: float(v) for k, v in faults.items()}
 
 
