@@ -300,6 +300,31 @@ def test_logging_level_applies_during_the_run(caplog):
     assert "trial t0 ok" in caplog.text
 
 
+def test_logging_level_belongs_to_its_run_and_changes_no_logger(caplog):
+    logger = logging.getLogger("ecoptigen.tuning")
+    levels_seen = []
+
+    def scored(name):
+        def eval_func(responses, **instance):
+            levels_seen.append(logger.level)
+            return {name: float(len(responses) >= 3)}
+
+        return eval_func
+
+    def tune_quietly():
+        run(FakeEngine(), metric="quiet", eval_func=scored("quiet"), num_samples=3, optimization_budget=None,
+            logging_level=logging.ERROR)  # fmt: skip
+
+    with caplog.at_level(logging.DEBUG, logger="ecoptigen.tuning"):
+        quiet = threading.Thread(target=tune_quietly)
+        quiet.start()
+        run(FakeEngine(), metric="loud", eval_func=scored("loud"), num_samples=3, optimization_budget=None,
+            logging_level=logging.INFO)  # fmt: skip
+        quiet.join()
+    assert levels_seen and set(levels_seen) == {logging.DEBUG}  # no run set the logger's level
+    assert "trial t0 ok: loud=" in caplog.text and "quiet=" not in caplog.text
+
+
 # -- test() ---------------------------------------------------------------------------------------------------
 
 
