@@ -89,7 +89,7 @@ def tune(
         optimization_budget: dollars the whole tuning may pay (requests inside eval_func included);
             never exceeded. Cache hits are free.
         num_samples: the most configurations to try; ``-1``: until the optimization budget is spent.
-        logging_level: level of the ``ecoptigen.tuning`` logger during the run.
+        logging_level: level of this run's ``ecoptigen.tuning`` log messages (no logger's level is changed).
         **config: the search space over the default one (see :mod:`ecoptigen.tuning.space`), and the
             run options ``concurrency`` (requests in flight, default 16), ``parallel_trials`` (default 1),
             ``serial_eval_func`` (default False), ``show_progress`` (default True).
@@ -210,7 +210,7 @@ def test(
         use_cache: use cached responses.
         agg_method: ``"avg"``, ``"median"``, a callable, or a dict of callables by metric.
         return_responses_and_per_instance_result: also return per-instance results and responses.
-        logging_level: level of the ``ecoptigen.tuning`` logger meanwhile.
+        logging_level: level of this run's ``ecoptigen.tuning`` log messages.
         concurrency: requests in flight at once (eval_func runs on the same threads).
 
     Returns:
