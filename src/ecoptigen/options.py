@@ -102,17 +102,20 @@ def request_fields(chat: bool) -> frozenset[str]:
     return frozenset(inspect.signature(create).parameters) - {"self"} - set(_UNSUPPORTED)
 
 
+@functools.cache
 def config_options() -> frozenset[str]:
     """Every key one request's config may hold: request fields of either endpoint (``prompt`` and
     ``messages`` may be templates), ecoptigen's control keys and the endpoint keys."""
     return request_fields(True) | request_fields(False) | CONTROL_KEYS | ENDPOINT_KEYS
 
 
+@functools.cache
 def create_options() -> frozenset[str]:
     """Every keyword ``create`` takes: :func:`config_options` and create's own arguments."""
     return config_options() | _CREATE_ARGUMENTS
 
 
+@functools.cache
 def tune_options() -> frozenset[str]:
     """Every key ``tune(**config)`` takes: what ``create`` takes (searched or constant), the search-space
     key ``temperature_or_top_p``, and the run options."""

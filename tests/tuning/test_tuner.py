@@ -9,7 +9,7 @@ import time
 import pytest
 from tuning_fakes import FakeEngine
 
-from ecoptigen import spend, tuning
+from ecoptigen import memory, spend, tuning
 from ecoptigen.errors import (
     BudgetExceededError,
     ConfigurationError,
@@ -323,6 +323,22 @@ def test_logging_level_belongs_to_its_run_and_changes_no_logger(caplog):
         quiet.join()
     assert levels_seen and set(levels_seen) == {logging.DEBUG}  # no run set the logger's level
     assert "trial t0 ok: loud=" in caplog.text and "quiet=" not in caplog.text
+
+
+def test_what_a_run_remembers_belongs_to_it():
+    memories = []
+
+    def remembering(responses, **instance):
+        memories.append(memory.current())
+        return success(responses, **instance)
+
+    engine = FakeEngine()
+    config, _ = run(engine, eval_func=remembering, num_samples=2, optimization_budget=None)
+    run(engine, eval_func=remembering, num_samples=2, optimization_budget=None)
+    tuning.test(engine, chat=True, data=DATA, config=config, eval_func=remembering)
+    runs = [m for i, m in enumerate(memories) if i == 0 or m is not memories[i - 1]]
+    assert None not in memories and len(runs) == len({id(m) for m in runs}) == 3  # one memory per run
+    assert memory.current() is None
 
 
 # -- test() ---------------------------------------------------------------------------------------------------
