@@ -19,7 +19,9 @@ NO_NETWORK = textwrap.dedent(
 def run_offline(code, cache_dir):
     env = {**os.environ, "TIKTOKEN_CACHE_DIR": str(cache_dir)}
     script = NO_NETWORK + textwrap.dedent(code)
-    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_token_counting_works_on_a_fresh_machine_with_no_network(tmp_path):

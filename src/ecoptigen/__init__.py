@@ -10,7 +10,13 @@ Packages: :mod:`ecoptigen.oai` (requests), :mod:`ecoptigen.tuning` (EcoOptiGen),
 :mod:`ecoptigen.sim` (the simulated endpoint), :mod:`ecoptigen.datasets` (HumanEval, offline).
 """
 
+import warnings
+
 from ecoptigen import errors, oai
+
+# FLAML users build search spaces with `from flaml import tune`; flaml's package __init__ then warns that
+# its optional AutoML extra is missing, which nothing here needs. Only that message, only from flaml.
+warnings.filterwarnings("ignore", message="flaml.automl is not available", category=UserWarning, module="flaml")
 
 __version__ = "0.1.0"
 

@@ -5,6 +5,8 @@ Same names, arguments and results as FLAML's. Differences: every program runs in
 passes only when the trusted harness saw it run to its end, HumanEval-style tests are checked in
 *strict mode* where they allow it (values computed in the sandbox, compared here), candidates are
 checked in parallel, and money spent by the model calls here is charged like any ``create``.
+Verdicts are remembered for the run they belong to (a ``tune`` or ``test``; see
+:mod:`ecoptigen.memory`), never across runs.
 
 Example:
     >>> from ecoptigen.code_utils import eval_function_completions
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import logging
 import os
 import re
@@ -24,12 +27,11 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from ecoptigen import oai
+from ecoptigen import memory, oai, spend
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.sandbox import Check, RunResult, get_sandbox
-from ecoptigen.sandbox._strict import strict_test
+from ecoptigen.sandbox import Check, RunResult, Sandbox, folder_files, get_sandbox, strict_test, write_files
 
 __all__ = [
     "CODE_BLOCK_PATTERN",
@@ -104,22 +106,42 @@ def _program(definition: str, response: str, entry_point: str | None) -> str:
     return f"{imports}\n{code}" if imports else code
 
 
-def _sandbox(use_docker: Any):
-    return get_sandbox(use_docker=use_docker if isinstance(use_docker, str) else False) if use_docker else get_sandbox()
+def _sandbox(use_docker: Any) -> Sandbox:
+    """The sandbox ``use_docker`` asks for: Docker for ``True``, an image name or a list of them (the
+    first is used), else the strongest local one. Docker that is not running is an error, never a
+    silent fallback."""
+    if isinstance(use_docker, (list, tuple)):
+        use_docker = use_docker[0] if use_docker else False
+    if use_docker is True or (isinstance(use_docker, str) and use_docker):
+        return get_sandbox(use_docker=use_docker)
+    return get_sandbox()
 
 
-# Verdicts remembered per (program, test): a tuning meets the same completion again and again -- across
-# the n samples of a request, the instances of a step and the trials of a model -- and a program that
-# loops until its timeout costs a core for seconds each time. A program whose verdict is not a function
-# of its code (it draws unseeded random numbers, or only just beats the timeout) keeps its first one.
+# Verdicts remembered per (program, test) for the run (see ecoptigen.memory): a tuning meets the same
+# completion again and again -- across the n samples of a request, the instances of a step and the
+# trials of a model -- and a program that loops until its timeout costs a core for seconds each time.
+# A program whose verdict is not a function of its code (it draws unseeded random numbers, or only
+# just beats the timeout) keeps its first one for the rest of the run.
 _VERDICTS_KEPT = 16384
 
 
-@functools.lru_cache(maxsize=_VERDICTS_KEPT)
+def _remembered(kind: str, key: tuple, judge: Callable[[], bool]) -> bool:
+    run = memory.current()
+    if run is None:
+        return judge()
+    digest = hashlib.sha256(repr((kind, *key)).encode()).hexdigest()
+    return bool(run.table("code_utils.verdicts", _VERDICTS_KEPT).get_or_compute(digest, judge))
+
+
 def _passes_test(
     program: str, *, definition: str, test: str, entry_point: str, timeout: float, use_docker: Any
 ) -> bool:
     """Strict mode where the test allows it, else the test run apart from the program."""
+    key = (program, definition, test, entry_point, timeout, repr(use_docker))
+    return _remembered("test", key, lambda: _judge_test(program, definition, test, entry_point, timeout, use_docker))
+
+
+def _judge_test(program: str, definition: str, test: str, entry_point: str, timeout: float, use_docker: Any) -> bool:
     strict = strict_test(test, entry_point)
     sandbox = _sandbox(use_docker)
     if strict is not None:
@@ -129,12 +151,20 @@ def _passes_test(
     return sandbox.run(program, timeout=timeout, check=check).passed
 
 
-@functools.lru_cache(maxsize=_VERDICTS_KEPT)
 def _passes_assertions(
     program: str, *, definition: str, entry_point: str | None, assertions: str, timeout: float, use_docker: Any
 ) -> bool:
     """The assertions run apart from the program when we know the function they check: ``entry_point``,
     else the definition's last function."""
+    key = (program, definition, entry_point, assertions, timeout, repr(use_docker))
+    return _remembered(
+        "assertions", key, lambda: _judge_assertions(program, definition, entry_point, assertions, timeout, use_docker)
+    )
+
+
+def _judge_assertions(
+    program: str, definition: str, entry_point: str | None, assertions: str, timeout: float, use_docker: Any
+) -> bool:
     sandbox = _sandbox(use_docker)
     entry_point = entry_point or _function_name(definition)
     if entry_point is None:
@@ -166,6 +196,7 @@ def _prelude(definition: str) -> str:
 
 def _run_all(check: Callable[[str], bool], programs: list[str]) -> list[bool]:
     """``check`` of every program; identical programs (common at low temperature) are checked once."""
+    check = spend.run_in_context(check)  # the pool's threads check within the caller's run
     unique = list(dict.fromkeys(programs))
     if len(unique) <= 1:
         verdicts = [check(program) for program in unique]
@@ -186,6 +217,7 @@ def _first_passing(check: Callable[[str], bool], programs: list[str]) -> int | N
     holds up one check while the programs after it go on being checked. Checks still running at the end
     are left to finish on their own; their verdicts are remembered.
     """
+    check = spend.run_in_context(check)  # the pool's threads check within the caller's run
     unique = list(dict.fromkeys(programs))
     verdicts: dict[str, bool] = {}
     pool = ThreadPoolExecutor(min(len(unique), _WAVE))
@@ -227,7 +259,8 @@ def eval_function_completions(
         assertions: assertions to select a response with, or a generator of them
             (``generate_assertions``), called only when there is more than one response.
         timeout: seconds per program.
-        use_docker: run in Docker (a string names the image); default: the strongest local sandbox.
+        use_docker: run in Docker: ``True`` (image ``python:3.11-slim``), an image name, or a list of
+            them (the first is used); an error if no Docker engine runs. Default: bubblewrap.
 
     Returns:
         Without assertions: ``expected_success`` (the chance that at least one of n responses drawn
@@ -281,8 +314,7 @@ def eval_function_completions(
         "gen_cost": gen_cost,
         "assertions": assertions,
     }
-    if test is not None:
-        assert entry_point is not None  # checked above
+    if test is not None and entry_point is not None:  # a test without entry_point was refused above
         result["success"] = _passes_test(
             programs[index],
             definition=definition,
@@ -294,21 +326,29 @@ def eval_function_completions(
     return result
 
 
+def _create(context: dict | None = None, **config: Any) -> dict:
+    """``oai.Completion.create`` for the helpers here, which need an answer to return: a request whose
+    every attempt was rate limited or timed out raises :class:`~ecoptigen.errors.RetryableError`, whatever
+    ``raise_on_ratelimit_or_timeout`` (or FLAML 1.2's ``raise_error``) says."""
+    config.pop("raise_on_ratelimit_or_timeout", None)
+    config.pop("raise_error", None)
+    response = oai.Completion.create(context, raise_on_ratelimit_or_timeout=True, **config)
+    return cast(dict, response)  # with raise_on_ratelimit_or_timeout=True, create never returns -1
+
+
 def generate_assertions(definition: str, **config: Any) -> tuple[str, float]:
     """Ask a model for assertions from the docstring's examples; returns ``(assertions, cost)``.
 
     The request is an ordinary ``oai.Completion.create``, so a tuning's budget counts it.
     """
     params = {**_GENERATE_ASSERTIONS_CONFIG, **config}
-    response = oai.Completion.create({"definition": definition}, **params)
-    assert isinstance(response, dict)  # create raises rather than return -1 by default
+    response = _create({"definition": definition}, **params)
     return oai.Completion.extract_text(response)[0], float(response["cost"])
 
 
 def generate_code(pattern: str = CODE_BLOCK_PATTERN, **config: Any) -> tuple[str, float]:
     """Ask a model for code; returns the first code block of its answer and the cost."""
-    response = oai.Completion.create(**config)
-    assert isinstance(response, dict)
+    response = _create(**config)
     return extract_code(oai.Completion.extract_text(response)[0], pattern), float(response["cost"])
 
 
@@ -327,8 +367,7 @@ def implement(
     if len(configs) > 1 and callable(assertions):
         assertions, cost = assertions(definition)
     for index, config in enumerate(configs):
-        response = oai.Completion.create({"definition": definition}, **config)
-        assert isinstance(response, dict)
+        response = _create({"definition": definition}, **config)
         cost += float(response["cost"])
         responses = oai.Completion.extract_text(response)
         metrics = eval_function_completions(responses, definition, assertions=assertions)
@@ -349,13 +388,29 @@ def execute_code(
 ) -> tuple[int, str, str | None]:
     """Run Python code in the sandbox; returns ``(exit_code, logs, image)`` as FLAML does.
 
-    ``exit_code`` is 0 only when the program ran to its end (an early ``sys.exit(0)`` is not
-    success). ``filename`` (in ``work_dir``) is read when no code is given, and written with the code
-    otherwise; nothing is ever written into the installed package. ``image`` is the Docker image
-    used, if any.
+    The program runs in the sandbox's own empty folder. With ``work_dir``, the files there are copied
+    in first and the files the program creates or changes are copied back into ``work_dir`` afterwards
+    (regular files only; at most 16 MiB each way; deleting a file is not copied back), so a program that
+    writes ``plot.png`` leaves it in ``work_dir`` as in FLAML, while it still cannot touch anything else
+    of yours. ``filename`` (in ``work_dir``) is read when no code is given, and written with the code
+    otherwise; tracebacks and ``__file__`` show it. Nothing is ever written into the installed package.
+
+    Args:
+        code: the Python program; filename: its file (see above).
+        timeout: seconds the program may run (default 600).
+        work_dir: the folder the program works in (see above); default: no files travel.
+        use_docker: ``True``, an image name or a list of them: run in Docker (an error if no Docker
+            engine runs); default: bubblewrap.
+        lang: ``"python"`` only.
+
+    Returns:
+        ``exit_code``: the program's exit code (0 when it ran to its end, ``n`` for ``sys.exit(n)``,
+        1 on an uncaught exception or a timeout); ``logs``: its output (stdout and stderr together), with
+        a line about files that could not travel; ``image``: the Docker image used, else ``None``.
 
     Raises:
         ConfigurationError: neither code nor filename, or a language other than Python.
+        SandboxError: the sandbox asked for (bubblewrap, or Docker with ``use_docker``) is not available.
     """
     if lang not in ("python", "python3", "py"):
         raise ConfigurationError(f"execute_code runs Python only, not {lang!r}.")
@@ -367,10 +422,25 @@ def execute_code(
     elif path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(code)
-    result: RunResult = _sandbox(use_docker).run(code, timeout=timeout or 600)
+    sandbox = _sandbox(use_docker)
+    files, notes = folder_files(work_dir) if work_dir else ({}, [])
+    result: RunResult = sandbox.run(
+        code, timeout=timeout or 600, files=files, collect_files=work_dir is not None, filename=filename
+    )
+    if work_dir:
+        notes += write_files(work_dir, result.files, result.files_left_out)
     logs = result.output + ("\nTimeoutError: the program timed out" if result.verdict == "timeout" else "")
-    image = use_docker if isinstance(use_docker, str) else ("python:3.11-slim" if use_docker else None)
-    return (0 if result.passed else 1), logs, image if "docker" in result.isolation else None
+    logs += "".join(f"\n[ecoptigen] {note}" for note in notes)
+    image = result.isolation.split(" image ", 1)[1] if "docker" in result.isolation else None
+    return _exit_code(result), logs, image
+
+
+def _exit_code(result: RunResult) -> int:
+    if result.passed:
+        return 0
+    if result.verdict == "timeout" or result.exit_code is None:
+        return 1
+    return result.exit_code
 
 
 def improve_function(file_name: str, func_name: str, objective: str, **config: Any) -> tuple[str, float]:
@@ -380,8 +450,7 @@ def improve_function(file_name: str, func_name: str, objective: str, **config: A
         f"Improve the function '{func_name}' to achieve the objective '{objective}'.\n"
         f"The current implementation of the function is as follows:\n{source}"
     )
-    response = oai.Completion.create(prompt=prompt, allow_format_str_template=False, **config)
-    assert isinstance(response, dict)
+    response = _create(prompt=prompt, allow_format_str_template=False, **config)
     return oai.Completion.extract_text(response)[0], float(response["cost"])
 
 
@@ -390,6 +459,5 @@ def improve_code(files: list[str], objective: str, suggest_only: bool = True, **
     code = "".join(f"{name}:\n{Path(name).read_text()}\n\n" for name in files)
     action = "Suggest improvements to" if suggest_only else "Write the improved version of"
     prompt = f"{action} the code in the following files to achieve the objective '{objective}'.\n\n{code}"
-    response = oai.Completion.create(prompt=prompt, allow_format_str_template=False, **config)
-    assert isinstance(response, dict)
+    response = _create(prompt=prompt, allow_format_str_template=False, **config)
     return oai.Completion.extract_text(response)[0], float(response["cost"])

@@ -16,6 +16,11 @@ Every exception ecoptigen raises on purpose derives from :class:`EcoptigenError`
      │         └── RequestTimeout  the endpoint kept timing out or dropping the connection
      └── SandboxError              generated code could not be run with the isolation asked for
 
+and every warning it gives on purpose from :class:`EcoptigenWarning`::
+
+    EcoptigenWarning (UserWarning)
+     └── InferenceBudgetWarning    tune found no configuration within the inference budget
+
 SDK exceptions from ``openai`` are translated into this tree in exactly one place,
 :func:`ecoptigen.oai._errors.translate_sdk_error`.
 """
@@ -27,7 +32,9 @@ __all__ = [
     "BudgetExceededError",
     "ConfigurationError",
     "EcoptigenError",
+    "EcoptigenWarning",
     "EvalFuncError",
+    "InferenceBudgetWarning",
     "RateLimitError",
     "RequestError",
     "RequestTimeout",
@@ -129,3 +136,12 @@ class RequestTimeout(RetryableError):
 
 class SandboxError(EcoptigenError):
     """Raised when generated code cannot be run with the isolation that was asked for."""
+
+
+class EcoptigenWarning(UserWarning):
+    """Base class of every warning ecoptigen gives on purpose."""
+
+
+class InferenceBudgetWarning(EcoptigenWarning):
+    """Given by ``tune`` when no configuration fits the inference budget: it returns the best one found
+    over it (FLAML's contract), and ``analysis.inference_budget_met`` is ``False``."""

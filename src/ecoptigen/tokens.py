@@ -19,7 +19,6 @@ those encodings and point ``TIKTOKEN_CACHE_DIR`` at it.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import importlib.resources
@@ -90,25 +89,40 @@ def encoding_name_for(model: str) -> str:
     return "o200k_base"
 
 
-@functools.cache
+_loaded: dict[str, tiktoken.Encoding] = {}
+
+
 def _load(encoding: str) -> tiktoken.Encoding:
+    """The encoding, loaded once per process (the fallback, and its warning, once per missing encoding,
+    however many threads ask at the same time)."""
+    loaded = _loaded.get(encoding)
+    if loaded is not None:
+        return loaded
     with _lock:
-        _seed_tiktoken_cache(encoding)
-        try:
-            return tiktoken.get_encoding(encoding)
-        except Exception as exc:  # tiktoken raises plain network/OS errors when offline
-            if encoding == _FALLBACK:
-                raise
-            logger.warning(
-                "tiktoken encoding %r is not available offline (%s); counting with %s instead. "
-                "Token counts for models using %r are approximate. See ecoptigen.tokens for how "
-                "to provide the file.",
-                encoding,
-                type(exc).__name__,
-                _FALLBACK,
-                encoding,
-            )
-    return _load(_FALLBACK)
+        if encoding not in _loaded:
+            _loaded[encoding] = _load_locked(encoding)
+        return _loaded[encoding]
+
+
+def _load_locked(encoding: str) -> tiktoken.Encoding:
+    _seed_tiktoken_cache(encoding)
+    try:
+        return tiktoken.get_encoding(encoding)
+    except Exception as exc:  # tiktoken raises plain network/OS errors when offline
+        if encoding == _FALLBACK:
+            raise
+        logger.warning(
+            "tiktoken encoding %r is not available offline (%s); counting with %s instead. "
+            "Token counts for models using %r are approximate. See ecoptigen.tokens for how "
+            "to provide the file.",
+            encoding,
+            type(exc).__name__,
+            _FALLBACK,
+            encoding,
+        )
+    if _FALLBACK not in _loaded:
+        _loaded[_FALLBACK] = _load_locked(_FALLBACK)
+    return _loaded[_FALLBACK]
 
 
 def encoding_for(model: str) -> tiktoken.Encoding:

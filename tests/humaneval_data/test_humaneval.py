@@ -27,7 +27,12 @@ def test_the_documented_split():
         for x in range(20)
     ]
     test_data = [data[x] for x in range(20, len(data))]
-    assert len(tune_data) == 20 and len(test_data) == 144
+    # the two parts are disjoint and together are all of HumanEval
+    tuned = {d["definition"] for d in tune_data}
+    assert len(tuned) == 20 and tuned.isdisjoint(d["prompt"] for d in test_data)
+    assert {d["task_id"] for d in test_data} | {data[x]["task_id"] for x in range(20)} == {
+        f"HumanEval/{i}" for i in range(164)
+    }
     # FLAML's notebook shows tune_data[1] is compare(game, guess).
     assert tune_data[1]["entry_point"] == "compare"
     assert tune_data[1]["definition"].startswith("\ndef compare(game,guess):")

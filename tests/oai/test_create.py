@@ -88,7 +88,7 @@ def test_cache_is_shared_across_processes(endpoint, tmp_path):
         print(r["choices"][0]["message"]["content"])
         """
     )
-    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    child = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=120)
     assert child.returncode == 0, child.stderr
     assert endpoint.stats()["requests"] == 1
     response = oai.Completion.create(model="gpt-4o-mini", prompt="cross-process", max_tokens=8)
@@ -213,6 +213,10 @@ def test_hangs_time_out_and_are_retried():
                 retry_time=0.05,
             )
             assert response["choices"]
+        stats = hanging.stats()
+    # some requests hung (billed, their answers lost), timed out and were sent again; each of the 4 was
+    # answered once
+    assert stats["billed_but_lost"] >= 1 and stats["requests"] == 4 + stats["billed_but_lost"]
 
 
 @pytest.mark.parametrize("not_raising", [{"raise_on_ratelimit_or_timeout": False}, {"raise_error": False}])
@@ -307,11 +311,25 @@ def test_logging_records_requests(endpoint):
 
 
 def test_usage_summary_separates_paid_from_saved(endpoint, capsys):
+    columns = ["requests", "cache hits", "tokens", "cached", "reasoning", "paid $", "saved $"]
+
+    def gpt_4o_mini_row():  # the summary covers the whole process: compare before and after
+        oai.Completion.print_usage_summary()
+        lines = capsys.readouterr().out.splitlines()
+        assert all(column in lines[0] for column in columns)
+        rows = [line.split() for line in lines if line.startswith("gpt-4o-mini ")]
+        return [float(v) for v in rows[0][1:]] if rows else [0.0] * len(columns)
+
+    before = gpt_4o_mini_row()
     oai.Completion.create(model="gpt-4o-mini", prompt="summary", max_tokens=4)
     oai.Completion.create(model="gpt-4o-mini", prompt="summary", max_tokens=4)
-    oai.Completion.print_usage_summary()
-    out = capsys.readouterr().out
-    assert "gpt-4o-mini" in out and "saved" in out
+    change = dict(zip(columns, (a - b for a, b in zip(gpt_4o_mini_row(), before, strict=True)), strict=True))
+    requests, cache_hits, paid, saved = (change[c] for c in ("requests", "cache hits", "paid $", "saved $"))
+    assert (requests, cache_hits) == (1, 1)
+    assert paid == pytest.approx(saved, abs=2e-6) and paid == pytest.approx(
+        billed := endpoint.stats()["total_billed_usd"], abs=2e-6
+    )
+    assert billed > 0
 
 
 def test_malformed_and_dropped_responses_are_retried():

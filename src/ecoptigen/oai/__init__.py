@@ -6,7 +6,6 @@ Example:
     '# Python 3def f():'
 """
 
-from ecoptigen.oai._response import Response
 from ecoptigen.oai.completion import ChatCompletion, Completion
 from ecoptigen.oai.config_lists import (
     config_list_from_json,
@@ -16,6 +15,7 @@ from ecoptigen.oai.config_lists import (
     get_config_list,
 )
 from ecoptigen.oai.engine import CompletionEngine
+from ecoptigen.responses import Response
 
 __all__ = [
     "ChatCompletion",

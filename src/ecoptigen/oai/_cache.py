@@ -4,7 +4,8 @@ One :class:`diskcache.Cache` (SQLite under the hood) per seed, in ``<cache_path_
 FLAML laid it out. diskcache is safe for many threads and for several processes sharing one
 directory. Values are stored as JSON text, never pickles, so a cache directory someone hands you
 cannot run code. Only successful responses are stored. A cache that cannot be read (a corrupted
-database, a disk error) never crashes a run: ecoptigen warns once and treats it as a miss.
+database, a disk error) never crashes a run: ecoptigen warns once and treats it as a miss; so does a
+damaged entry (one warning per cache, naming the first such entry).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class ResponseCache:
         self.directory = directory
         self._cache: diskcache.Cache | None = None
         self._broken = False
+        self._unreadable_entries = 0
         self._lock = threading.Lock()
 
     def _open(self) -> diskcache.Cache | None:
@@ -84,9 +86,22 @@ class ResponseCache:
         try:
             return json.loads(text)
         except (TypeError, ValueError):
-            # One damaged entry: a miss; the fresh response will overwrite it.
-            logger.warning("ignoring an unreadable entry in the response cache %r", self.directory)
+            self._unreadable(key)  # a damaged entry is a miss; the fresh response overwrites it
             return None
+
+    def _unreadable(self, key: str) -> None:
+        with self._lock:
+            self._unreadable_entries += 1
+            first = self._unreadable_entries == 1
+        if first:
+            logger.warning(
+                "ignoring unreadable entry %s in the response cache %r: it is treated as a miss and "
+                "overwritten (further unreadable entries in this cache are logged at DEBUG).",
+                key,
+                self.directory,
+            )
+        else:
+            logger.debug("ignoring unreadable entry %s in the response cache %r", key, self.directory)
 
     def set(self, key: str, response: dict) -> None:
         """Store ``response`` under ``key`` (a failure to write only costs a future cache hit)."""

@@ -39,6 +39,7 @@ Billed = Literal["no", "maybe"]
 # Transport errors raised before the request was (fully) handed to the server. Matched by name because
 # the SDK raises them from httpx2, or from httpx when an application installed the legacy client.
 _NEVER_SENT = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout", "WriteTimeout", "UnsupportedProtocol"})
+_OPENAI_CREDENTIALS = "OPENAI_API_KEY, or 'api_key' in the config list"
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,12 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
         return None
 
 
-def translate_sdk_error(exc: openai.OpenAIError, where: str) -> Failure:
-    """Translate an SDK exception raised while talking to ``where`` (an endpoint description).
+def translate_sdk_error(exc: openai.OpenAIError, where: str, credentials: str = _OPENAI_CREDENTIALS) -> Failure:
+    """Translate an SDK exception raised while talking to ``where`` (an endpoint description); an
+    authentication error points to ``credentials`` (where the endpoint's key comes from).
 
-    Every ``openai.OpenAIError`` maps to a :class:`Failure`; a test walks the SDK's exception classes
-    to make sure none is left to the catch-all.
+    Every ``openai.OpenAIError`` maps to a :class:`Failure`; a test walks all of the SDK's exception
+    classes to make sure none is left to the catch-all.
     """
     if isinstance(exc, openai.APIConnectionError):  # APITimeoutError included
         return _transport_failure(exc, where)
@@ -95,8 +97,10 @@ def translate_sdk_error(exc: openai.OpenAIError, where: str) -> Failure:
             cause="malformed response",
         )
     if isinstance(exc, openai.APIStatusError):
-        return _status_failure(exc, where)
-    return Failure(errors.RequestError(f"request to {where} failed: {exc}"), False, "maybe")
+        return _status_failure(exc, where, credentials)
+    if isinstance(exc, openai.APIError):  # an error the endpoint reported without an HTTP status
+        return Failure(errors.RequestError(f"{where} reported an error: {exc.message}"), False, "maybe")
+    return _client_failure(exc, where, credentials)
 
 
 def _transport_failure(exc: openai.APIConnectionError, where: str) -> Failure:
@@ -116,11 +120,28 @@ def _transport_failure(exc: openai.APIConnectionError, where: str) -> Failure:
     return Failure(errors.RequestTimeout(f"{what} {where} ({detail})"), True, billed, cause=label)
 
 
-def _status_failure(exc: openai.APIStatusError, where: str) -> Failure:
+def _client_failure(exc: openai.OpenAIError, where: str, credentials: str) -> Failure:
+    """The SDK's errors raised before or after the HTTP exchange, not by the endpoint."""
+    name = type(exc).__name__
+    if name == "SubjectTokenProviderError":  # a workload-identity token could not be obtained
+        return Failure(errors.AuthenticationError(f"no token for {where}: {exc}. Check {credentials}."), False)
+    if isinstance(exc, (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError)):
+        # raised while parsing an answer the endpoint finished: it was billed
+        return Failure(errors.RequestError(f"{where} stopped the completion: {exc}"), False, "maybe")
+    if name.startswith("WebSocket"):
+        error = errors.RequestTimeout(f"lost the connection to {where}: {exc}")
+        return Failure(error, True, "maybe", cause="connection lost")
+    # The client refused its own settings (no key, both a key and an Entra ID token, ...).
+    return Failure(
+        errors.ConfigurationError(f"the openai SDK refused the settings for {where}: {exc} ({credentials})"), False
+    )
+
+
+def _status_failure(exc: openai.APIStatusError, where: str, credentials: str) -> Failure:
     status = exc.status_code
     message = f"{where} answered {status}: {_endpoint_message(exc)}"
     if status in (401, 403):
-        hint = " Check the API key (OPENAI_API_KEY, or 'api_key' in the config list)."
+        hint = f" Check the credentials ({credentials})."
         return Failure(errors.AuthenticationError(message + hint, status), False, cause="authentication")
     if status == 429:
         return Failure(errors.RateLimitError(message, status), True, retry_after=_retry_after(exc), cause="rate limit")

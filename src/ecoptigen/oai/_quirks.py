@@ -43,8 +43,8 @@ from ecoptigen.errors import (
 )
 from ecoptigen.oai._cache import cache_key
 from ecoptigen.oai._request import PreparedRequest
-from ecoptigen.oai._response import Response, extract_text
 from ecoptigen.oai._retry import RetryPolicy
+from ecoptigen.responses import Response, extract_text
 
 __all__ = ["EndpointQuirks", "merge_responses", "split_n"]
 

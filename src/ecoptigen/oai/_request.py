@@ -11,24 +11,12 @@ from typing import Any
 
 from ecoptigen import models, parameters, pricing, spend
 from ecoptigen.errors import ConfigurationError, UnknownPriceError
-from ecoptigen.oai._endpoints import ENDPOINT_KEYS, Endpoint, resolve_endpoint
-from ecoptigen.oai._templates import instantiate, instantiate_messages
+from ecoptigen.oai._endpoints import Endpoint, resolve_endpoint
+from ecoptigen.options import CONTROL_KEYS, ENDPOINT_KEYS
+from ecoptigen.prompts import instantiate, instantiate_messages
 
 __all__ = ["CONTROL_KEYS", "FAILURE_BILLING", "PreparedRequest", "prepare"]
 
-# Keys of a config that steer ecoptigen and are never sent to the endpoint.
-CONTROL_KEYS = frozenset(
-    {
-        "seed",  # FLAML: the cache namespace, not the API's sampling seed
-        "price",
-        "request_timeout",
-        "retry_timeout",
-        "retry_time",
-        "allow_format_str_template",
-        "cache_path_root",
-        "failure_billing",  # what a failed attempt that may have been billed counts as (docs/tuning.md)
-    }
-)
 FAILURE_BILLING = ("estimate", "none", "worst_case")
 
 

@@ -4,6 +4,11 @@ The classes hold configuration only (prices, timeouts, the chat model list). Eac
 work to an instance: a process-wide :class:`~ecoptigen.oai.engine.CompletionEngine` for requests,
 and a fresh tuner object for every ``tune`` call, so two tunings and concurrent ``create`` calls in
 one process never share run state.
+
+The class attributes FLAML documents (``price1K``, ``chat_models``, ``request_timeout``,
+``retry_timeout``, ``retry_time``, ``seed``) read and write that engine's settings, so assigning one
+(``oai.Completion.price1K = {...}``) takes effect in ``create``, ``tune``, ``test`` and ``cost`` alike,
+for ``Completion`` and ``ChatCompletion`` both.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ecoptigen import models, pricing
-from ecoptigen.oai._response import Response, extract_text, extract_text_or_function_call
-from ecoptigen.oai._templates import instantiate
+from ecoptigen.errors import ConfigurationError
 from ecoptigen.oai.engine import DEFAULT_SETTINGS, CompletionEngine
+from ecoptigen.prompts import instantiate
+from ecoptigen.responses import Response, extract_text, extract_text_or_function_call
 
 __all__ = ["ChatCompletion", "Completion"]
 
@@ -47,6 +53,55 @@ class _Settings(type):
         cls._engine.cache_seed = value
 
     @property
+    def price1K(cls) -> dict:  # FLAML's name
+        """USD per 1K tokens by model, ``float`` or ``(input, output)``; assign a new dict or change it in place."""
+        return cls._engine.price_table
+
+    @price1K.setter
+    def price1K(cls, value: dict) -> None:
+        if not isinstance(value, dict):
+            raise ConfigurationError(f"price1K must be a dict of model -> price per 1K tokens; got {value!r}.")
+        cls._engine.price_table = value
+
+    @property
+    def chat_models(cls) -> set[str]:
+        """Extra model names to send to the chat endpoint; assign a new set or change it in place."""
+        return cls._engine.chat_models
+
+    @chat_models.setter
+    def chat_models(cls, value: set[str]) -> None:
+        if isinstance(value, str) or not all(isinstance(name, str) for name in value):
+            raise ConfigurationError(f"chat_models must be a set of model names; got {value!r}.")
+        cls._engine.chat_models = set(value)
+
+    @property
+    def request_timeout(cls) -> float:
+        """Seconds one attempt may take, unless a config gives ``request_timeout``."""
+        return cls._engine.settings["request_timeout"]
+
+    @request_timeout.setter
+    def request_timeout(cls, value: float) -> None:
+        cls._engine.settings["request_timeout"] = _seconds("request_timeout", value)
+
+    @property
+    def retry_timeout(cls) -> float:
+        """Seconds during which failed attempts are retried, unless a config gives ``retry_timeout``."""
+        return cls._engine.settings["retry_timeout"]
+
+    @retry_timeout.setter
+    def retry_timeout(cls, value: float) -> None:
+        cls._engine.settings["retry_timeout"] = _seconds("retry_timeout", value)
+
+    @property
+    def retry_time(cls) -> float:
+        """The longest single wait between retries, unless a config gives ``retry_time``."""
+        return cls._engine.settings["retry_time"]
+
+    @retry_time.setter
+    def retry_time(cls, value: float) -> None:
+        cls._engine.settings["retry_time"] = _seconds("retry_time", value)
+
+    @property
     def default_search_space(cls) -> dict:
         """The space ``tune`` searches over where its arguments do not say otherwise (current models)."""
         from ecoptigen.tuning import default_space
@@ -62,21 +117,20 @@ class _Settings(type):
 class Completion(metaclass=_Settings):
     """Completions from OpenAI-compatible endpoints, and EcoOptiGen tuning of their settings.
 
-    Class attributes (shared by ``Completion`` and ``ChatCompletion``):
+    Class attributes (shared by ``Completion`` and ``ChatCompletion``; assigning one takes effect in
+    every method):
         price1K: USD per 1K tokens by model, ``float`` or ``(input, output)``; add your own models.
         chat_models: extra model names to serve from the chat endpoint.
         request_timeout: seconds one attempt may take.
         retry_timeout: seconds during which failed attempts are retried.
         retry_time: the longest single wait between retries.
+        seed: the cache namespace of configs without a ``seed``.
     """
 
-    price1K: ClassVar[dict] = models.PRICE_1K
-    chat_models: ClassVar[set[str]] = set(_FLAML_CHAT_MODELS)
-    request_timeout: ClassVar[float] = DEFAULT_SETTINGS["request_timeout"]
-    retry_timeout: ClassVar[float] = DEFAULT_SETTINGS["retry_timeout"]
-    retry_time: ClassVar[float] = DEFAULT_SETTINGS["retry_time"]
     _chat: ClassVar[bool] = False
-    _engine: ClassVar[CompletionEngine] = CompletionEngine(chat_models=chat_models, price_table=price1K)
+    _engine: ClassVar[CompletionEngine] = CompletionEngine(
+        chat_models=set(_FLAML_CHAT_MODELS), price_table=models.PRICE_1K, settings=DEFAULT_SETTINGS
+    )
 
     @classmethod
     def create(
@@ -123,9 +177,6 @@ class Completion(metaclass=_Settings):
         """
         if "raise_error" in config:  # FLAML 1.2's name for it
             raise_on_ratelimit_or_timeout = bool(config.pop("raise_error"))
-        config.setdefault("request_timeout", cls.request_timeout)
-        config.setdefault("retry_timeout", cls.retry_timeout)
-        config.setdefault("retry_time", cls.retry_time)
         return cls._engine.create(
             context,
             chat=cls._chat,
@@ -163,7 +214,7 @@ class Completion(metaclass=_Settings):
             >>> Completion.cost({"model": "gpt-4", "usage": {"prompt_tokens": 1000, "completion_tokens": 0}})
             0.03
         """
-        price = pricing.resolve_price(str(response.get("model", "")), table=cls.price1K)
+        price = pricing.resolve_price(str(response.get("model", "")), table=cls._engine.price_table)
         if price is None:
             warnings.warn(
                 f"model {response.get('model')!r} has no price; add it to oai.Completion.price1K.",
@@ -240,6 +291,12 @@ class Completion(metaclass=_Settings):
         from ecoptigen import tuning
 
         return tuning.test_facade(cls._engine, chat=cls._chat, data=data, config=config, eval_func=eval_func, **kwargs)
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigurationError(f"{name} must be a number of seconds (0 or more); got {value!r}.")
+    return float(value)
 
 
 class ChatCompletion(Completion):

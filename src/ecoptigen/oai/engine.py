@@ -8,7 +8,8 @@ A request goes through small steps, one concern each::
              └─ _send_paid      hold money on every active ledger, settle on usage
                  └─ _send_once  one SDK call, errors translated by translate_sdk_error
 
-Every method may be called from many threads at once.
+Every method may be called from many threads at once. An engine owns its SDK clients and response
+caches; :meth:`CompletionEngine.close` (or leaving a ``with`` block) closes them.
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ from ecoptigen.errors import (
     RetryableError,
 )
 from ecoptigen.oai._cache import ResponseCache, cache_key
-from ecoptigen.oai._endpoints import client_for
+from ecoptigen.oai._endpoints import ClientCache
 from ecoptigen.oai._errors import Failure, translate_sdk_error
 from ecoptigen.oai._quirks import EndpointQuirks
 from ecoptigen.oai._request import PreparedRequest, prepare
-from ecoptigen.oai._response import Response
 from ecoptigen.oai._retry import RetryLog, RetryPolicy, call_with_retries
+from ecoptigen.options import check_known, config_options
+from ecoptigen.responses import Response
 
 __all__ = ["DEFAULT_SETTINGS", "CompletionEngine"]
 
@@ -66,6 +68,9 @@ class CompletionEngine:
         cache_path_root: the folder holding one cache subfolder per seed.
         chat_models: extra model names to send to the chat endpoint.
         price_table: USD per 1K tokens by model (defaults to :data:`ecoptigen.models.PRICE_1K`).
+        settings: defaults for ``request_timeout``, ``retry_timeout`` and ``retry_time`` (see
+            :data:`DEFAULT_SETTINGS`) used when a request's config does not give them.
+        max_clients: SDK clients kept open at once (one per endpoint).
 
     Example:
         >>> engine = CompletionEngine(cache_path_root=".cache")
@@ -79,11 +84,15 @@ class CompletionEngine:
         cache_path_root: str = ".cache",
         chat_models: set[str] | None = None,
         price_table: dict | None = None,
+        settings: dict[str, float] | None = None,
+        max_clients: int = 32,
     ):
         self.cache_seed = cache_seed
         self.cache_path_root = cache_path_root
         self.chat_models = chat_models if chat_models is not None else set()
         self.price_table = price_table if price_table is not None else models.PRICE_1K
+        self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
+        self._clients = ClientCache(max_clients)
         self.usage = spend.SpendLedger(name="usage of this engine")
         self.history: dict | None = None
         self._compact_history = True
@@ -110,8 +119,8 @@ class CompletionEngine:
         target = root if seed is None else os.path.join(root, str(seed))
         shutil.rmtree(target, ignore_errors=True)
 
-    def _cache(self, seed: Any) -> ResponseCache:
-        directory = os.path.join(self.cache_path_root, str(self.cache_seed if seed is None else seed))
+    def _cache(self, seed: Any, root: str | None = None) -> ResponseCache:
+        directory = os.path.join(root or self.cache_path_root, str(self.cache_seed if seed is None else seed))
         cache = self._caches.get(directory)
         if cache is None:
             with self._lock:
@@ -172,9 +181,11 @@ class CompletionEngine:
             The response, or ``-1`` when ``raise_on_ratelimit_or_timeout`` is false and every attempt
             was rate limited or timed out (FLAML's convention, kept for compatibility).
         """
-        for key, value in DEFAULT_SETTINGS.items():
+        for key, value in self.settings.items():
             config.setdefault(key, value)
         configs = [config] if config_list is None else _merged_configs(config, config_list)
+        for each in configs:
+            check_known(each, config_options(), "create")
         prepared = [
             prepare(
                 context,
@@ -226,7 +237,7 @@ class CompletionEngine:
     def _create_one(
         self, request: PreparedRequest, use_cache: bool, cache_salt: str | None, policy: RetryPolicy
     ) -> Response:
-        cache = self._cache(request.cache_seed) if use_cache else None
+        cache = self._cache(request.cache_seed, request.config.get("cache_path_root")) if use_cache else None
         key = cache_key(request.cache_request(), cache_salt) if cache else ""
         cached = cache.get(key) if cache else None
         if cached is not None:
@@ -265,7 +276,7 @@ class CompletionEngine:
         def on_failure(exc: BaseException) -> Failure:
             if not isinstance(exc, openai.OpenAIError):
                 raise exc  # BudgetExceededError from reserve (nothing held), or a bug: see below
-            failure = translate_sdk_error(exc, where)
+            failure = translate_sdk_error(exc, where, request.endpoint.credentials_hint)
             hold = current.pop()
             if failure.billed == "maybe" and failure.cause == "connection dropped":
                 failure = self._dropped_too_soon(failure, time.monotonic() - started[0], speed_key)
@@ -319,14 +330,17 @@ class CompletionEngine:
         return min(worst_case, per_completion * completions)
 
     def _send_once(self, request: PreparedRequest) -> dict:
-        client = client_for(request.endpoint)
-        api = client.chat.completions if request.chat else client.completions
-        known = _sdk_parameters(api.create)
-        kwargs = {k: v for k, v in request.body.items() if k in known}
-        extra = {k: v for k, v in request.body.items() if k not in known}
-        # The raw response skips building pydantic objects only to turn them back into a dict;
-        # the SDK still builds the request, authenticates, and raises its errors for bad statuses.
-        raw = api.with_raw_response.create(**kwargs, extra_body=extra or None, timeout=request.timeout)
+        with self._clients.lease(request.endpoint) as client:
+            api = client.chat.completions if request.chat else client.completions
+            known = _sdk_parameters(api.create)
+            kwargs = {k: v for k, v in request.body.items() if k in known}
+            # Fields of the other endpoint kind (checked against both before sending) and the caller's
+            # own extra_body travel in the body, as the SDK sends fields it does not know.
+            extra = {k: v for k, v in request.body.items() if k not in known}
+            extra.update(kwargs.pop("extra_body", None) or {})
+            # The raw response skips building pydantic objects only to turn them back into a dict;
+            # the SDK still builds the request, authenticates, and raises its errors for bad statuses.
+            raw = api.with_raw_response.create(**kwargs, extra_body=extra or None, timeout=request.timeout)
         try:
             data = json.loads(raw.http_response.content)
         except ValueError:
@@ -348,6 +362,21 @@ class CompletionEngine:
             model,
             model,
         )
+
+    # -- lifetime ----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the engine's SDK clients and response caches (they reopen if it is used again)."""
+        self._clients.close()
+        with self._lock:
+            caches, self._caches = list(self._caches.values()), {}
+        for cache in caches:
+            cache.close()
+
+    def __enter__(self) -> CompletionEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- reporting ---------------------------------------------------------------------------
     def usage_summary(self) -> str:

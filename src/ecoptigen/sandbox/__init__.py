@@ -20,9 +20,21 @@ import threading
 from ecoptigen.errors import SandboxError
 from ecoptigen.sandbox import _backends
 from ecoptigen.sandbox._base import Check, RunResult, Sandbox, Verdict
+from ecoptigen.sandbox._folders import folder_files, write_files
+from ecoptigen.sandbox._strict import StrictTest, strict_test
 from ecoptigen.sandbox._workers import WorkerPool
 
-__all__ = ["Check", "RunResult", "Sandbox", "Verdict", "get_sandbox"]
+__all__ = [
+    "Check",
+    "RunResult",
+    "Sandbox",
+    "StrictTest",
+    "Verdict",
+    "folder_files",
+    "get_sandbox",
+    "strict_test",
+    "write_files",
+]
 
 logger = logging.getLogger("ecoptigen.sandbox")
 

@@ -166,8 +166,16 @@ def _remove_stale(root: Path) -> None:
 
 
 def unavailable(what: str, reason: str) -> SandboxError:
-    return SandboxError(
-        f"{what} is not available: {reason}. Install it, or allow the weaker process sandbox explicitly "
-        "(allow_weak=True, or the environment variable ECOPTIGEN_ALLOW_WEAK_SANDBOX=1) — it does not "
-        "keep generated code away from your files or the network."
-    )
+    if what == "Docker":
+        fix = (
+            "Start a Docker engine, or leave use_docker out (or pass use_docker=False) to run in the "
+            "bubblewrap sandbox."
+        )
+    else:
+        fix = (
+            "Install it, or allow the weaker process sandbox explicitly: set the environment variable "
+            "ECOPTIGEN_ALLOW_WEAK_SANDBOX=1 (every function that runs code honours it; "
+            "ecoptigen.sandbox.get_sandbox(allow_weak=True) does too). It does not keep generated code "
+            "away from your files or the network."
+        )
+    return SandboxError(f"{what} is not available: {reason}. {fix}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+from ecoptigen.errors import ConfigurationError
 
 __all__ = ["Check", "RunResult", "Sandbox", "Verdict"]
 
@@ -27,6 +29,9 @@ class RunResult:
             ``{"raised": "TypeError"}``), when the program ran to its end.
         judged_apart: the verdict came from a harness process that never ran the program (a
             :class:`Check` run split), so the program could not forge it.
+        files: with ``collect_files``, the regular files the program created or changed in its working
+            folder, by relative path (at most 16 MiB and 1,000 files; symlinks never).
+        files_left_out: files the program wrote that did not fit in those limits.
     """
 
     verdict: Verdict
@@ -37,6 +42,8 @@ class RunResult:
     duration: float
     values: list[dict[str, Any]] | None = None
     judged_apart: bool = False
+    files: dict[str, bytes] = field(default_factory=dict)
+    files_left_out: int = 0
 
     @property
     def passed(self) -> bool:
@@ -66,7 +73,7 @@ class Check:
     change, and a returned object that is not plain data equals nothing and is neither true nor false.
 
     Raises:
-        ValueError: ``entry_point`` is not a Python name.
+        ConfigurationError: ``entry_point`` is not a Python name.
 
     Example:
         >>> from ecoptigen.sandbox import Check, get_sandbox
@@ -81,14 +88,19 @@ class Check:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.entry_point, str) and self.entry_point.isidentifier()):
-            raise ValueError(f"entry_point must be the name of the function the test calls, got {self.entry_point!r}")
+            raise ConfigurationError(
+                f"entry_point must be the name of the function the test calls, got {self.entry_point!r}"
+            )
 
 
 class Sandbox(Protocol):
     """Runs untrusted Python programs. Implementations are thread-safe.
 
     ``run(code, timeout, calls=None)`` executes ``code`` as a fresh ``__main__`` in isolation, at most
-    ``timeout`` seconds of wall-clock time. With ``calls`` (Python expressions such as
+    ``timeout`` seconds of wall-clock time, in an empty private working folder (``files``, by relative
+    path, are placed there first; with ``collect_files`` the files the program leaves there come back
+    in :attr:`RunResult.files`; ``filename`` is the name tracebacks and ``__file__`` show). ``sys.exit(n)``
+    ends the program with exit code ``n`` and no traceback. With ``calls`` (Python expressions such as
     ``"candidate(1, 2)"``), each is evaluated after the program and its value returned as plain data,
     so the caller can compare it with the expected value outside the sandbox (strict mode). With
     ``check`` (a :class:`Check`), the program passes only if the trusted test, run apart from it,
@@ -98,7 +110,15 @@ class Sandbox(Protocol):
     isolation: str
 
     def run(
-        self, code: str, timeout: float, calls: list[str] | None = None, check: Check | None = None
+        self,
+        code: str,
+        timeout: float,
+        calls: list[str] | None = None,
+        check: Check | None = None,
+        *,
+        files: dict[str, bytes] | None = None,
+        collect_files: bool = False,
+        filename: str | None = None,
     ) -> RunResult: ...
 
     def close(self) -> None: ...

@@ -9,6 +9,7 @@ dies. A killed worker is replaced by a fresh one on the next run.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib.resources
 import itertools
@@ -23,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ecoptigen.errors import SandboxError
+from ecoptigen.errors import ConfigurationError, SandboxError
 from ecoptigen.sandbox._base import Check, RunResult, Verdict
 from ecoptigen.sandbox._cgroup import PidsCgroup
 
@@ -189,13 +190,29 @@ class WorkerPool:
                 return
         worker.kill()
 
-    def run(self, code: str, timeout: float, calls: list[str] | None = None, check: Check | None = None) -> RunResult:
+    def run(
+        self,
+        code: str,
+        timeout: float,
+        calls: list[str] | None = None,
+        check: Check | None = None,
+        *,
+        files: dict[str, bytes] | None = None,
+        collect_files: bool = False,
+        filename: str | None = None,
+    ) -> RunResult:
         """Run ``code`` in a fresh child of a warm worker; see :class:`~ecoptigen.sandbox.Sandbox`."""
-        if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if isinstance(timeout, bool) or not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if check is not None and calls is not None:
-            raise ValueError("give calls (strict mode) or a check, not both")
+            raise ConfigurationError("give calls (strict mode) or a check, not both")
         job: dict = {"id": next(self._ids), "code": code, "timeout": timeout, "limits": job_limits(timeout)}
+        if filename:
+            job["filename"] = filename
+        if files:
+            job["files"] = {name: base64.b64encode(data).decode() for name, data in files.items()}
+        if collect_files:
+            job["collect_files"] = True
         if check is not None:
             job.update(entry_point=check.entry_point, prelude=check.prelude)
             result = self._run(job, timeout, check.test.encode())
@@ -231,6 +248,8 @@ class WorkerPool:
             duration=answer["duration"],
             values=answer["values"],
             judged_apart=bool(test),
+            files={name: base64.b64decode(data) for name, data in (answer.get("files") or {}).items()},
+            files_left_out=int(answer.get("files_left_out") or 0),
         )
 
     def close(self) -> None:

@@ -6,6 +6,9 @@ closes everything it does not need and runs the trusted harness, collects the ch
 with one JSON line on stdout. The worker is not dumpable, so a program cannot ptrace it or open its
 file descriptors through ``/proc`` to forge an answer.
 
+A job may carry files to place in the program's working folder first, and ask for the files the program
+left there (new or changed regular files, never symlinks, within :data:`FILES_CAP`) back in the answer.
+
 A job is a 24-byte length prefix, a JSON header, then (split jobs only) the trusted test code, which
 the worker moves with ``splice`` straight from its stdin to the harness: the test never enters this
 process's memory, so it is in no memory a program forked from here can read.
@@ -20,21 +23,26 @@ Two ways to judge a program:
   data back. The record is written by a process that never ran candidate code.
 """
 
+import base64
 import contextlib
 import gc
 import json
+import linecache
 import math
 import os
 import resource
 import select
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
 import traceback
 
 OUTPUT_CAP = 64 * 1024
+FILES_CAP = 16 << 20  # bytes of files collected from one job's folder
+FILES_MAX = 1000  # files collected from one job's folder
 PREFIX = 24  # f"{header_length:011d} {test_length:011d}\n"
 SAFE_TYPES = (int, float, str, bool, type(None))
 
@@ -134,18 +142,52 @@ def write_record(report_fd, record):
 
 
 def fail():
-    """The program or its test did not run to the end: say why on stderr, leave no record."""
+    """The program or its test did not run to the end: say why on stderr, leave no record.
+
+    ``sys.exit(code)`` ends the process with that code and no traceback, as Python does; any other
+    exception prints its traceback without the harness's own frames.
+    """
+    status = 1
     try:
-        traceback.print_exc()
+        kind, error, frames = sys.exc_info()
+        if isinstance(error, SystemExit):
+            status = exit_status(error.code)
+        else:
+            while frames is not None and frames.tb_frame.f_globals is globals():
+                frames = frames.tb_next
+            traceback.print_exception(kind, error, frames)
     finally:
-        flush_and_exit(1)
+        flush_and_exit(status)
+
+
+def exit_status(code):
+    """The exit status of ``sys.exit(code)``: ``None`` is 0, an int itself, anything else printed and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code & 0xFF
+    with contextlib.suppress(BaseException):
+        print(code, file=sys.stderr)
+    return 1
+
+
+def compiled(source, filename):
+    """``source`` compiled as ``filename``, its lines known to tracebacks (there is no file to read)."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return compile(source, filename, "exec")
+
+
+def program_namespace(job):
+    filename = job.get("filename") or "candidate.py"
+    sys.argv = [filename]
+    return {"__name__": "__main__", "__builtins__": __builtins__, "__file__": filename}, filename
 
 
 def harness(job, report_fd):
     """In-process judging: run the program (then ``calls``); write the record only at the end."""
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    namespace, filename = program_namespace(job)
     try:
-        exec(compile(job["code"], "candidate.py", "exec"), namespace)
+        exec(compiled(job["code"], filename), namespace)
         values = None
         if job.get("calls") is not None:
             values = []
@@ -194,9 +236,9 @@ class Unsplittable(BaseException):
 
 def serve_candidate(job, channel):
     """The program's process (split jobs): run the program, then answer calls to its function."""
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    namespace, filename = program_namespace(job)
     try:
-        exec(compile(job["code"], "candidate.py", "exec"), namespace)
+        exec(compiled(job["code"], filename), namespace)
         function = namespace[job["entry_point"]]
         if not callable(function):
             raise TypeError(f"{job['entry_point']} is not a function")
@@ -281,8 +323,8 @@ def split_harness(job, report_fd, test_fd):
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     trouble = set()
     try:
-        exec(compile(job["prelude"], "definition.py", "exec"), namespace)  # while the program runs
-        test = compile(b"".join(chunks).decode(), "test.py", "exec")
+        exec(compiled(job["prelude"], "definition.py"), namespace)  # while the program runs
+        test = compiled(b"".join(chunks).decode(), "test.py")
         if channel.receive() != {"ready": True}:
             raise CandidateGone("the program did not run to its end")
         namespace[job["entry_point"]] = stand_in(channel, job["entry_point"], trouble)
@@ -426,6 +468,7 @@ def run_job(job, test_length, mode, protocol_fds):
     test_r, test_w = os.pipe() if split else (None, None)
     start = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="job-")
+    place_files(workdir, job.get("files") or {})
     pid = os.fork()
     if pid == 0:
         try:
@@ -449,8 +492,69 @@ def run_job(job, test_length, mode, protocol_fds):
     reap_orphans()
     for fd in (out_r, report_r):
         os.close(fd)
+    files, left_out = collect_files(workdir, job.get("files") or {}) if job.get("collect_files") else ({}, 0)
     shutil.rmtree(workdir, ignore_errors=True)
-    return answer(job, start, status, timed_out, output, report, truncated)
+    result = answer(job, start, status, timed_out, output, report, truncated)
+    result.update(files=files, files_left_out=left_out)
+    return result
+
+
+def job_path(root, name):
+    """``root/name`` for a relative path with no ``..`` or empty parts, else ``None``."""
+    parts = str(name).split("/")
+    if not name or str(name).startswith("/") or any(part in ("", ".", "..") for part in parts):
+        return None
+    return os.path.join(root, *parts)
+
+
+def place_files(workdir, files):
+    """Write the job's files (base64 by relative path) into its folder before the program starts."""
+    for name, data in files.items():
+        path = job_path(workdir, name)
+        if path is None:
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+
+
+def collect_files(workdir, given):
+    """The regular files of ``workdir`` the program created or changed (base64 by relative path), within
+    :data:`FILES_CAP` and :data:`FILES_MAX`, and how many were left out. Symlinks and special files are
+    skipped; everything the job started has been killed, so nothing changes meanwhile."""
+    found, total, left_out = {}, 0, 0
+    for folder, subfolders, names in os.walk(workdir):  # does not follow symlinked folders
+        subfolders.sort()
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue
+            try:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                if total + info.st_size > FILES_CAP or len(found) >= FILES_MAX:
+                    left_out += 1
+                    continue
+                data = read_at_most(fd, info.st_size)
+            finally:
+                os.close(fd)
+            relative = os.path.relpath(path, workdir).replace(os.sep, "/")
+            encoded = base64.b64encode(data).decode()
+            if given.get(relative) != encoded:
+                found[relative] = encoded
+                total += len(data)
+    return found, left_out
+
+
+def read_at_most(fd, length):
+    chunks, left = [], length
+    while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def answer(job, start, status, timed_out, output, report, truncated):

@@ -103,14 +103,11 @@ def serve(
         A :class:`SimServer` with ``base_url`` (ending in ``/v1``), ``stats()`` and ``close()``.
 
     Raises:
-        ValueError: an unknown fault kind, or probabilities that do not add up.
-        ConfigurationError: an unknown quirk.
+        ConfigurationError: an unknown fault kind or quirk, or fault probabilities that do not add up.
     """
     basics = (seed, latency, per_token_latency, faults, rate_limits, api_key)
     if quirks:
-        simulator: Simulator = QuirkySimulator(
-            *basics, quirks=quirks, fault_plan=fault_plan, prompt_cache=prompt_cache
-        )
+        simulator: Simulator = QuirkySimulator(*basics, quirks=quirks, fault_plan=fault_plan, prompt_cache=prompt_cache)
     else:
         simulator = Simulator(*basics, fault_plan=fault_plan, prompt_cache=prompt_cache)
     return SimServer(simulator, port)

@@ -166,7 +166,7 @@ def _chat_style(problem: he.Problem, body: str, template: str, rng: random.Rando
 
 def generic_answer(prompt: str, max_tokens: int | None, rng: random.Random) -> str:
     """A deterministic answer for text the simulated models know nothing about."""
-    if re.search(r"\b(yes|no)\b.*\?|answer (with )?(yes|no)", prompt, re.IGNORECASE | re.DOTALL):
+    if re.search(r"\b(yes|no)\b.*\?|answer (with )?[\"']?(yes|no)\b", prompt, re.IGNORECASE | re.DOTALL):
         return rng.choice(["Yes.", "No."])
     words = ["This", "is", "a", "simulated", "answer", "from", "the", "ecoptigen", "test", "endpoint."]
     length = min(max_tokens or 64, 64)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ecoptigen.sim._protocol import Reply, Simulator
@@ -79,3 +80,9 @@ class SimHTTPServer(ThreadingHTTPServer):
     def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0):
         self.simulator = simulator
         super().__init__((host, port), _Handler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away mid-request (killed, timed out) is normal here: no traceback."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]

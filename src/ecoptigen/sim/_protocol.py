@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ecoptigen import models, tokens
+from ecoptigen.errors import ConfigurationError
 from ecoptigen.sim import _behaviour, _billing, _capabilities
 from ecoptigen.sim._prompt_cache import CachePolicy, PromptCache, prompt_token_ids
 
@@ -92,7 +93,9 @@ class Simulator:
         self.fault_plan = list(fault_plan or [])
         unknown = {f for f in self.fault_plan if f is not None} - set(FAULT_KINDS)
         if unknown:
-            raise ValueError(f"unknown fault kinds {sorted(unknown)} in fault_plan; use some of {list(FAULT_KINDS)}")
+            raise ConfigurationError(
+                f"unknown fault kinds {sorted(unknown)} in fault_plan; use some of {list(FAULT_KINDS)}"
+            )
         self.rate_limits = rate_limits or {}
         self.api_key = api_key
         self.closing = threading.Event()
@@ -167,8 +170,7 @@ class Simulator:
         if "deployments" in parts:  # Azure: /openai/deployments/{name}/(chat/)completions?api-version=
             if "api-version" not in parse_qs(urlsplit(target).query):
                 raise _ApiError(404, "Resource not found (Azure requests need ?api-version=).")
-            deployment = parts[parts.index("deployments") + 1]
-            model = models.base_model_name(deployment.replace("gpt-35", "gpt-3.5"))
+            model = _deployed_model(parts[parts.index("deployments") + 1])
         else:
             model = None
         if path.endswith("/chat/completions"):
@@ -309,6 +311,16 @@ def _caller_key(headers: dict[str, str]) -> str:
     return headers.get("api-key") or headers.get("authorization", "").removeprefix("Bearer ").strip()
 
 
+def _deployed_model(deployment: str) -> str:
+    """The model an Azure deployment serves: deployments named after a model drop its dots (Azure
+    allows none), so ``gpt-41-mini`` is ``gpt-4.1-mini`` and ``gpt-35-turbo`` is ``gpt-3.5-turbo``."""
+    name = models.base_model_name(deployment)
+    if name in _served_models():
+        return name
+    dotless = {served.replace(".", ""): served for served in _served_models()}
+    return dotless.get(name, name)
+
+
 def _fault_reply(kind: str) -> Reply:
     if kind == "429":
         reply = _ApiError(429, "Rate limit reached (simulated fault).", "requests", "rate_limit_exceeded").reply
@@ -325,9 +337,9 @@ def _fault_reply(kind: str) -> Reply:
 def _validate_faults(faults: dict[str, float]) -> dict[str, float]:
     unknown = set(faults) - set(FAULT_KINDS)
     if unknown:
-        raise ValueError(f"unknown fault kinds {sorted(unknown)}; use some of {list(FAULT_KINDS)}")
+        raise ConfigurationError(f"unknown fault kinds {sorted(unknown)}; use some of {list(FAULT_KINDS)}")
     if any(not 0 <= p <= 1 for p in faults.values()) or sum(faults.values()) > 1 + 1e-9:
-        raise ValueError("fault probabilities must be in [0, 1] and add up to at most 1")
+        raise ConfigurationError("fault probabilities must be in [0, 1] and add up to at most 1")
     return {k: float(v) for k, v in faults.items()}
 
 

@@ -16,20 +16,31 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from ecoptigen.errors import BudgetExceededError, ConfigurationError, EcoptigenError, TuningError
+from ecoptigen.errors import (
+    BudgetExceededError,
+    ConfigurationError,
+    EcoptigenError,
+    InferenceBudgetWarning,
+    TuningError,
+)
+from ecoptigen.memory import RunMemory
+from ecoptigen.options import check_known, create_options, tune_options
+from ecoptigen.tuning import logs
 from ecoptigen.tuning.analysis import Analysis, Trial
 from ecoptigen.tuning.space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
-from ecoptigen.tuning.testing import remember_eval_func, resolve_test_call, run_test
-from ecoptigen.tuning.tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions, logging_level_of
+from ecoptigen.tuning.testing import TEST_OPTIONS, remember_eval_func, resolve_test_call, run_test
+from ecoptigen.tuning.tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions
 
 __all__ = [
     "DEFAULT_CHAT_MODELS",
     "DEFAULT_COMPLETION_MODELS",
     "DEFAULT_CONCURRENCY",
     "Analysis",
+    "Engine",
     "Trial",
     "default_space",
     "test",
@@ -38,8 +49,24 @@ __all__ = [
 ]
 
 
+class Engine(Protocol):
+    """What :func:`tune` and :func:`test` need from the object that sends requests;
+    :class:`ecoptigen.oai.CompletionEngine` is one.
+
+    Attributes:
+        price_table: USD per 1K tokens by model, as ``oai.Completion.price1K``.
+    """
+
+    price_table: dict
+
+    def create(self, context: dict | None = None, *, chat: bool, **config: Any) -> Any:
+        """Send one request (``oai.Completion.create``'s arguments; ``cache_salt`` too) and return the
+        response dict; it must charge the active :mod:`ecoptigen.spend` ledgers."""
+        ...
+
+
 def tune(
-    engine: Any,
+    engine: Engine,
     *,
     chat: bool,
     data: list[dict],
@@ -68,7 +95,7 @@ def tune(
         optimization_budget: dollars the whole tuning may pay (requests inside eval_func included);
             never exceeded. Cache hits are free.
         num_samples: the most configurations to try; ``-1``: until the optimization budget is spent.
-        logging_level: level of the ``ecoptigen.tuning`` logger during the run.
+        logging_level: level of this run's ``ecoptigen.tuning`` log messages (no logger's level is changed).
         **config: the search space over the default one (see :mod:`ecoptigen.tuning.space`), and the
             run options ``concurrency`` (requests in flight, default 16), ``parallel_trials`` (default 1),
             ``serial_eval_func`` (default False), ``show_progress`` (default True).
@@ -83,23 +110,30 @@ def tune(
             (:class:`~ecoptigen.errors.TemplateError`, :class:`~ecoptigen.errors.UnknownPriceError`), or a
             metric missing from eval_func's first result.
         BudgetExceededError: the budget ran out before any configuration was fully evaluated.
-        TuningError: no configuration tried fits the inference budget.
+        TuningError: no configuration tried could be evaluated (every one failed or was unaffordable).
+
+    Warns:
+        InferenceBudgetWarning: no configuration fits the inference budget. As FLAML does, ``tune`` then
+            returns the best configuration found over it; ``analysis.inference_budget_met`` is ``False``.
 
     Example:
+        >>> import tempfile
         >>> from ecoptigen import oai, sim
         >>> data = [{"q": "1+1"}, {"q": "2+2"}]
         >>> def ev(responses, **instance): return {"success": any(r.strip() for r in responses)}
-        >>> with sim.serve() as server:
-        ...     config, analysis = tune(oai.CompletionEngine(cache_path_root=".cache/doctest"), chat=True,
+        >>> with sim.serve() as server, tempfile.TemporaryDirectory() as folder:
+        ...     config, analysis = tune(oai.CompletionEngine(cache_path_root=folder), chat=True,
         ...         data=data, metric="success", mode="max", eval_func=ev, optimization_budget=0.01,
         ...         num_samples=2, model="gpt-4o-mini", prompt="{q}", max_tokens=20, n=1,
         ...         base_url=server.base_url, api_key="sk-sim", show_progress=False)
         >>> config["model"], analysis.total_cost <= 0.01
         ('gpt-4o-mini', True)
     """
+    check_known(config, tune_options(), "tune")
+    _refuse_raise_option(config, "tune")
     options = TunerOptions.pop_from(config)
     create = functools.partial(engine.create, chat=chat)
-    with logging_level_of(logging_level):
+    with logs.logging_level(logging_level), RunMemory().activate():
         tuner = Tuner(
             create,
             engine.price_table,
@@ -119,45 +153,69 @@ def tune(
         analysis = tuner.run()
     best = analysis.best_config
     if best is None:
-        raise _no_result(analysis, tuner.refusal, inference_budget, optimization_budget)
+        raise _no_result(analysis, tuner.refusal, optimization_budget)
+    if not analysis.inference_budget_met:
+        _warn_over_inference_budget(analysis)
     # Credentials are not returned (FLAML leaves out config_list): the seed prints the config.
     return best, analysis
 
 
 def _no_result(
-    analysis: Analysis,
-    refusal: BudgetExceededError | None,
-    inference_budget: float | None,
-    optimization_budget: float | None,
+    analysis: Analysis, refusal: BudgetExceededError | None, optimization_budget: float | None
 ) -> EcoptigenError:
-    """The error that says why no configuration was fully evaluated, and what to change."""
+    """The error that says why no configuration was measured, and what to change."""
     statuses = {t.status for t in analysis.trials}
-    if "over_budget" in statuses or "pruned" in statuses:
-        return TuningError(
-            f"none of the {len(analysis.trials)} configurations tried fits the inference budget of "
-            f"${inference_budget} per instance. Raise inference_budget or num_samples, or narrow the space.",
-            analysis,
-        )
     if statuses == {"error"}:
         failing = next(t for t in analysis.trials if t.status == "error")
+        last = (failing.error or "").removeprefix("requests kept failing: ")
         return TuningError(
-            f"the requests of every configuration tried kept failing ({failing.error}). Check that the endpoint "
-            "is up and answers, or raise retry_timeout.",
+            f"the requests of every configuration tried kept failing ({last}). Check that the endpoint is up "
+            "and answers, or raise retry_timeout.",
             analysis,
         )
     unaffordable = [t for t in analysis.trials if t.status == "unaffordable"]
-    why = unaffordable[0].error if unaffordable else (str(refusal) if refusal else analysis.stopped_because)
-    return BudgetExceededError(
-        f"the optimization budget (${optimization_budget}) could not pay for any configuration to be fully "
-        f"evaluated: {why}. Raise optimization_budget above that, or narrow the space (smaller n / max_tokens, "
-        "cheaper models).",
+    if unaffordable or refusal is not None or analysis.stopped_because.startswith("the optimization budget"):
+        why = unaffordable[0].error if unaffordable else (str(refusal) if refusal else analysis.stopped_because)
+        return BudgetExceededError(
+            f"the optimization budget (${optimization_budget}) could not pay for any configuration to be fully "
+            f"evaluated: {why}. Raise optimization_budget above that, or narrow the space (smaller n / "
+            "max_tokens, cheaper models).",
+            analysis,
+            worst_case=refusal.worst_case if refusal else None,
+        )
+    return TuningError(
+        f"none of the {len(analysis.trials)} configurations tried could be evaluated (see analysis.trials for "
+        "each one's status and error). Raise num_samples, or narrow the space.",
         analysis,
-        worst_case=refusal.worst_case if refusal else None,
+    )
+
+
+def _refuse_raise_option(config: dict, where: str) -> None:
+    if "raise_on_ratelimit_or_timeout" in config or "raise_error" in config:
+        raise ConfigurationError(
+            f"{where}() needs every response, so raise_on_ratelimit_or_timeout (a create() option) does not "
+            f"apply: remove it. A configuration whose requests keep failing is marked 'error' by tune; test "
+            "raises RetryableError."
+        )
+
+
+def _warn_over_inference_budget(analysis: Analysis) -> None:
+    result = analysis.best_result or {}
+    cost = result.get("inference_cost")
+    measured = (
+        f"costs ${cost:.6f} per instance" if isinstance(cost, float) and cost < float("inf") else "was stopped early"
+    )
+    warnings.warn(
+        f"no configuration fits the inference budget of ${analysis.inference_budget} per instance: returning the "
+        f"best of the {len(analysis.trials)} tried, which {measured} (analysis.inference_budget_met is False). "
+        "Raise inference_budget or num_samples, or narrow the space (smaller n / max_tokens).",
+        InferenceBudgetWarning,
+        stacklevel=4,  # the caller of oai.Completion.tune
     )
 
 
 def test(
-    engine: Any,
+    engine: Engine,
     *,
     chat: bool,
     data: list[dict],
@@ -178,7 +236,7 @@ def test(
         use_cache: use cached responses.
         agg_method: ``"avg"``, ``"median"``, a callable, or a dict of callables by metric.
         return_responses_and_per_instance_result: also return per-instance results and responses.
-        logging_level: level of the ``ecoptigen.tuning`` logger meanwhile.
+        logging_level: level of this run's ``ecoptigen.tuning`` log messages.
         concurrency: requests in flight at once (eval_func runs on the same threads).
 
     Returns:
@@ -189,19 +247,22 @@ def test(
         ConfigurationError: no eval_func and no earlier tune, empty data, an unknown agg_method.
 
     Example:
+        >>> import tempfile
         >>> from ecoptigen import oai, sim
         >>> def ev(responses, **instance): return {"success": bool(responses[0])}
-        >>> with sim.serve() as server:
-        ...     result = test(oai.CompletionEngine(cache_path_root=".cache/doctest"), chat=True,
+        >>> with sim.serve() as server, tempfile.TemporaryDirectory() as folder:
+        ...     result = test(oai.CompletionEngine(cache_path_root=folder), chat=True,
         ...                   data=[{"q": "hi"}], eval_func=ev, config={"model": "gpt-4o-mini",
         ...                   "prompt": "{q}", "base_url": server.base_url, "api_key": "sk-sim"})
         >>> sorted(result)
         ['cost', 'inference_cost', 'success']
     """
     config, eval_func, _ = resolve_test_call(engine, config, eval_func, {})
+    check_known(config, create_options() | set(TEST_OPTIONS), "test")
+    _refuse_raise_option(config, "test")
     if not isinstance(data, list) or not data:
         raise ConfigurationError("data is empty: give at least one data instance to test on.")
-    with logging_level_of(logging_level):
+    with logs.logging_level(logging_level), RunMemory().activate():
         return run_test(
             functools.partial(engine.create, chat=chat),
             data,
@@ -215,14 +276,15 @@ def test(
 
 
 def test_facade(
-    engine: Any, *, chat: bool, data: list[dict], config: Any = None, eval_func: Any = None, **kwargs: Any
+    engine: Engine, *, chat: bool, data: list[dict], config: Any = None, eval_func: Any = None, **kwargs: Any
 ) -> dict | tuple:
     """What ``oai.Completion.test`` calls: accepts both ``test(data, config)`` and
     ``test(data, eval_func, use_cache=..., **config)``; see :func:`resolve_test_call`.
 
     Example:
+        >>> from ecoptigen.oai import CompletionEngine
         >>> def ev(responses, **instance): return {"success": True}
-        >>> test_facade(None, chat=True, data=[], config=ev)
+        >>> test_facade(CompletionEngine(), chat=True, data=[], config=ev)
         Traceback (most recent call last):
         ...
         ecoptigen.errors.ConfigurationError: data is empty: give at least one data instance to test on.

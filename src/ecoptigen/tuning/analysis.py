@@ -1,6 +1,9 @@
 """What a tuning found: every trial, the best one, the money, a pandas table and plot data.
 
-Plot data is computed here; :mod:`ecoptigen.tuning.plots` only draws it.
+:class:`Analysis` answers FLAML's ``ExperimentAnalysis`` questions as FLAML users ask them
+(``best_trial.last_result``, ``get_best_trial(metric, mode)``, ``results``, ``best_result_df``), plus
+ecoptigen's own (``trials_dataframe()``, ``plot()``, ``inference_budget_met``). Plot data is computed
+here; :mod:`ecoptigen.tuning.plots` only draws it.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecoptigen import models
+from ecoptigen.errors import ConfigurationError
 from ecoptigen.parameters import restriction
 
-__all__ = ["CREDENTIAL_KEYS", "Analysis", "Trial"]
+__all__ = ["CREDENTIAL_KEYS", "SCOPES", "Analysis", "Trial"]
 
 # Settings that carry credentials: never returned as a tuned config, written to a journal or shown.
-CREDENTIAL_KEYS = frozenset({"api_key", "azure_ad_token", "config_list", "organization"})
+CREDENTIAL_KEYS = frozenset({"api_key", "azure_ad_token", "azure_ad_token_provider", "config_list", "organization"})
+# FLAML's get_best_trial scopes. Every trial reports once, so each of them is that one result.
+SCOPES = ("last", "avg", "all", "last-5-avg", "last-10-avg")
 
 
 @dataclass
@@ -34,6 +40,9 @@ class Trial:
         paid: dollars actually paid during this trial (requests inside eval_func included).
         total_paid: dollars paid by the tuning up to the end of this trial.
         replayed: the trial was read back from the journal, not evaluated in this run.
+        measured: for a configuration evaluated on all the data and found over the inference budget,
+            the metrics and ``inference_cost`` it really had (``metrics`` holds the worst value the
+            searcher was told); ``None`` otherwise.
     """
 
     index: int
@@ -48,6 +57,45 @@ class Trial:
     replayed: bool = False
     error: str | None = None
     seconds: float = 0.0
+    measured: dict[str, float] | None = None
+
+    @property
+    def trial_id(self) -> str:
+        """The trial's id, as FLAML names trials in ``analysis.results``: ``t<index>``."""
+        return f"t{self.index}"
+
+    @property
+    def last_result(self) -> dict[str, Any]:
+        """The trial's result as FLAML reports it: metrics, ``inference_cost``, ``cost``, ``total_cost``
+        (dollars the tuning had paid by its end), ``config`` and ``config/<name>``, ``time_total_s``.
+
+        Example:
+            >>> t = Trial(0, {"n": 1}, {"model": "m", "n": 1}, "ok", {"success": 0.5}, 0.01, 0.2, 0.2, 0.2)
+            >>> t.last_result["success"], t.last_result["config/n"], t.last_result["total_cost"]
+            (0.5, 1, 0.2)
+        """
+        result: dict[str, Any] = {
+            **self.metrics,
+            "inference_cost": self.inference_cost,
+            "cost": self.cost,
+            "total_cost": self.total_paid,
+            "status": self.status,
+            "training_iteration": 0,
+            "time_total_s": self.seconds,
+            "config": self.config,
+        }
+        result.update({f"config/{key}": value for key, value in self.config.items()})
+        return result
+
+    @property
+    def metric_analysis(self) -> dict[str, dict[str, float]]:
+        """FLAML's per-metric summary over the trial's results, for every numeric value of
+        :attr:`last_result` (one result per trial, so every scope holds that value)."""
+        return {
+            key: dict.fromkeys(("max", "min", "last", "avg", "last-5-avg", "last-10-avg"), float(value))
+            for key, value in self.last_result.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        }
 
 
 @dataclass
@@ -55,7 +103,8 @@ class Analysis:
     """The result of :func:`ecoptigen.tuning.tune` (FLAML's ``analysis``).
 
     Attributes:
-        metric, mode: what was optimized, ``"max"`` or ``"min"``.
+        metric, mode: what was optimized, ``"max"`` or ``"min"`` (FLAML: ``default_metric``,
+            ``default_mode``).
         trials: every trial, in order.
         total_cost: dollars known to be paid during the tuning (resumed runs included); cache hits are free.
         unconfirmed_cost: an estimate of dollars the provider may have billed for requests whose answers
@@ -64,12 +113,13 @@ class Analysis:
         saved_by_cache: dollars the cache hits of this run would have cost.
         budget: the optimization budget (``None`` for none).
         stopped_because: why the search ended.
+        inference_budget: the inference budget, dollars per instance (``None`` for none).
 
     Example:
         >>> t = Trial(0, {"n": 1}, {"model": "m", "n": 1}, "ok", {"success": 0.5}, 0.01, 0.2, 0.2, 0.2)
         >>> a = Analysis("success", "max", [t], total_cost=0.2)
-        >>> a.best_config, a.best_result["success"]
-        ({'model': 'm', 'n': 1}, 0.5)
+        >>> a.best_config, a.best_result["success"], a.best_trial.last_result["success"]
+        ({'model': 'm', 'n': 1}, 0.5, 0.5)
     """
 
     metric: str
@@ -80,43 +130,116 @@ class Analysis:
     budget: float | None = None
     stopped_because: str = ""
     unconfirmed_cost: float = 0.0
+    inference_budget: float | None = None
+
+    @property
+    def default_metric(self) -> str:
+        """FLAML's name for :attr:`metric`."""
+        return self.metric
+
+    @property
+    def default_mode(self) -> str:
+        """FLAML's name for :attr:`mode`."""
+        return self.mode
+
+    @property
+    def inference_budget_met(self) -> bool:
+        """Whether some configuration was fully evaluated within the inference budget (always true
+        without one).
+
+        When none was, :attr:`best_trial` is the best configuration found over the budget (FLAML's
+        contract) and ``tune`` warns that it does not fit.
+        """
+        return self.inference_budget is None or any(t.status == "ok" for t in self.trials)
 
     @property
     def best_trial(self) -> Trial | None:
-        """The fully evaluated trial with the best metric (the first among equals); ``None`` if none was."""
-        done = [t for t in self.trials if t.status == "ok" and not _is_nan(t.metrics.get(self.metric))]
-        if not done:
-            return None
-        sign = 1 if self.mode == "max" else -1
-        return max(reversed(done), key=lambda t: (sign * t.metrics[self.metric], -t.index))
+        """The best trial (the first among equals): the best fully evaluated one within the inference
+        budget; when no configuration fit, the best one measured over the budget; ``None`` if none was
+        evaluated."""
+        return self.get_best_trial()
+
+    def get_best_trial(
+        self, metric: str | None = None, mode: str | None = None, scope: str = "last", filter_nan_and_inf: bool = True
+    ) -> Trial | None:
+        """The trial with the best ``metric`` (FLAML's ``ExperimentAnalysis.get_best_trial``).
+
+        Only trials evaluated on all the data are compared: those within the inference budget, or, when
+        none was, those measured over it (with the metrics they really had).
+
+        Args:
+            metric: any numeric key of the trials' results (default: the tuned metric).
+            mode: ``"max"`` or ``"min"`` (default: the tuning's mode).
+            scope: one of FLAML's scopes; every trial reports one result, so they all compare it.
+            filter_nan_and_inf: never pick a trial whose value is nan or infinite.
+
+        Raises:
+            ConfigurationError: an unknown mode or scope.
+
+        Example:
+            >>> runs = [(1.0, 0.5), (0.5, 0.1)]
+            >>> ts = [Trial(i, {}, {}, "ok", {"success": s}, c, c, c, c) for i, (s, c) in enumerate(runs)]
+            >>> Analysis("success", "max", ts).get_best_trial("inference_cost", "min").trial_id
+            't1'
+        """
+        metric, mode = metric or self.metric, mode or self.mode
+        if mode not in ("min", "max") or scope not in SCOPES:
+            raise ConfigurationError(
+                f'mode must be "min" or "max" and scope one of {list(SCOPES)}; got {mode!r}, {scope!r}.'
+            )
+        best, best_value = None, None
+        for trial, result in self._candidates():
+            value = result.get(metric)
+            if not isinstance(value, (int, float)) or (filter_nan_and_inf and not math.isfinite(value)):
+                continue
+            if best_value is None or (value > best_value if mode == "max" else value < best_value):
+                best, best_value = trial, value
+        return best
+
+    def _candidates(self) -> list[tuple[Trial, dict[str, Any]]]:
+        ok = [(t, t.last_result) for t in self.trials if t.status == "ok"]
+        if ok:
+            return ok
+        over = [t for t in self.trials if t.status == "over_budget"]
+        measured = [(t, {**t.last_result, **t.measured}) for t in over if t.measured]
+        # Configurations stopped early have no metric: as in FLAML (all of them score alike), the first.
+        return measured or [(t, {**t.last_result, self.metric: 0.0}) for t in over[:1]]
+
+    def get_best_config(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> dict | None:
+        """The ``create`` arguments of :meth:`get_best_trial` (credentials left out)."""
+        best = self.get_best_trial(metric, mode, scope)
+        return None if best is None else {k: v for k, v in best.params.items() if k not in CREDENTIAL_KEYS}
 
     @property
     def best_config(self) -> dict[str, Any] | None:
         """The ``create`` arguments of the best trial (what :func:`tune` returns)."""
-        best = self.best_trial
-        return None if best is None else {k: v for k, v in best.params.items() if k not in CREDENTIAL_KEYS}
+        return self.get_best_config()
 
     @property
     def best_result(self) -> dict[str, Any] | None:
-        """The best trial's metrics with its ``inference_cost``, ``cost`` and the tuning's ``total_cost``."""
+        """The best trial's result (FLAML: ``best_trial.last_result``): its metrics, ``inference_cost``,
+        ``cost``, ``total_cost``, ``config``; for a configuration over the inference budget, what it measured."""
         best = self.best_trial
         if best is None:
             return None
-        return {
-            **best.metrics,
-            "inference_cost": best.inference_cost,
-            "cost": best.cost,
-            "total_cost": self.total_cost,
-            "config": best.config,
-        }
+        return {**best.last_result, **(best.measured or {})} if best.status != "ok" else best.last_result
 
     @property
     def results(self) -> dict[str, dict[str, Any]]:
-        """Each trial's metrics and costs, by trial id (``t0``, ``t1``, ...)."""
-        return {
-            f"t{t.index}": {**t.metrics, "inference_cost": t.inference_cost, "cost": t.cost, "status": t.status}
-            for t in self.trials
-        }
+        """Every trial's result by trial id (``t0``, ``t1``, ...), as FLAML's ``analysis.results``."""
+        return {t.trial_id: t.last_result for t in self.trials}
+
+    @property
+    def best_result_df(self) -> Any:
+        """:attr:`best_result` as a one-row :class:`pandas.DataFrame` indexed by trial id (empty if none)."""
+        import pandas as pd
+
+        best, result = self.best_trial, self.best_result
+        if best is None or result is None:
+            return pd.DataFrame()
+        return pd.DataFrame(
+            [{k: _cell(v) for k, v in result.items()}], index=pd.Index([best.trial_id], name="trial_id")
+        )
 
     def trials_dataframe(self) -> Any:
         """The trial table as a :class:`pandas.DataFrame`: one row per trial, the config's settings,
@@ -201,10 +324,6 @@ def _left_out(trial: Trial, param: str) -> str | None:
     model = str(trial.params.get("model", ""))
     kind = restriction(model, param, chat=models.endpoint_kind(model) == "chat")
     return None if kind is None else _LEFT_OUT[kind]
-
-
-def _is_nan(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _cell(value: Any) -> Any:

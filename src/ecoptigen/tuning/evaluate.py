@@ -9,7 +9,6 @@ before, so the cache never hands the earlier samples back as "new" ones.
 
 from __future__ import annotations
 
-import logging
 import math
 import numbers
 from collections.abc import Callable
@@ -21,9 +20,10 @@ import numpy as np
 
 from ecoptigen import models, pricing
 from ecoptigen.errors import ConfigurationError, EcoptigenError, EvalFuncError, RetryableError
-from ecoptigen.oai._response import extract_text_or_function_call
-from ecoptigen.oai._templates import instantiate, instantiate_messages
+from ecoptigen.prompts import instantiate, instantiate_messages
+from ecoptigen.responses import extract_text_or_function_call
 from ecoptigen.tuning.analysis import CREDENTIAL_KEYS
+from ecoptigen.tuning.logs import RunLogger
 from ecoptigen.tuning.pruning import (
     PruningRegions,
     budget_verdict,
@@ -36,7 +36,7 @@ from ecoptigen.tuning.steps import StepBudget, Unaffordable, call_all, waiting_f
 
 __all__ = ["Knowledge", "TrialEvaluator", "TrialOutcome", "aggregate_metrics", "check_result", "salt_after"]
 
-logger = logging.getLogger("ecoptigen.tuning")
+logger = RunLogger("ecoptigen.tuning")
 
 Status = Literal["ok", "pruned", "over_budget", "error", "unaffordable"]
 
@@ -55,6 +55,8 @@ class TrialOutcome:
         cost: dollars of every response the trial used, cache hits included (what BlendSearch budgets).
         updates: pruning facts learned, in the journal's form, for the tuner to apply.
         avg_input_tokens: the average prompt tokens per instance seen (``None`` unless fully evaluated).
+        measured: the real metrics and ``inference_cost`` of a config evaluated on all the data and found
+            over the inference budget (``metrics`` then holds the worst value, for the searcher).
     """
 
     status: Status
@@ -64,6 +66,7 @@ class TrialOutcome:
     updates: list[list[Any]] = field(default_factory=list)
     error: str | None = None
     avg_input_tokens: float | None = None
+    measured: dict[str, float] | None = None
 
 
 @dataclass
@@ -403,6 +406,7 @@ class TrialEvaluator:
         if self.inference_budget is not None and inference_cost > self.inference_budget:
             outcome = self._over(samples, updates, region, max_tokens, config_n, "over the inference budget")
             outcome.metrics = {**metrics, self.metric: self.worst}
+            outcome.measured = {**metrics, "inference_cost": inference_cost}
         else:
             outcome = TrialOutcome("ok", metrics, inference_cost, sum(s.cost for s in samples), updates)
         outcome.avg_input_tokens = avg_input_tokens

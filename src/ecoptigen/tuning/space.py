@@ -24,10 +24,8 @@ what the resume journal stores) and :meth:`SearchSpace.params` turns it into ``c
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +33,7 @@ from ecoptigen import models as catalog
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.parameters import check_value, restriction
 from ecoptigen.tuning._flaml import BlendSearch, Categorical, Domain, Integer, tune
+from ecoptigen.tuning.logs import RunLogger, quiet_third_party
 
 __all__ = [
     "DEFAULT_CHAT_MODELS",
@@ -45,7 +44,7 @@ __all__ = [
     "make_searcher",
 ]
 
-logger = logging.getLogger("ecoptigen.tuning")
+logger = RunLogger("ecoptigen.tuning")
 
 # FLAML tuned text-ada/babbage/davinci-003, gpt-3.5-turbo and gpt-4 (all retired or superseded). The
 # modern defaults keep the idea -- cheap to strong, one price ladder -- with current, priced models that
@@ -378,7 +377,7 @@ def make_searcher(space: SearchSpace, metric: str, mode: str, cost_budget: float
     settings: dict[str, Any] = {"metric": metric, "mode": mode, "space": space.searched}
     settings.update(cost_attr="cost", cost_budget=cost_budget)
     points: list[dict[str, Any]] = []
-    with _quiet_optuna():
+    with quiet_third_party("optuna"):  # BlendSearch announces each optuna study it creates at INFO
         if "subspace" in space.searched:
             first = BlendSearch(**settings).suggest("t0") or {}
             points = [first]
@@ -390,15 +389,3 @@ def make_searcher(space: SearchSpace, metric: str, mode: str, cost_budget: float
                     points.append({**first, "subspace": {**shared, "model": model}})
         space.start_points = points
         return BlendSearch(**settings, points_to_evaluate=points or None)
-
-
-@contextlib.contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    """BlendSearch creates optuna studies, and optuna announces each one at INFO on stderr."""
-    optuna_logger = logging.getLogger("optuna")
-    level = optuna_logger.level
-    optuna_logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        optuna_logger.setLevel(level)

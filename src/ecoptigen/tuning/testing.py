@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import statistics
 import weakref
 from collections.abc import Callable
@@ -10,14 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.oai._response import extract_text_or_function_call
+from ecoptigen.responses import extract_text_or_function_call
+from ecoptigen.tuning.logs import RunLogger
 from ecoptigen.tuning.steps import call_all
 
-__all__ = ["aggregate", "remember_eval_func", "resolve_test_call", "run_test"]
+__all__ = ["TEST_OPTIONS", "aggregate", "remember_eval_func", "resolve_test_call", "run_test"]
 
-logger = logging.getLogger("ecoptigen.tuning")
+logger = RunLogger("ecoptigen.tuning")
 
-_TEST_OPTIONS = ("use_cache", "agg_method", "return_responses_and_per_instance_result", "logging_level", "concurrency")
+TEST_OPTIONS = ("use_cache", "agg_method", "return_responses_and_per_instance_result", "logging_level", "concurrency")
 # The eval_func of the last tune per engine: FLAML's test() falls back to it. Weak keys, so an engine
 # that goes away takes its entry along; nothing else of a tuning outlives it.
 _LAST_EVAL_FUNC: weakref.WeakKeyDictionary[Any, Callable] = weakref.WeakKeyDictionary()
@@ -53,7 +53,7 @@ def resolve_test_call(
         config, eval_func = None, config
     if config is not None and not isinstance(config, dict):
         raise ConfigurationError(f"config must be a dict of create() arguments; got {type(config).__name__}.")
-    options = {k: kwargs.pop(k) for k in _TEST_OPTIONS if k in kwargs}
+    options = {k: kwargs.pop(k) for k in TEST_OPTIONS if k in kwargs}
     merged = {**(config or {}), **kwargs}
     if eval_func is None:
         eval_func = _LAST_EVAL_FUNC.get(engine) if engine is not None else None

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import copy
 import itertools
-import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +26,14 @@ from ecoptigen.errors import BudgetExceededError, ConfigurationError
 from ecoptigen.tuning.analysis import Analysis, Trial
 from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator, TrialOutcome
 from ecoptigen.tuning.journal import Journal, fingerprint, public_params
+from ecoptigen.tuning.logs import RunLogger
 from ecoptigen.tuning.progress import TuningProgress
 from ecoptigen.tuning.space import SearchSpace, build_space, make_searcher
 from ecoptigen.tuning.validate import check_arguments, check_prices, check_templates
 
 __all__ = ["DEFAULT_CONCURRENCY", "MAX_SUGGEST_FAILURES", "Tuner", "TunerOptions"]
 
-logger = logging.getLogger("ecoptigen.tuning")
+logger = RunLogger("ecoptigen.tuning")
 
 DEFAULT_CONCURRENCY = 16
 # Configurations in a row whose requests do not fit in what is left of the budget before the run ends:
@@ -281,6 +280,7 @@ class Tuner:
                 self.ledger.paid,
                 error=outcome.error,
                 seconds=seconds,
+                measured=outcome.measured,
             )
             self.journal.append(self._record(trial, outcome))
         trial.total_paid = self.ledger.paid if not trial.replayed else trial.total_paid
@@ -315,6 +315,7 @@ class Tuner:
             "avg_input_tokens": outcome.avg_input_tokens,
             "error": trial.error,
             "seconds": trial.seconds,
+            "measured": trial.measured,
         }
 
     def _trial_from_record(self, index: int, record: dict[str, Any]) -> Trial:
@@ -332,6 +333,7 @@ class Tuner:
             replayed=True,
             error=record.get("error"),
             seconds=float(record.get("seconds", 0.0)),
+            measured=record.get("measured"),
         )
 
     def _analysis(self, stopped: str) -> Analysis:
@@ -344,6 +346,7 @@ class Tuner:
             saved_by_cache=self.ledger.saved_by_cache,
             budget=self.budget,
             stopped_because=stopped,
+            inference_budget=self.evaluator.inference_budget,
         )
 
 
@@ -385,14 +388,3 @@ class _Suggestions:
             self.searcher.on_trial_complete(trial_id, None, error=True)
         else:
             self.searcher.on_trial_complete(trial_id, result)
-
-
-@contextmanager
-def logging_level_of(level: int) -> Iterator[None]:
-    """Set the ``ecoptigen.tuning`` logger's level for the duration of a tuning."""
-    old = logger.level
-    logger.setLevel(level)
-    try:
-        yield
-    finally:
-        logger.setLevel(old)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ecoptigen import models
 from ecoptigen.errors import ConfigurationError, TemplateError, UnknownPriceError
-from ecoptigen.oai._templates import template_keys
+from ecoptigen.prompts import template_keys
 from ecoptigen.tuning.space import SearchSpace
 
 __all__ = ["check_arguments", "check_prices", "check_templates"]

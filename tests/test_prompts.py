@@ -2,7 +2,7 @@ import pytest
 
 from ecoptigen.errors import ConfigurationError, TemplateError
 from ecoptigen.oai import Completion
-from ecoptigen.oai._templates import instantiate_messages, template_keys
+from ecoptigen.prompts import instantiate_messages, template_keys
 
 
 def test_string_template_is_formatted_from_the_context():

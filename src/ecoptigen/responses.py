@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ecoptigen.errors import ConfigurationError
+
 __all__ = ["Response", "extract_text", "extract_text_or_function_call"]
 
 
@@ -26,8 +28,13 @@ def _choices(response: dict) -> list[dict]:
     try:
         return list(response["choices"])
     except (KeyError, TypeError):
-        raise TypeError(
-            f"expected a response returned by create() (a dict with 'choices'), got {type(response).__name__}"
+        hint = (
+            ": create() returns -1 when raise_on_ratelimit_or_timeout=False and every attempt failed; "
+            "check for -1 first"
+        )
+        raise ConfigurationError(
+            f"expected a response returned by create() (a dict with 'choices'), got {response!r:.60}"
+            f"{hint if response == -1 else ''}."
         ) from None
 
 
