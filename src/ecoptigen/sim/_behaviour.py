@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ecoptigen.sim import _difficulty as dif
 from ecoptigen.sim import _humaneval as he
+from ecoptigen.sim import _styles
 from ecoptigen.sim._difficulty import DEFAULT_PASS_AT_1, PASS_AT_1
 
 __all__ = ["PASS_AT_1", "Answer", "answer"]
@@ -27,6 +28,21 @@ _REPEAT_SCALE = 0.35
 def greedy_share(tau: float) -> float:
     """Probability that a sample repeats the greedy answer's text, given it is as right as that one."""
     return math.exp(-tau / _REPEAT_SCALE)
+
+
+# Comment lines per statement (at T=0): real answers are longer than HumanEval's terse canonical
+# solutions. Set so that completion tokens per sample match FLAML's logged runs (docs/sim.md).
+_VERBOSITY = {"codex": 0.5, "gpt3": 0.5, "chat": 0.2, "modern": 0.3}
+
+
+# Words of junk a very small model writes per answer (FLAML's logs: text-ada-001 about 6-38 tokens
+# per sample with the seed's stops, text-babbage-001 about 30-180).
+_JUNK_WORDS = {"text-ada-001": 8, "text-babbage-001": 60}
+
+
+def verbosity(model: str, tau: float) -> float:
+    """Share of statements a sample precedes with a comment; hotter samples ramble more."""
+    return min(0.9, _VERBOSITY[dif.family(model)] * (0.7 + 0.5 * tau))
 
 
 @dataclass
@@ -54,22 +70,18 @@ def humaneval_answer(
         correct = False  # near 2 the sampler wanders off: most programs break
         local = rng
     # Very weak models mostly write code that does not run; the others make plausible mistakes.
-    broken_share = 0.8 if PASS_AT_1.get(model, DEFAULT_PASS_AT_1) < 0.1 else 0.12
-    body = he.correct_variant(problem, local) if correct else he.mutant(problem, local, broken_share)
+    skill = PASS_AT_1.get(model, DEFAULT_PASS_AT_1)
+    if correct:
+        body = he.correct_variant(problem, local)
+    elif skill < 0.05:
+        body = he.junk(problem, local, _JUNK_WORDS.get(model, 30))
+    else:
+        body = he.mutant(problem, local, 0.8 if skill < 0.1 else 0.12)
+    body = he.annotate(body, local, verbosity(model, temperature))
     if chat:
-        return Answer(_chat_style(problem, body, template, local), correct)
+        form = _styles.choose_style(model, problem.task_id, template, 0.0 if local is greedy_text else temperature, rng)
+        return Answer(_styles.chat_answer(model, problem, body, form, template, local), correct)
     return Answer(body + he.run_on(problem, local), correct)
-
-
-def _chat_style(problem: he.Problem, body: str, template: str, rng: random.Random) -> str:
-    code = problem.full_solution(body).strip("\n")
-    asked_for_code = "complete the following python function" in template.lower()
-    if rng.random() < (0.7 if asked_for_code else 0.25):
-        return f"```python\n{code}\n```"
-    return (
-        f"Here is an implementation of `{problem.entry_point}`:\n\n```python\n{code}\n```\n\n"
-        "It follows the examples in the docstring."
-    )
 
 
 def generic_answer(prompt: str, max_tokens: int | None, rng: random.Random) -> str:
@@ -81,9 +93,13 @@ def generic_answer(prompt: str, max_tokens: int | None, rng: random.Random) -> s
     return " ".join(words[i % len(words)] for i in range(max(1, length)))
 
 
-# Weaker models get an expected value in a generated assertion wrong this often.
-def _assertion_error_rate(model: str) -> float:
-    return max(0.02, 0.5 * (1 - PASS_AT_1.get(model, DEFAULT_PASS_AT_1)))
+# Copying a docstring's examples into asserts is easy: an expected value comes out wrong this often
+# per line, more for weaker models. Set so that FLAML's published selection with gpt-3.5-turbo's
+# assertions is reproduced (text-davinci-003, n=27: 0.84-0.90 of problems have a candidate passing
+# them); 0.5 * (1 - pass@1), used before, made gpt-3.5-turbo's wrong one line in four; now one in thirty.
+def assertion_error_rate(model: str) -> float:
+    """Probability that one generated assertion has a wrong expected value."""
+    return max(0.01, 0.07 * (1 - PASS_AT_1.get(model, DEFAULT_PASS_AT_1)))
 
 
 def answer(
@@ -97,6 +113,6 @@ def answer(
         return Answer(generic_answer(prompt, max_tokens, local))
     if "assertion" in prompt.lower() and "docstring" in prompt.lower():
         local = rng if temperature > 1e-6 else random.Random(f"{model}|{problem.task_id}|assert")
-        return Answer(he.docstring_assertions(problem, local, _assertion_error_rate(model)))
+        return Answer(he.docstring_assertions(problem, local, assertion_error_rate(model)))
     template = prompt.replace(problem.prompt, "", 1) if problem.prompt in prompt else ""
     return humaneval_answer(model, problem, template, temperature, chat, rng)

@@ -1,7 +1,7 @@
 """Fit the simulator's temperature law and difficulty tail to published pass@k (``python -m ecoptigen.sim._calibrate``).
 
-The quantities fitted are the constants ``WIDTH``, ``ALPHA``, ``DRIFT``, ``HARD_POWER``, ``EASY_POWER``
-and Codex-12B's skill
+The quantities fitted are the constants ``WIDTH``, ``ALPHA``, ``DRIFT``, ``HARD_POWER``, ``EASY_POWER``,
+Codex-12B's skill and the sampling sharpness of the two served Codex models (``MODEL_SHARPNESS``)
 in :mod:`ecoptigen.sim._difficulty`; everything else (the problems' order, the family and model
 draws, each served model's skill from its greedy pass@1) is fixed. The fit minimises the squared
 distance between the *expected* pass@k over the 164 problems -- the mean of ``1 - (1 - q_i)^k``,
@@ -32,23 +32,17 @@ import numpy as np
 
 from ecoptigen.sim import _difficulty as dif
 from ecoptigen.sim import _humaneval as he
+from ecoptigen.sim._published import PASS_AT_K
 
-# (model, temperature, k, published pass@k)
-TARGETS: list[tuple[str, float, int, float]] = [
-    ("code-cushman-001", 0.8, 10, 0.543),
-    ("code-cushman-001", 0.8, 100, 0.774),
-    ("code-davinci-002", 0.8, 10, 0.749),
-    ("code-davinci-002", 0.8, 100, 0.921),
-    ("codex-12b", 0.2, 1, 0.288),
-    ("codex-12b", 0.6, 10, 0.468),
-    ("codex-12b", 0.8, 100, 0.723),
-]
+TARGETS = PASS_AT_K
 # For Codex-12B, the temperature that should be best for each k, and neighbours it must beat.
-TRADE_OFF = {1: (0.2, [0.4, 0.6, 0.8]), 10: (0.6, [0.2, 0.4, 1.0]), 100: (0.8, [0.4, 0.6])}
+TRADE_OFF = {1: (0.2, [0.4, 0.6, 0.8]), 10: (0.6, [0.2, 0.4, 1.0]), 100: (0.8, [0.4, 0.6, 1.0])}
 # pass@1 at T=0.8 over pass@1 at T=0.2, and pass@100 at T=0.2 over pass@100 at T=0.8 (estimates).
 TRADE_OFF_RATIOS = {1: 0.8, 100: 0.8}
 TRADE_OFF_WEIGHT = 0.3
-PARAMETERS = ["WIDTH", "ALPHA", "DRIFT", "HARD_POWER", "EASY_POWER", "codex-12b"]
+# The served models' figures count more: tuning meets them; Codex-12B only checks the shape.
+SERVED_WEIGHT = 4.0
+PARAMETERS = ["WIDTH", "ALPHA", "DRIFT", "HARD_POWER", "EASY_POWER", "codex-12b", *dif.MODEL_SHARPNESS]
 _ERF = np.vectorize(math.erf)
 
 
@@ -105,23 +99,28 @@ class Fit:
         self.problems = problems
 
     def margins(self, model: str, params: Sequence[float]) -> np.ndarray:
-        hard_power, easy_power, codex_skill = params[3:]
+        hard_power, easy_power, codex_skill = params[3:6]
         offsets = self.problems.offsets(model, hard_power, easy_power)
         s = codex_skill if model == "codex-12b" else greedy_skill(offsets, dif.PASS_AT_1[model])
         return s - offsets
 
     def pass_at_k(self, model: str, params: Sequence[float], tau: float, k: int) -> float:
-        return expected_pass_at_k(self.margins(model, params), tau, k, *params[:3])
+        sharpness = dict(zip(dif.MODEL_SHARPNESS, params[6:], strict=True)).get(model, 1.0)
+        return expected_pass_at_k(self.margins(model, params), tau * sharpness, k, *params[:3])
 
     def figures(self, params: Sequence[float]) -> list[float]:
         return [self.pass_at_k(m, params, t, k) for m, t, k, _ in TARGETS]
 
     def loss(self, params: Sequence[float]) -> float:
-        width, alpha, drift, hard_power, easy_power, _ = params
-        powers_ok = all(0.2 <= power <= 3 for power in (hard_power, easy_power))
-        if width <= 0.01 or not 0.1 <= alpha <= 3 or drift < 0 or not powers_ok:
+        width, alpha, drift, hard_power, easy_power = params[:5]
+        powers_ok = all(0.05 <= power <= 3 for power in (hard_power, easy_power))
+        sharpness_ok = all(0.2 <= value <= 3 for value in params[6:])
+        if width <= 0.01 or not 0.1 <= alpha <= 3 or drift < 0 or not powers_ok or not sharpness_ok:
             return 1e9
-        loss = sum((f - t[3]) ** 2 for f, t in zip(self.figures(params), TARGETS, strict=True))
+        loss = sum(
+            (f - t[3]) ** 2 * (1.0 if t[0] == "codex-12b" else SERVED_WEIGHT)
+            for f, t in zip(self.figures(params), TARGETS, strict=True)
+        )
         for k, (best, others) in TRADE_OFF.items():
             top = self.pass_at_k("codex-12b", params, best, k)
             for other in others:
@@ -170,6 +169,7 @@ def nelder_mead(f: Callable[[Any], float], start: Sequence[float], step: float =
 def main() -> None:
     fit = Fit(Problems())
     start = [dif.WIDTH, dif.ALPHA, dif.DRIFT, dif.HARD_POWER, dif.EASY_POWER, dif.REFERENCE_SKILL["codex-12b"]]
+    start += list(dif.MODEL_SHARPNESS.values())
     best, loss = start, fit.loss(start)
     for restart in range(3):  # restarts from the best point so far: Nelder-Mead stalls on plateaus
         params, value = nelder_mead(fit.loss, best, step=0.3 / (restart + 1), rounds=800)

@@ -20,8 +20,10 @@ best at low temperature and pass@k for large k at a higher one.
 ``skill(m)`` is set so that greedy pass@1 with the bare prompt over the 164 problems equals the
 model's published figure (``PASS_AT_1``). The latent difficulties are standard-normal quantiles,
 reshaped by fitted powers (the hard side is compressed: with enough samples most problems fall;
-the easy side stretched: some are solved by nearly every sample), assigned in the order of a fixed
-score (longer canonical solutions are harder, plus a fixed draw). ``WIDTH``, ``ALPHA``, ``DRIFT``,
+the easy side stretched: some are solved by nearly every sample), assigned in the order of the problems'
+published success over three chat models (``data/humaneval_task_success.json.gz``, from
+jamesmurdza/humaneval-results; ties broken by the length of the canonical solution and a fixed
+draw). ``WIDTH``, ``ALPHA``, ``DRIFT``,
 ``HARD_POWER``, ``EASY_POWER`` and Codex-12B's skill were fitted by
 ``python -m ecoptigen.sim._calibrate`` to the pass@1/10/100 of three Codex models (see
 ``docs/sim.md``). Nothing here is random at run time: the numbers are pure functions of their inputs.
@@ -30,9 +32,12 @@ score (longer canonical solutions are harder, plus a fixed draw). ``WIDTH``, ``A
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
+import json
 import math
 import re
+from importlib import resources
 from statistics import NormalDist
 
 from ecoptigen.sim import _humaneval as he
@@ -78,17 +83,21 @@ PASS_AT_1: dict[str, float] = {
 DEFAULT_PASS_AT_1 = 0.5
 
 # -- fitted constants (python -m ecoptigen.sim._calibrate; targets and fit in docs/sim.md) -------
-WIDTH = 0.7841
-ALPHA = 0.4087
-DRIFT = 0.7482
-HARD_POWER = 0.2585
-EASY_POWER = 1.4651
+WIDTH = 0.805
+ALPHA = 0.369
+DRIFT = 0.6988
+HARD_POWER = 0.05
+EASY_POWER = 1.103
 # Codex-12B (Chen et al. 2021) is not served; its skill is fitted to its pass@1/10/100 and it is
 # simulated only by the calibration and its tests.
-REFERENCE_SKILL: dict[str, float] = {"codex-12b": -0.6024}
+REFERENCE_SKILL: dict[str, float] = {"codex-12b": -0.6109}
 # A model whose greedy pass@1 is zero is this far below the easiest problem: with many samples it
 # still solves next to nothing (estimate; small GPT-3 models solve ~0% of HumanEval).
 _BELOW_EASIEST = 2.5
+
+# The served Codex models sample more narrowly than the Codex paper's research model at the same
+# temperature (fitted with the constants above; Codex-12B is the reference, 1).
+MODEL_SHARPNESS: dict[str, float] = {"code-cushman-001": 0.4458, "code-davinci-002": 0.3913}
 
 # -- estimates ----------------------------------------------------------------------------------
 SIGMA_FAMILY = 0.35  # a family's own view of a problem; within a family problems rank alike
@@ -98,6 +107,7 @@ WORDING_SPREAD = 0.25  # margin units; about +-10 points of greedy pass@1 around
 # temperature (the FLAML notebook's 27 text-davinci-003 samples at top_p 0.755 are nearly all alike).
 _SHARPNESS = {"codex": 1.0, "gpt3": 0.7, "chat": 0.7, "modern": 0.7}
 _UNIT = NormalDist()
+TASK_SUCCESS_FILE = "humaneval_task_success.json.gz"
 
 
 def _unit(*parts: object) -> float:
@@ -127,13 +137,28 @@ def reshape(x: float, hard_power: float = HARD_POWER, easy_power: float = EASY_P
 
 
 @functools.cache
-def base_difficulty() -> dict[str, float]:
-    """The latent difficulty of every problem, shared by all models."""
-    problems = he.problems()
+def published_success() -> dict[str, float]:
+    """Each problem's mean success over three chat models, 10 runs each (jamesmurdza/humaneval-results)."""
+    raw = resources.files("ecoptigen.sim").joinpath("data").joinpath(TASK_SUCCESS_FILE).read_bytes()
+    data = json.loads(gzip.decompress(raw))
+    return {task_id: sum(rates) / len(rates) for task_id, rates in data["success"].items()}
 
-    def score(task_id: str) -> float:
+
+@functools.cache
+def base_difficulty() -> dict[str, float]:
+    """The latent difficulty of every problem, shared by all models.
+
+    Problems are ordered by their published success over three models; ties (most problems every
+    model always solves) are broken by the length of the canonical solution plus a fixed draw.
+    """
+    problems = he.problems()
+    success = published_success()
+
+    def score(task_id: str) -> tuple[float, float]:
         length = len(problems[task_id].canonical_solution.strip().splitlines())
-        return 0.35 * math.log(max(length, 1)) + 0.9 * (2 * _unit("difficulty", task_id) - 1)
+        return -success.get(task_id, 0.5), 0.35 * math.log(max(length, 1)) + 0.9 * (
+            2 * _unit("difficulty", task_id) - 1
+        )
 
     order = sorted(problems, key=score)
     count = len(order)
@@ -193,7 +218,7 @@ def sample_probability(z: float, tau: float) -> float:
 
 def sharpness(model: str) -> float:
     """How much narrower than a base Codex model's the model's samples are at the same temperature."""
-    return _SHARPNESS[family(model)]
+    return MODEL_SHARPNESS.get(model, _SHARPNESS[family(model)])
 
 
 def p_correct(model: str, task_id: str, template: str, tau: float) -> float:

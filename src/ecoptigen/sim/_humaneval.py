@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import gzip
+import hashlib
 import json
 import random
 import re
@@ -128,6 +129,26 @@ def _docstring_node(problem: Problem) -> ast.Constant | None:
 
 
 @functools.cache
+def without_docstring(problem: Problem) -> str:
+    """The prompt with the entry point's docstring left out (as a model rewriting the function may)."""
+    node = _docstring_node(problem)
+    if node is None or node.end_lineno is None:
+        return problem.prompt
+    lines = problem.prompt.splitlines(keepends=True)
+    return "".join(lines[: node.lineno - 1] + lines[node.end_lineno :])
+
+
+@functools.cache
+def summary(problem: Problem) -> str:
+    """The docstring's first sentence, on one line (at most 30 words), for prose around an answer."""
+    text = " ".join(_docstring_value(problem).split())
+    first = re.split(r"(?<=[.!?])\s|\s(?:>>>|Example|For example|e\.g\.)", text, maxsplit=1)[0]
+    words = first.split()[:30]
+    sentence = " ".join(words).rstrip(".:,;") if words else f"implement {problem.entry_point}"
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+@functools.cache
 def entry_def(problem: Problem) -> ast.FunctionDef:
     tree = ast.parse(problem.prompt + problem.canonical_solution)
     for node in ast.walk(tree):
@@ -153,6 +174,45 @@ def correct_variant(problem: Problem, rng: random.Random) -> str:
     return body
 
 
+# Remarks real answers carry between statements; they make samples longer, never change their meaning.
+_NOTES = [
+    "# initialize the result",
+    "# loop over the input",
+    "# check the condition",
+    "# handle the edge case first",
+    "# keep track of the running value",
+    "# build the answer step by step",
+    "# return the final result",
+    "# update the state for the next step",
+    "# compare with the current best",
+    "# convert the input to the form we need",
+]
+
+
+def annotate(body: str, rng: random.Random, rate: float) -> str:
+    """``body`` with a comment line before each statement, with probability ``rate`` each."""
+    starts = _statement_lines(body) if rate > 0 else None
+    if not starts:
+        return body
+    out = []
+    for number, line in enumerate(body.splitlines(keepends=True)):
+        if number in starts and rng.random() < rate:
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}{rng.choice(_NOTES)}\n")
+        out.append(line)
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=8192)
+def _statement_lines(body: str) -> frozenset[int] | None:
+    """The lines of ``body`` on which a statement starts (a comment can go before them), or None."""
+    try:
+        tree = ast.parse("def _f():\n" + body)
+    except SyntaxError:
+        return None
+    return frozenset(node.lineno - 2 for node in ast.walk(tree) if isinstance(node, ast.stmt) and node.lineno >= 2)
+
+
 def render_body(function: ast.FunctionDef) -> str:
     statements = list(function.body)
     if statements and isinstance(statements[0], ast.Expr) and isinstance(statements[0].value, ast.Constant):
@@ -165,6 +225,12 @@ def render_body(function: ast.FunctionDef) -> str:
 # -- wrong answers: mutants of the canonical solution ------------------------------------------
 MUTANTS_FILE = "humaneval_mutants.json.gz"
 MUTANTS_FORMAT = 1
+PLAUSIBILITY_FILE = "humaneval_mutant_plausibility.json.gz"
+# How much likelier a wrong answer is to be one that satisfies the docstring's examples than one
+# that does not: models see the examples. Set so that FLAML's published selection by generated
+# assertions picks a wrong candidate as often as it did (text-davinci-003, 144 held-out problems:
+# 0.78 solved of 0.84 selected by the assertions); see docs/sim.md.
+PLAUSIBLE_WEIGHT = 4.0
 
 
 @functools.cache
@@ -184,15 +250,49 @@ def shipped_mutants() -> dict[str, tuple[str, ...]]:
     return {task_id: tuple(bodies) for task_id, bodies in data["mutants"].items()}
 
 
+def mutant_key(body: str) -> str:
+    """A short fingerprint of a mutant body, to match it with its plausibility verdict."""
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+@functools.cache
+def _plausible() -> dict[str, dict[str, bool]]:
+    raw = resources.files("ecoptigen.sim").joinpath("data").joinpath(PLAUSIBILITY_FILE).read_bytes()
+    return cast(dict[str, dict[str, bool]], json.loads(gzip.decompress(raw))["passes_examples"])
+
+
+@functools.cache
+def _mutant_weights(task_id: str) -> tuple[float, ...]:
+    verdicts = _plausible().get(task_id, {})
+    return tuple(PLAUSIBLE_WEIGHT if verdicts.get(mutant_key(b)) else 1.0 for b in shipped_mutants()[task_id])
+
+
+def passes_examples(problem: Problem, body: str) -> bool | None:
+    """Whether a shipped mutant passes its problem's docstring examples (None: not a shipped mutant)."""
+    return _plausible().get(problem.task_id, {}).get(mutant_key(body))
+
+
 def mutant(problem: Problem, rng: random.Random, broken_share: float = 0.12) -> str:
-    """A plausible wrong body: small edits of the canonical solution that fail its tests, or
-    (``broken_share`` of the time) a program that does not run at all."""
+    """A plausible wrong body: small edits of the canonical solution that fail its tests (preferably
+    ones that still satisfy the docstring's examples), or (``broken_share`` of the time) a program
+    that does not run at all."""
     roll = rng.random()
     if roll < broken_share / 2:
         return problem.canonical_solution.rstrip("\n") + ")\n"  # a syntax error
     if roll < broken_share:
         return "    result = undefined_helper(*locals().values())\n    return result\n"  # a runtime error
-    return rng.choice(shipped_mutants()[problem.task_id])
+    bodies = shipped_mutants()[problem.task_id]
+    return rng.choices(bodies, weights=_mutant_weights(problem.task_id))[0]
+
+
+def junk(problem: Problem, rng: random.Random, words: int) -> str:
+    """What a very small model writes: the docstring echoed as comments, then code that does not
+    parse (so it fails whatever it is run against). About ``words`` words long, on average."""
+    vocabulary = re.findall(r"[A-Za-z_]+", _docstring_value(problem)) or [problem.entry_point]
+    count = max(1, round(rng.expovariate(1 / words)))
+    said = [rng.choice(vocabulary) for _ in range(count)]
+    lines = ["    # " + " ".join(said[i : i + 8]) for i in range(0, len(said), 8)]
+    return "\n".join(lines) + f"\n    return {problem.entry_point}(\n"
 
 
 # -- what follows a function when nothing stops the model --------------------------------------
