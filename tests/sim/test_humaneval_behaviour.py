@@ -154,19 +154,6 @@ def test_prompt_wording_shifts_accuracy_consistently(client):
         assert shifts(again, "code-davinci-002") == first["code-davinci-002"]
 
 
-def test_chat_models_answer_with_prose_unless_told_to_complete(client):
-    subset = ALL[:30]
-    bare = [sample(client, "gpt-4o", p, temperature=0)[0][0] for p in subset]
-    told = [
-        sample(client, "gpt-4o", p, "Complete the following Python function:{definition}", temperature=0)[0][0]
-        for p in subset
-    ]
-    prose = sum(not t.startswith("```") for t in bare)
-    prose_told = sum(not t.startswith("```") for t in told)
-    assert all("```python" in t for t in bare + told)
-    assert prose > prose_told
-
-
 def test_without_stop_completion_models_run_on(client):
     subset = ALL[:40]
     loose_tokens = cut_tokens = 0

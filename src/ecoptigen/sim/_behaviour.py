@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from ecoptigen.sim import _difficulty as dif
 from ecoptigen.sim import _humaneval as he
 from ecoptigen.sim import _styles
-from ecoptigen.sim._difficulty import DEFAULT_PASS_AT_1, PASS_AT_1
+from ecoptigen.sim._difficulty import DEFAULT_PASS_AT_1, PASS_AT_1, effective_temperature
 
-__all__ = ["PASS_AT_1", "Answer", "answer"]
+__all__ = ["PASS_AT_1", "Answer", "answer", "effective_temperature"]
 
 # Samples at low temperature often repeat the greedy answer word for word (the FLAML notebook's 27
 # text-davinci-003 samples at top_p 0.755 hold a handful of distinct programs); at T~1 hardly ever.
@@ -96,10 +96,10 @@ def generic_answer(prompt: str, max_tokens: int | None, rng: random.Random) -> s
 # Copying a docstring's examples into asserts is easy: an expected value comes out wrong this often
 # per line, more for weaker models. Set so that FLAML's published selection with gpt-3.5-turbo's
 # assertions is reproduced (text-davinci-003, n=27: 0.84-0.90 of problems have a candidate passing
-# them); 0.5 * (1 - pass@1), used before, made gpt-3.5-turbo's wrong one line in four; now one in thirty.
+# them); 0.5 * (1 - pass@1), used before, made gpt-3.5-turbo's wrong one line in four; now one in forty.
 def assertion_error_rate(model: str) -> float:
     """Probability that one generated assertion has a wrong expected value."""
-    return max(0.01, 0.07 * (1 - PASS_AT_1.get(model, DEFAULT_PASS_AT_1)))
+    return max(0.01, 0.05 * (1 - PASS_AT_1.get(model, DEFAULT_PASS_AT_1)))
 
 
 def answer(

@@ -230,7 +230,7 @@ PLAUSIBILITY_FILE = "humaneval_mutant_plausibility.json.gz"
 # that does not: models see the examples. Set so that FLAML's published selection by generated
 # assertions picks a wrong candidate as often as it did (text-davinci-003, 144 held-out problems:
 # 0.78 solved of 0.84 selected by the assertions); see docs/sim.md.
-PLAUSIBLE_WEIGHT = 4.0
+PLAUSIBLE_WEIGHT = 2.0
 
 
 @functools.cache

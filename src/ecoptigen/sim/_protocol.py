@@ -314,7 +314,7 @@ def _validate(request: dict, chat: bool, info: models.ModelInfo) -> dict:
             f"{prompt_tokens + limit} tokens ({prompt_tokens} in your prompt; {limit} for the completion).",
             code="context_length_exceeded",
         )
-    effective_t = 0.0 if top_p < 0.05 else temperature * min(1.0, top_p / 0.95)
+    effective_t = _behaviour.effective_temperature(temperature, top_p)
     return {
         "n": n,
         "generate": max(n, best_of),
