@@ -64,10 +64,12 @@ class Verdicts:
         return self.sandbox.run(program, timeout=3.0).passed
 
     def check(self, pairs: list[tuple[str, str]]) -> list[bool]:
-        todo = list(dict.fromkeys(p for p in pairs if p not in self.known))
+        # Comments cannot change what a program does, and samples often differ only in them.
+        keys = [(task_id, he.without_comments(text)) for task_id, text in pairs]
+        todo = list(dict.fromkeys(k for k in keys if k not in self.known))
         with ThreadPoolExecutor(4) as pool:
             self.known.update(zip(todo, pool.map(self._run, todo), strict=True))
-        return [self.known[p] for p in pairs]
+        return [self.known[k] for k in keys]
 
 
 def _cut(text: str, stops: list[str]) -> str:
@@ -232,32 +234,25 @@ def section_assertions(client: openai.OpenAI) -> dict:
     return out
 
 
-def section_styles(client: openai.OpenAI, verdicts: Verdicts) -> dict:
-    from ecoptigen.code_utils import _program
-
+def section_styles(client: openai.OpenAI) -> dict:
     out: dict[str, dict] = {}
     for model in ("gpt-3.5-turbo", "gpt-4", "gpt-4o"):
         out[model] = {}
         for template in PROMPTS:
             row = {}
             for label, stop in (("with_stops", STOPS), ("without_stops", None)):
-                pairs = []
-                for problem in PROBLEMS:
-                    messages = [{"role": "user", "content": template.format(definition=problem.prompt)}]
+                solved = []
+                for p in PROBLEMS:
+                    messages = [{"role": "user", "content": template.format(definition=p.prompt)}]
                     r = client.chat.completions.create(
                         model=model, messages=messages, temperature=0, max_tokens=600, stop=stop
                     )
-                    program = _program(problem.prompt, r.choices[0].message.content or "", problem.entry_point)
-                    pairs.append((problem.task_id, program.removeprefix(problem.prompt)))
-                row[label] = round(statistics.fmean(_full_program_verdicts(pairs, verdicts)), 4)
-            out[model][template.replace("{definition}", "")] = row
+                    text = r.choices[0].message.content or ""
+                    solved.append(eval_function_completions([text], p.prompt, p.test, p.entry_point)["success"])
+                row[label] = round(statistics.fmean(solved), 4)
+            out[model][template.replace("{definition}", "") or "(bare)"] = row
         print(model, out[model])
     return out
-
-
-def _full_program_verdicts(pairs: list[tuple[str, str]], verdicts: Verdicts) -> list[bool]:
-    # A program that does not start with the prompt stands alone: prepend nothing but a newline.
-    return verdicts.check([(task_id, text) for task_id, text in pairs])
 
 
 def main() -> None:
@@ -281,7 +276,7 @@ def main() -> None:
         if "assertions" in sections:
             results["assertions"] = section_assertions(client)
         if "styles" in sections:
-            results["styles"] = section_styles(client, verdicts)
+            results["styles"] = section_styles(client)
     results["seconds"] = round(time.perf_counter() - started, 1)
     write_results(args.name, results)
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import re
-import tokenize
 from concurrent.futures import ThreadPoolExecutor
 
 from ecoptigen.sandbox import get_sandbox
-from ecoptigen.sim._humaneval import Problem
+from ecoptigen.sim._humaneval import Problem, without_comments
 
 _FENCE = re.compile(r"```(?:python)?\n(.*?)```", re.DOTALL)
 
@@ -36,21 +34,6 @@ def pass_rate(pairs: list[tuple[Problem, str]]) -> float:
 
 
 _KNOWN: dict[tuple[str, str], bool] = {}
-
-
-def without_comments(completion: str) -> str:
-    """``completion`` with its comments removed (found by Python's own tokenizer, so a ``#`` inside a
-    string stays): comments cannot change what a program does, and samples often differ only in them."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(completion).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return completion
-    lines = completion.splitlines(keepends=True)
-    for token in reversed(tokens):
-        if token.type == tokenize.COMMENT:
-            row, col = token.start
-            lines[row - 1] = lines[row - 1][:col].rstrip() + "\n"
-    return "".join(line for line in lines if line.strip() or not line.endswith("\n"))
 
 
 def check_unique(pairs: list[tuple[Problem, str]], workers: int = 6) -> list[bool]:

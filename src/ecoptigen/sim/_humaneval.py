@@ -12,10 +12,12 @@ import ast
 import functools
 import gzip
 import hashlib
+import io
 import json
 import random
 import re
 import textwrap
+import tokenize
 from dataclasses import dataclass
 from importlib import resources
 from typing import cast
@@ -293,6 +295,21 @@ def junk(problem: Problem, rng: random.Random, words: int) -> str:
     said = [rng.choice(vocabulary) for _ in range(count)]
     lines = ["    # " + " ".join(said[i : i + 8]) for i in range(0, len(said), 8)]
     return "\n".join(lines) + f"\n    return {problem.entry_point}(\n"
+
+
+def without_comments(completion: str) -> str:
+    """``completion`` with its comments removed (found by Python's own tokenizer, so a ``#`` inside a
+    string stays): comments cannot change what a program does, and samples often differ only in them."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(completion).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return completion
+    lines = completion.splitlines(keepends=True)
+    for token in reversed(tokens):
+        if token.type == tokenize.COMMENT:
+            row, col = token.start
+            lines[row - 1] = lines[row - 1][:col].rstrip() + "\n"
+    return "".join(line for line in lines if line.strip() or not line.endswith("\n"))
 
 
 # -- what follows a function when nothing stops the model --------------------------------------
