@@ -102,6 +102,20 @@ def assertion_error_rate(model: str) -> float:
     return max(0.01, 0.05 * (1 - PASS_AT_1.get(model, DEFAULT_PASS_AT_1)))
 
 
+def prepare() -> None:
+    """Parse and load everything the answers need, once, in the calling thread.
+
+    The server calls this before it serves: CPython 3.11's ``ast.parse`` is not safe to run in two
+    threads at once, so nothing the request threads do should parse Python for the first time.
+    """
+    for problem in he.problems().values():
+        he.entry_def(problem)
+        he.example_pairs(problem)
+        he.find_problem(problem.prompt)
+        he.mutant(problem, random.Random(0))
+    dif.base_difficulty()
+
+
 def answer(
     model: str, prompt: str, temperature: float, chat: bool, max_tokens: int | None, rng: random.Random
 ) -> Answer:

@@ -207,12 +207,26 @@ def annotate(body: str, rng: random.Random, rate: float) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _statement_lines(body: str) -> frozenset[int] | None:
-    """The lines of ``body`` on which a statement starts (a comment can go before them), or None."""
+    """The lines of ``body`` on which a logical line starts (a comment line can go before them).
+
+    Found with the pure-Python tokenizer, not ``ast``: the server calls this in its request threads,
+    and CPython 3.11's ``ast.parse`` is not safe to run in two threads at once (``SystemError: AST
+    constructor recursion depth mismatch``), which a tuning that parses code in its own threads would
+    hit.
+    """
     try:
-        tree = ast.parse("def _f():\n" + body)
-    except SyntaxError:
+        tokens = list(tokenize.generate_tokens(io.StringIO(body).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
         return None
-    return frozenset(node.lineno - 2 for node in ast.walk(tree) if isinstance(node, ast.stmt) and node.lineno >= 2)
+    starts, at_start = set(), True
+    skip = (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+    for token in tokens:
+        if token.type == tokenize.NEWLINE:
+            at_start = True
+        elif at_start and token.type not in skip:
+            starts.add(token.start[0] - 1)
+            at_start = False
+    return frozenset(starts)
 
 
 def render_body(function: ast.FunctionDef) -> str:

@@ -84,6 +84,7 @@ class Simulator:
         self._occurrences: dict[str, int] = defaultdict(int)
         self._windows: dict[str, _RateWindow] = defaultdict(_RateWindow)
         self._fault_rng = random.Random(None if seed is None else f"faults|{seed}")
+        _behaviour.prepare()
         self.reset_stats()
 
     # -- statistics ------------------------------------------------------------------------
