@@ -6,7 +6,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ecoptigen.sandbox import get_sandbox
-from ecoptigen.sim._humaneval import Problem
+from ecoptigen.sim._humaneval import Problem, without_comments
 
 _FENCE = re.compile(r"```(?:python)?\n(.*?)```", re.DOTALL)
 
@@ -31,3 +31,27 @@ def check_all(pairs: list[tuple[Problem, str]], workers: int = 6) -> list[bool]:
 def pass_rate(pairs: list[tuple[Problem, str]]) -> float:
     results = check_all(pairs)
     return sum(results) / len(results)
+
+
+_KNOWN: dict[tuple[str, str], bool] = {}
+
+
+def check_unique(pairs: list[tuple[Problem, str]], workers: int = 6) -> list[bool]:
+    """Like :func:`check_all`, running each distinct program once per test session: at temperature
+    > 0 the same few programs come back again and again, often differing only in their comments."""
+    keys = [(p.task_id, without_comments(t)) for p, t in pairs]
+    todo = list(dict.fromkeys(k for k in keys if k not in _KNOWN))
+    by_id = {p.task_id: p for p, _ in pairs}
+    verdicts = check_all([(by_id[task_id], text) for task_id, text in todo], workers)
+    _KNOWN.update(zip(todo, verdicts, strict=True))
+    return [_KNOWN[k] for k in keys]
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """The unbiased estimator of Chen et al. (2021): 1 - C(n - c, k) / C(n, k)."""
+    if n - c < k:
+        return 1.0
+    result = 1.0
+    for i in range(n - c + 1, n + 1):
+        result *= 1.0 - k / i
+    return 1.0 - result

@@ -83,7 +83,8 @@ def test_prices_and_skill_trade_off():
 
 
 def test_wrong_answers_are_plausible_and_varied(client):
-    pairs = [(p, sample(client, "code-cushman-001", p)[0][0]) for p in ALL[:80]]
+    # Three samples per problem at T=0.8: enough wrong answers that the 6% syntax errors show up.
+    pairs = [(p, t) for p in ALL[:80] for t in sample(client, "code-cushman-001", p, n=3, temperature=0.8)[0]]
     wrong = [pair for pair, ok in zip(pairs, check_all(pairs), strict=True) if not ok]
     compiles = sum(1 for p, t in wrong if _compiles(p.prompt + t))
     assert len(wrong) > 30
@@ -151,19 +152,6 @@ def test_prompt_wording_shifts_accuracy_consistently(client):
         openai.OpenAI(base_url=other.base_url, api_key="k", max_retries=0) as again,
     ):
         assert shifts(again, "code-davinci-002") == first["code-davinci-002"]
-
-
-def test_chat_models_answer_with_prose_unless_told_to_complete(client):
-    subset = ALL[:30]
-    bare = [sample(client, "gpt-4o", p, temperature=0)[0][0] for p in subset]
-    told = [
-        sample(client, "gpt-4o", p, "Complete the following Python function:{definition}", temperature=0)[0][0]
-        for p in subset
-    ]
-    prose = sum(not t.startswith("```") for t in bare)
-    prose_told = sum(not t.startswith("```") for t in told)
-    assert all("```python" in t for t in bare + told)
-    assert prose > prose_told
 
 
 def test_without_stop_completion_models_run_on(client):

@@ -1,119 +1,48 @@
-"""How a simulated model answers: skill, problem difficulty, temperature, prompt wording, style.
+"""How a simulated model answers: which sample is right (``_difficulty``), and in what form.
 
-The probability that a sample is correct is ``sigmoid(skill(model) + wording(model, template) -
-difficulty(problem))``, lowered as temperature rises; see ``docs/sim.md`` for the calibration and
-its sources. Everything random comes from the ``random.Random`` the server passes in, so a seeded
+Whether a sample solves a HumanEval problem comes from :mod:`ecoptigen.sim._difficulty` (skill,
+per-problem difficulty, temperature, prompt wording; see ``docs/sim.md`` for the calibration and its
+sources). Everything random comes from the ``random.Random`` the server passes in, so a seeded
 server answers the same way in every run.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import math
 import random
 import re
 from dataclasses import dataclass
 
+from ecoptigen.sim import _difficulty as dif
 from ecoptigen.sim import _humaneval as he
+from ecoptigen.sim import _styles
+from ecoptigen.sim._difficulty import DEFAULT_PASS_AT_1, PASS_AT_1, effective_temperature
 
-__all__ = ["PASS_AT_1", "Answer", "answer"]
+__all__ = ["PASS_AT_1", "Answer", "answer", "effective_temperature"]
 
-# Target pass@1 at temperature 0 with the prompt "{definition}" over all 164 problems.
-# Sources: GPT-4 technical report (gpt-4 0.67, gpt-3.5-turbo 0.48); Chen et al. 2021 and the CodeT
-# paper (code-davinci-002 0.47, code-cushman-001 0.33); text-davinci-003 as reported in the
-# EcoOptiGen paper's setting (~0.6); openai/simple-evals README (gpt-4o 0.90, gpt-4o-mini 0.87,
-# gpt-4.1 0.94, gpt-4.1-mini 0.94, gpt-4.1-nano 0.87). Models without a public figure get a value
-# between their neighbours in price and generation (marked "estimate" in docs/sim.md).
-PASS_AT_1: dict[str, float] = {
-    "text-ada-001": 0.0,
-    "text-babbage-001": 0.01,
-    "text-curie-001": 0.08,
-    "text-davinci-002": 0.45,
-    "text-davinci-003": 0.60,
-    "code-cushman-001": 0.33,
-    "code-davinci-002": 0.47,
-    "gpt-3.5-turbo-instruct": 0.50,
-    "davinci-002": 0.25,
-    "babbage-002": 0.08,
-    "gpt-3.5-turbo": 0.48,
-    "gpt-3.5-turbo-0301": 0.48,
-    "gpt-3.5-turbo-16k": 0.48,
-    "gpt-4": 0.67,
-    "gpt-4-32k": 0.67,
-    "gpt-4-turbo": 0.86,
-    "gpt-4o": 0.90,
-    "gpt-4o-mini": 0.87,
-    "gpt-4.1": 0.94,
-    "gpt-4.1-mini": 0.94,
-    "gpt-4.1-nano": 0.87,
-    "o1": 0.92,
-    "o3": 0.95,
-    "o3-mini": 0.93,
-    "o4-mini": 0.95,
-    "gpt-5": 0.95,
-    "gpt-5-mini": 0.94,
-    "gpt-5-nano": 0.90,
-}
-_DEFAULT_PASS_AT_1 = 0.5
-_WORDING_SPREAD = 0.45  # logits; about +-10 points of accuracy around the middle of the range
-_DIFFICULTY_SPREAD = 1.6  # logits between an easy and a hard problem (one standard deviation)
+# Samples at low temperature often repeat the greedy answer word for word (the FLAML notebook's 27
+# text-davinci-003 samples at top_p 0.755 hold a handful of distinct programs); at T~1 hardly ever.
+_REPEAT_SCALE = 0.35
 
 
-def _unit(*parts: object) -> float:
-    """A number in [0, 1) fixed by ``parts``: the same in every run and on every machine."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+def greedy_share(tau: float) -> float:
+    """Probability that a sample repeats the greedy answer's text, given it is as right as that one."""
+    return math.exp(-tau / _REPEAT_SCALE)
 
 
-def _sigmoid(x: float) -> float:
-    return 1 / (1 + math.exp(-x))
+# Comment lines per statement (at T=0): real answers are longer than HumanEval's terse canonical
+# solutions. Set so that completion tokens per sample match FLAML's logged runs (docs/sim.md).
+_VERBOSITY = {"codex": 0.5, "gpt3": 0.5, "chat": 0.2, "modern": 0.3}
 
 
-@functools.cache
-def difficulty(task_id: str) -> float:
-    """A problem's difficulty in logits: longer canonical solutions are harder, plus fixed noise."""
-    problem = he.problems()[task_id]
-    length = len(problem.canonical_solution.strip().splitlines())
-    noise = _unit("difficulty", task_id) * 2 - 1
-    return _DIFFICULTY_SPREAD * (0.35 * math.log(max(length, 1)) + 0.9 * noise)
+# Words of junk a very small model writes per answer (FLAML's logs: text-ada-001 about 6-38 tokens
+# per sample with the seed's stops, text-babbage-001 about 30-180).
+_JUNK_WORDS = {"text-ada-001": 8, "text-babbage-001": 60}
 
 
-@functools.cache
-def skill(model: str) -> float:
-    """The logit offset that makes greedy pass@1 over all problems equal the model's target."""
-    target = PASS_AT_1.get(model, _DEFAULT_PASS_AT_1)
-    difficulties = [difficulty(t) for t in he.problems()]
-    low, high = -20.0, 20.0
-    for _ in range(60):  # bisection on a monotone function
-        middle = (low + high) / 2
-        solved = [_greedy_correct(middle, d, t) for d, t in zip(difficulties, he.problems(), strict=True)]
-        mean = sum(solved) / len(solved)
-        low, high = (middle, high) if mean < target else (low, middle)
-    return (low + high) / 2
-
-
-def _greedy_correct(offset: float, difficulty_: float, task_id: str) -> float:
-    # The greedy answer is right when the problem's fixed draw falls under its probability.
-    return float(_unit("greedy", task_id) < _sigmoid(offset - difficulty_))
-
-
-def wording(model: str, template: str) -> float:
-    """The fixed effect (logits) of the text around the problem on ``model``; zero for the bare problem."""
-    normalized = re.sub(r"\s+", " ", template).strip()
-    if not normalized:
-        return 0.0
-    return (_unit("wording", model, normalized) * 2 - 1) * _WORDING_SPREAD
-
-
-def temperature_factor(temperature: float) -> float:
-    """How much less likely a sampled answer is right than a greedy one (1 at T=0, ~0 at T=2)."""
-    return max(0.0, 1 - (temperature / 2) ** 2)
-
-
-def greedy_share(temperature: float) -> float:
-    """Probability that a sample repeats the greedy answer: high near T=0, gone by T~1."""
-    return math.exp(-temperature / 0.15)
+def verbosity(model: str, tau: float) -> float:
+    """Share of statements a sample precedes with a comment; hotter samples ramble more."""
+    return min(0.9, _VERBOSITY[dif.family(model)] * (0.7 + 0.5 * tau))
 
 
 @dataclass
@@ -124,44 +53,35 @@ class Answer:
     correct: bool | None = None
 
 
-def p_correct(model: str, problem: he.Problem, template: str, temperature: float) -> float:
-    """Probability that one sample of ``model`` solves ``problem`` at ``temperature``."""
-    logit = skill(model) + wording(model, template) - difficulty(problem.task_id)
-    return _sigmoid(logit) * temperature_factor(temperature)
-
-
 def humaneval_answer(
     model: str, problem: he.Problem, template: str, temperature: float, chat: bool, rng: random.Random
 ) -> Answer:
-    """A sample for a prompt that holds ``problem``, as ``model`` would write it."""
-    greedy = temperature <= 1e-6 or rng.random() < greedy_share(temperature)
-    if greedy:
-        correct = _unit("greedy", problem.task_id) < _sigmoid(
-            skill(model) + wording(model, template) - difficulty(problem.task_id)
-        )
-        local = random.Random(f"{model}|{problem.task_id}|{template}")
+    """A sample for a prompt that holds ``problem``, as ``model`` would write it (``temperature`` is
+    the effective one: top_p folded in)."""
+    greedy_right = dif.greedy_correct(model, problem.task_id, template)
+    greedy_text = random.Random(f"{model}|{problem.task_id}|{template}")
+    if temperature <= 1e-6:
+        correct, local = greedy_right, greedy_text
     else:
-        correct = rng.random() < p_correct(model, problem, template, temperature)
-        local = rng
-    if temperature > 1.3 and local.random() < (temperature - 1.3) / 0.7:
+        correct = rng.random() < dif.p_correct(model, problem.task_id, template, temperature)
+        repeat = correct == greedy_right and rng.random() < greedy_share(temperature * dif.sharpness(model))
+        local = greedy_text if repeat else rng
+    if temperature > 1.3 and rng.random() < (temperature - 1.3) / 0.7:
         correct = False  # near 2 the sampler wanders off: most programs break
+        local = rng
     # Very weak models mostly write code that does not run; the others make plausible mistakes.
-    broken_share = 0.8 if PASS_AT_1.get(model, _DEFAULT_PASS_AT_1) < 0.1 else 0.12
-    body = he.correct_variant(problem, local) if correct else he.mutant(problem, local, broken_share)
+    skill = PASS_AT_1.get(model, DEFAULT_PASS_AT_1)
+    if correct:
+        body = he.correct_variant(problem, local)
+    elif skill < 0.05:
+        body = he.junk(problem, local, _JUNK_WORDS.get(model, 30))
+    else:
+        body = he.mutant(problem, local, 0.8 if skill < 0.1 else 0.12)
+    body = he.annotate(body, local, verbosity(model, temperature))
     if chat:
-        return Answer(_chat_style(problem, body, template, local), correct)
+        form = _styles.choose_style(model, problem.task_id, template, 0.0 if local is greedy_text else temperature, rng)
+        return Answer(_styles.chat_answer(model, problem, body, form, template, local), correct)
     return Answer(body + he.run_on(problem, local), correct)
-
-
-def _chat_style(problem: he.Problem, body: str, template: str, rng: random.Random) -> str:
-    code = problem.full_solution(body).strip("\n")
-    asked_for_code = "complete the following python function" in template.lower()
-    if rng.random() < (0.7 if asked_for_code else 0.25):
-        return f"```python\n{code}\n```"
-    return (
-        f"Here is an implementation of `{problem.entry_point}`:\n\n```python\n{code}\n```\n\n"
-        "It follows the examples in the docstring."
-    )
 
 
 def generic_answer(prompt: str, max_tokens: int | None, rng: random.Random) -> str:
@@ -173,9 +93,27 @@ def generic_answer(prompt: str, max_tokens: int | None, rng: random.Random) -> s
     return " ".join(words[i % len(words)] for i in range(max(1, length)))
 
 
-# Weaker models get an expected value in a generated assertion wrong this often.
-def _assertion_error_rate(model: str) -> float:
-    return max(0.02, 0.5 * (1 - PASS_AT_1.get(model, _DEFAULT_PASS_AT_1)))
+# Copying a docstring's examples into asserts is easy: an expected value comes out wrong this often
+# per line, more for weaker models. Set so that FLAML's published selection with gpt-3.5-turbo's
+# assertions is reproduced (text-davinci-003, n=27: 0.84-0.90 of problems have a candidate passing
+# them); 0.5 * (1 - pass@1), used before, made gpt-3.5-turbo's wrong one line in four; now one in forty.
+def assertion_error_rate(model: str) -> float:
+    """Probability that one generated assertion has a wrong expected value."""
+    return max(0.01, 0.05 * (1 - PASS_AT_1.get(model, DEFAULT_PASS_AT_1)))
+
+
+def prepare() -> None:
+    """Parse and load everything the answers need, once, in the calling thread.
+
+    The server calls this before it serves: CPython 3.11's ``ast.parse`` is not safe to run in two
+    threads at once, so nothing the request threads do should parse Python for the first time.
+    """
+    for problem in he.problems().values():
+        he.entry_def(problem)
+        he.example_pairs(problem)
+        he.find_problem(problem.prompt)
+        he.mutant(problem, random.Random(0))
+    dif.base_difficulty()
 
 
 def answer(
@@ -189,6 +127,6 @@ def answer(
         return Answer(generic_answer(prompt, max_tokens, local))
     if "assertion" in prompt.lower() and "docstring" in prompt.lower():
         local = rng if temperature > 1e-6 else random.Random(f"{model}|{problem.task_id}|assert")
-        return Answer(he.docstring_assertions(problem, local, _assertion_error_rate(model)))
+        return Answer(he.docstring_assertions(problem, local, assertion_error_rate(model)))
     template = prompt.replace(problem.prompt, "", 1) if problem.prompt in prompt else ""
     return humaneval_answer(model, problem, template, temperature, chat, rng)

@@ -9,8 +9,12 @@ candidates offline, runs each against its problem's tests in the sandbox (twice,
 result depends on hash order or timing is dropped), and keeps those that fail. The server then only
 picks from the file, and runs no code.
 
+It also records, for every shipped mutant, whether it passes the assertions built from its
+problem's docstring examples (``PLAUSIBILITY_FILE``): real models' wrong answers usually satisfy the
+examples they were shown, and the server prefers those.
+
 Run (takes a few minutes; needs a working sandbox):
-    python -m ecoptigen.sim._build_mutants [--workers 4]
+    python -m ecoptigen.sim._build_mutants [--workers 4] [--plausibility-only]
 """
 
 from __future__ import annotations
@@ -25,7 +29,18 @@ from pathlib import Path
 from typing import cast
 
 from ecoptigen.sandbox import get_sandbox
-from ecoptigen.sim._humaneval import MUTANTS_FILE, MUTANTS_FORMAT, Problem, entry_def, problems, render_body
+from ecoptigen.sim._humaneval import (
+    MUTANTS_FILE,
+    MUTANTS_FORMAT,
+    PLAUSIBILITY_FILE,
+    Problem,
+    entry_def,
+    example_pairs,
+    mutant_key,
+    problems,
+    render_body,
+    shipped_mutants,
+)
 
 __all__ = ["ast_mutant", "build", "main"]
 
@@ -161,9 +176,35 @@ def build(workers: int = 4) -> dict[str, list[str]]:
     return kept
 
 
+def examples_program(problem: Problem, body: str) -> str:
+    """The program that runs ``body`` against the problem's docstring examples, as asserts."""
+    asserts = "\n".join(f"assert {call} == {expected}" for call, expected in example_pairs(problem))
+    return f"{problem.prompt}{body}\n\n{asserts}\n"
+
+
+def plausibility(workers: int = 4) -> dict[str, dict[str, bool]]:
+    """For each shipped mutant (by ``mutant_key``): does it pass its problem's docstring examples?"""
+    sandbox = get_sandbox()
+    work = [(p, body) for p in problems().values() for body in shipped_mutants().get(p.task_id, ())]
+
+    def passes(item: tuple[Problem, str]) -> bool:
+        return sandbox.run(examples_program(*item), timeout=TIMEOUT).verdict == "passed"
+
+    with ThreadPoolExecutor(workers) as pool:
+        verdicts = list(pool.map(passes, work))
+    table: dict[str, dict[str, bool]] = {}
+    for (problem, body), passed in zip(work, verdicts, strict=True):
+        table.setdefault(problem.task_id, {})[mutant_key(body)] = passed
+    return table
+
+
 def write(mutants: dict[str, list[str]], path: Path) -> None:
     """Write the file byte for byte the same for the same mutants (no timestamp in the gzip header)."""
-    payload = json.dumps({"format": MUTANTS_FORMAT, "mutants": mutants}, sort_keys=True, indent=0)
+    _write_json({"format": MUTANTS_FORMAT, "mutants": mutants}, path)
+
+
+def _write_json(data: dict, path: Path) -> None:
+    payload = json.dumps(data, sort_keys=True, indent=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gzip.compress(payload.encode(), compresslevel=9, mtime=0))
 
@@ -172,10 +213,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Build the sim's verified HumanEval mutants.")
     parser.add_argument("--workers", type=int, default=4, help="sandboxed runs in parallel")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "data" / MUTANTS_FILE)
+    parser.add_argument("--plausibility-only", action="store_true", help="keep the mutants, redo the examples check")
     args = parser.parse_args(argv)
+    plausibility_path = args.output.parent / PLAUSIBILITY_FILE
+    if args.plausibility_only:
+        _write_json({"format": 1, "passes_examples": plausibility(args.workers)}, plausibility_path)
+        print(f"written to {plausibility_path}")
+        return
     mutants = build(args.workers)
     empty = sorted(task_id for task_id, bodies in mutants.items() if not bodies)
     write(mutants, args.output)
+    shipped_mutants.cache_clear()
+    _write_json({"format": 1, "passes_examples": plausibility(args.workers)}, plausibility_path)
     total = sum(map(len, mutants.values()))
     print(f"{total} verified mutants for {len(mutants) - len(empty)} problems written to {args.output}")
     if empty:

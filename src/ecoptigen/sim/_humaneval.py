@@ -11,10 +11,13 @@ from __future__ import annotations
 import ast
 import functools
 import gzip
+import hashlib
+import io
 import json
 import random
 import re
 import textwrap
+import tokenize
 from dataclasses import dataclass
 from importlib import resources
 from typing import cast
@@ -128,6 +131,26 @@ def _docstring_node(problem: Problem) -> ast.Constant | None:
 
 
 @functools.cache
+def without_docstring(problem: Problem) -> str:
+    """The prompt with the entry point's docstring left out (as a model rewriting the function may)."""
+    node = _docstring_node(problem)
+    if node is None or node.end_lineno is None:
+        return problem.prompt
+    lines = problem.prompt.splitlines(keepends=True)
+    return "".join(lines[: node.lineno - 1] + lines[node.end_lineno :])
+
+
+@functools.cache
+def summary(problem: Problem) -> str:
+    """The docstring's first sentence, on one line (at most 30 words), for prose around an answer."""
+    text = " ".join(_docstring_value(problem).split())
+    first = re.split(r"(?<=[.!?])\s|\s(?:>>>|Example|For example|e\.g\.)", text, maxsplit=1)[0]
+    words = first.split()[:30]
+    sentence = " ".join(words).rstrip(".:,;") if words else f"implement {problem.entry_point}"
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+@functools.cache
 def entry_def(problem: Problem) -> ast.FunctionDef:
     tree = ast.parse(problem.prompt + problem.canonical_solution)
     for node in ast.walk(tree):
@@ -153,6 +176,59 @@ def correct_variant(problem: Problem, rng: random.Random) -> str:
     return body
 
 
+# Remarks real answers carry between statements; they make samples longer, never change their meaning.
+_NOTES = [
+    "# initialize the result",
+    "# loop over the input",
+    "# check the condition",
+    "# handle the edge case first",
+    "# keep track of the running value",
+    "# build the answer step by step",
+    "# return the final result",
+    "# update the state for the next step",
+    "# compare with the current best",
+    "# convert the input to the form we need",
+]
+
+
+def annotate(body: str, rng: random.Random, rate: float) -> str:
+    """``body`` with a comment line before each statement, with probability ``rate`` each."""
+    starts = _statement_lines(body) if rate > 0 else None
+    if not starts:
+        return body
+    out = []
+    for number, line in enumerate(body.splitlines(keepends=True)):
+        if number in starts and rng.random() < rate:
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}{rng.choice(_NOTES)}\n")
+        out.append(line)
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=8192)
+def _statement_lines(body: str) -> frozenset[int] | None:
+    """The lines of ``body`` on which a logical line starts (a comment line can go before them).
+
+    Found with the pure-Python tokenizer, not ``ast``: the server calls this in its request threads,
+    and CPython 3.11's ``ast.parse`` is not safe to run in two threads at once (``SystemError: AST
+    constructor recursion depth mismatch``), which a tuning that parses code in its own threads would
+    hit.
+    """
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(body).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    starts, at_start = set(), True
+    skip = (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+    for token in tokens:
+        if token.type == tokenize.NEWLINE:
+            at_start = True
+        elif at_start and token.type not in skip:
+            starts.add(token.start[0] - 1)
+            at_start = False
+    return frozenset(starts)
+
+
 def render_body(function: ast.FunctionDef) -> str:
     statements = list(function.body)
     if statements and isinstance(statements[0], ast.Expr) and isinstance(statements[0].value, ast.Constant):
@@ -165,6 +241,12 @@ def render_body(function: ast.FunctionDef) -> str:
 # -- wrong answers: mutants of the canonical solution ------------------------------------------
 MUTANTS_FILE = "humaneval_mutants.json.gz"
 MUTANTS_FORMAT = 1
+PLAUSIBILITY_FILE = "humaneval_mutant_plausibility.json.gz"
+# How much likelier a wrong answer is to be one that satisfies the docstring's examples than one
+# that does not: models see the examples. Set so that FLAML's published selection by generated
+# assertions picks a wrong candidate as often as it did (text-davinci-003, 144 held-out problems:
+# 0.78 solved of 0.84 selected by the assertions); see docs/sim.md.
+PLAUSIBLE_WEIGHT = 2.0
 
 
 @functools.cache
@@ -184,15 +266,64 @@ def shipped_mutants() -> dict[str, tuple[str, ...]]:
     return {task_id: tuple(bodies) for task_id, bodies in data["mutants"].items()}
 
 
+def mutant_key(body: str) -> str:
+    """A short fingerprint of a mutant body, to match it with its plausibility verdict."""
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+@functools.cache
+def _plausible() -> dict[str, dict[str, bool]]:
+    raw = resources.files("ecoptigen.sim").joinpath("data").joinpath(PLAUSIBILITY_FILE).read_bytes()
+    return cast(dict[str, dict[str, bool]], json.loads(gzip.decompress(raw))["passes_examples"])
+
+
+@functools.cache
+def _mutant_weights(task_id: str) -> tuple[float, ...]:
+    verdicts = _plausible().get(task_id, {})
+    return tuple(PLAUSIBLE_WEIGHT if verdicts.get(mutant_key(b)) else 1.0 for b in shipped_mutants()[task_id])
+
+
+def passes_examples(problem: Problem, body: str) -> bool | None:
+    """Whether a shipped mutant passes its problem's docstring examples (None: not a shipped mutant)."""
+    return _plausible().get(problem.task_id, {}).get(mutant_key(body))
+
+
 def mutant(problem: Problem, rng: random.Random, broken_share: float = 0.12) -> str:
-    """A plausible wrong body: small edits of the canonical solution that fail its tests, or
-    (``broken_share`` of the time) a program that does not run at all."""
+    """A plausible wrong body: small edits of the canonical solution that fail its tests (preferably
+    ones that still satisfy the docstring's examples), or (``broken_share`` of the time) a program
+    that does not run at all."""
     roll = rng.random()
     if roll < broken_share / 2:
         return problem.canonical_solution.rstrip("\n") + ")\n"  # a syntax error
     if roll < broken_share:
         return "    result = undefined_helper(*locals().values())\n    return result\n"  # a runtime error
-    return rng.choice(shipped_mutants()[problem.task_id])
+    bodies = shipped_mutants()[problem.task_id]
+    return rng.choices(bodies, weights=_mutant_weights(problem.task_id))[0]
+
+
+def junk(problem: Problem, rng: random.Random, words: int) -> str:
+    """What a very small model writes: the docstring echoed as comments, then code that does not
+    parse (so it fails whatever it is run against). About ``words`` words long, on average."""
+    vocabulary = re.findall(r"[A-Za-z_]+", _docstring_value(problem)) or [problem.entry_point]
+    count = max(1, round(rng.expovariate(1 / words)))
+    said = [rng.choice(vocabulary) for _ in range(count)]
+    lines = ["    # " + " ".join(said[i : i + 8]) for i in range(0, len(said), 8)]
+    return "\n".join(lines) + f"\n    return {problem.entry_point}(\n"
+
+
+def without_comments(completion: str) -> str:
+    """``completion`` with its comments removed (found by Python's own tokenizer, so a ``#`` inside a
+    string stays): comments cannot change what a program does, and samples often differ only in them."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(completion).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return completion
+    lines = completion.splitlines(keepends=True)
+    for token in reversed(tokens):
+        if token.type == tokenize.COMMENT:
+            row, col = token.start
+            lines[row - 1] = lines[row - 1][:col].rstrip() + "\n"
+    return "".join(line for line in lines if line.strip() or not line.endswith("\n"))
 
 
 # -- what follows a function when nothing stops the model --------------------------------------

@@ -106,6 +106,7 @@ class Simulator:
         self._fault_rng = random.Random(None if seed is None else f"faults|{seed}")
         policy = prompt_cache if isinstance(prompt_cache, CachePolicy) else CachePolicy()
         self.prompt_cache = PromptCache(policy, seed) if prompt_cache else None
+        _behaviour.prepare()
         self.reset_stats()
 
     # -- statistics ------------------------------------------------------------------------
@@ -386,7 +387,7 @@ def _validate(request: dict, chat: bool, info: models.ModelInfo) -> dict:
             f"{prompt_tokens + limit} tokens ({prompt_tokens} in your prompt; {limit} for the completion).",
             code="context_length_exceeded",
         )
-    effective_t = 0.0 if top_p < 0.05 else temperature * min(1.0, top_p / 0.95)
+    effective_t = _behaviour.effective_temperature(temperature, top_p)
     return {
         "n": n,
         "generate": max(n, best_of),
