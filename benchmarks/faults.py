@@ -94,7 +94,8 @@ BUDGETS = {"chat": 0.01, "humaneval": 0.15}
 
 def start_tuning(workload: str, base_url: str, folder: Path) -> subprocess.Popen:
     args = [sys.executable, "-c", TUNING, workload, base_url, str(folder / "tune.jsonl"), str(folder / "cache")]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    # eval_func's own requests (generate_assertions) find the endpoint through the environment
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "sk-sim"}
     return subprocess.Popen([*args, str(BUDGETS[workload])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 

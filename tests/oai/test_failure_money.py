@@ -83,9 +83,21 @@ def test_a_connection_dropped_sooner_than_any_answer_could_finish_is_not_billed(
     assert ledger.paid == pytest.approx(billed) and second["cost"] > 0
 
 
-def test_a_dropped_connection_with_no_answer_time_known_may_have_been_billed(engine):
+def test_a_drop_before_any_answer_time_is_known_is_estimated_until_the_retry_shows_it_came_too_soon(engine):
+    events = []
+    ledger = SpendLedger(budget=1.0, listener=lambda *event: events.append(event))
+    with sim.serve(seed=1, latency=0.2, fault_plan=["disconnect"]) as server, ledger.activate():
+        ask(engine, server)
+    estimates = [usd for kind, _, usd in events if kind == "estimate"]
+    assert len(estimates) == 2 and estimates[0] > 0  # held as maybe billed while nothing was known ...
+    assert estimates[1] == 0 and ledger.unconfirmed == 0  # ... and cleared once the answer took 0.2 s
+
+
+def test_a_drop_no_sooner_than_answers_come_is_settled_at_the_retrys_cost(engine):
     ledger = SpendLedger(budget=1.0)
     with sim.serve(seed=1, fault_plan=["disconnect"]) as server, ledger.activate():
+        where = f"OpenAI-compatible endpoint at {server.base_url}"
+        engine._fastest_answer[(where, "gpt-4o-mini")] = 1e-6  # as if this endpoint answered in a microsecond
         response = ask(engine, server)
     assert ledger.unconfirmed == pytest.approx(response["cost"])
 
@@ -107,7 +119,7 @@ def test_an_unknown_failure_billing_policy_is_refused_before_sending(engine):
 
 
 def test_an_attempt_interrupted_while_in_flight_keeps_its_worst_case(engine, monkeypatch):
-    def interrupted(request):
+    def interrupted(request, sending=None):
         raise KeyboardInterrupt
 
     ledger = SpendLedger(budget=1.0)

@@ -257,13 +257,14 @@ class CompletionEngine:
         """Send with retries, holding the worst case on every active ledger for each attempt.
 
         A failed attempt's hold is released when the provider cannot have billed it, and otherwise kept
-        as an unconfirmed estimate: what the retry that answered cost (the same request), or until then
-        what answers of this model cost on average (see ``failure_billing`` in docs/tuning.md).
+        as an unconfirmed estimate: what answers of this model cost on average until the retry answers,
+        then what that retry cost (the same request) -- or nothing, if the retry's answer time shows that
+        a dropped connection came too soon to have carried a generation (docs/tuning.md).
         """
         worst_case = request.worst_case_cost() if spend.budget_enforced() else 0.0
         billing = request.config.get("failure_billing", "estimate")
         current: list[spend.Reservations] = []
-        lost: list[spend.Estimates] = []
+        lost: list[tuple[spend.Estimates, float | None]] = []  # and when it dropped, if a silent drop
         where = request.endpoint.describe()
         speed_key = (where, request.model)
         started = [0.0]
@@ -271,20 +272,21 @@ class CompletionEngine:
         def attempt() -> dict:
             current[:] = [spend.reserve(worst_case, extra=(self.usage,))]
             started[0] = time.monotonic()
-            return self._send_once(request)
+            return self._send_once(request, sending=lambda: started.__setitem__(0, time.monotonic()))
 
         def on_failure(exc: BaseException) -> Failure:
             if not isinstance(exc, openai.OpenAIError):
                 raise exc  # BudgetExceededError from reserve (nothing held), or a bug: see below
             failure = translate_sdk_error(exc, where, request.endpoint.credentials_hint)
-            hold = current.pop()
-            if failure.billed == "maybe" and failure.cause == "connection dropped":
-                failure = self._dropped_too_soon(failure, time.monotonic() - started[0], speed_key)
+            hold, seconds = current.pop(), time.monotonic() - started[0]
+            silent = failure.billed == "maybe" and failure.cause == "connection dropped"
+            if silent and self._too_soon(seconds, speed_key):
+                failure = dataclasses.replace(failure, billed="no")
             if failure.billed == "no" or billing == "none":
                 hold.release()
             else:
                 estimate = worst_case if billing == "worst_case" else self._plausible_cost(request, worst_case)
-                lost.append(hold.keep_as_estimate(estimate, request.model))
+                lost.append((hold.keep_as_estimate(estimate, request.model), seconds if silent else None))
             return failure
 
         try:
@@ -303,8 +305,10 @@ class CompletionEngine:
         if math.isnan(response["cost"]):
             self._warn_unpriced(request.model)
         elif billing == "estimate":
-            for estimate in lost:  # the same request, answered: the best figure for what a lost one cost
-                estimate.revise(min(response["cost"], worst_case))
+            for estimate, dropped_after in lost:
+                # the same request, answered: its answer time and cost are the best figures for a lost one
+                too_soon = dropped_after is not None and self._too_soon(dropped_after, speed_key)
+                estimate.revise(0.0 if too_soon else min(response["cost"], worst_case))
         return response
 
     def _note_answer_time(self, key: tuple[str, str], seconds: float) -> None:
@@ -312,13 +316,12 @@ class CompletionEngine:
             if seconds < self._fastest_answer.get(key, math.inf):
                 self._fastest_answer[key] = seconds
 
-    def _dropped_too_soon(self, failure: Failure, seconds: float, key: tuple[str, str]) -> Failure:
-        """A connection closed before any byte of the answer, in less than half the time of the fastest
-        answer this endpoint gave for this model, cannot have carried a finished generation (providers
-        bill finished ones); half, because the fastest answer may have included setting up the connection."""
-        if seconds < 0.5 * self._fastest_answer.get(key, 0.0):
-            return dataclasses.replace(failure, billed="no")
-        return failure
+    def _too_soon(self, seconds: float, key: tuple[str, str]) -> bool:
+        """Whether a connection closed before any byte of the answer after ``seconds`` cannot have carried a
+        finished generation (providers bill finished ones): it took less than half the time of the fastest
+        answer this endpoint gave for this model -- half, because that answer may have included opening
+        the connection. ``False`` while no answer time is known."""
+        return seconds < 0.5 * self._fastest_answer.get(key, 0.0)
 
     def _plausible_cost(self, request: PreparedRequest, worst_case: float) -> float:
         """What a lost attempt probably cost: ``n`` completions at this model's average so far, at most
@@ -329,7 +332,8 @@ class CompletionEngine:
         completions = max(int(request.body.get("n") or 1), int(request.body.get("best_of") or 1))
         return min(worst_case, per_completion * completions)
 
-    def _send_once(self, request: PreparedRequest) -> dict:
+    def _send_once(self, request: PreparedRequest, sending: Callable[[], None] | None = None) -> dict:
+        """One SDK call; ``sending()`` is called just before the request goes out (after the client is built)."""
         with self._clients.lease(request.endpoint) as client:
             api = client.chat.completions if request.chat else client.completions
             known = _sdk_parameters(api.create)
@@ -340,6 +344,8 @@ class CompletionEngine:
             extra.update(kwargs.pop("extra_body", None) or {})
             # The raw response skips building pydantic objects only to turn them back into a dict;
             # the SDK still builds the request, authenticates, and raises its errors for bad statuses.
+            if sending is not None:
+                sending()
             raw = api.with_raw_response.create(**kwargs, extra_body=extra or None, timeout=request.timeout)
         try:
             data = json.loads(raw.http_response.content)
