@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.tuning._flaml import BlendSearch, Categorical, Domain, tune
+from ecoptigen.tuning._flaml import BlendSearch, Categorical, Domain, searched_family, tune
 
 __all__ = [
     "DEFAULT_CHAT_MODELS",
@@ -143,7 +143,7 @@ def build_space(config: dict[str, Any], chat: bool) -> SearchSpace:
     space = default_space(chat)
     if "prompt" in config and "messages" in config:
         raise ConfigurationError("give either 'prompt' or 'messages' to tune, not both.")
-    space.update(config)
+    space.update(searched_family(config))  # a domain of either family works
     if "messages" in config:
         space.pop("prompt", None)
     _merge_temperature_top_p(space)
