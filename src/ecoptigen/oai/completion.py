@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ecoptigen import models
+from ecoptigen.oai._forward import current_forwarder
 from ecoptigen.oai._response import Response, extract_text, extract_text_or_function_call
 from ecoptigen.oai._templates import instantiate
 from ecoptigen.oai.engine import DEFAULT_SETTINGS, CompletionEngine
@@ -121,6 +122,16 @@ class Completion(metaclass=_Settings):
             >>> r["cost"] > 0
             True
         """
+        forwarder = current_forwarder()
+        if forwarder is not None:  # an eval_func running on a Ray worker: the driver sends it
+            options = {
+                "use_cache": use_cache,
+                "config_list": config_list,
+                "filter_func": filter_func,
+                "raise_on_ratelimit_or_timeout": raise_on_ratelimit_or_timeout,
+                "allow_format_str_template": allow_format_str_template,
+            }
+            return forwarder(cls._chat, context, {**options, **config})
         if "raise_error" in config:  # FLAML 1.2's name for it
             raise_on_ratelimit_or_timeout = bool(config.pop("raise_error"))
         config.setdefault("request_timeout", cls.request_timeout)

@@ -21,6 +21,7 @@ from typing import Any
 
 from ecoptigen.errors import BudgetExceededError, ConfigurationError, TuningError
 from ecoptigen.tuning.analysis import Analysis, Trial
+from ecoptigen.tuning.executors import check_use_ray, eval_executor
 from ecoptigen.tuning.space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
 from ecoptigen.tuning.testing import remember_eval_func, resolve_test_call, run_test
 from ecoptigen.tuning.tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions, logging_level_of
@@ -71,7 +72,9 @@ def tune(
         logging_level: level of the ``ecoptigen.tuning`` logger during the run.
         **config: the search space over the default one (see :mod:`ecoptigen.tuning.space`), and the
             run options ``concurrency`` (requests in flight, default 16), ``parallel_trials`` (default 1),
-            ``serial_eval_func`` (default False), ``show_progress`` (default True).
+            ``serial_eval_func`` (default False), ``show_progress`` (default True), ``use_ray`` (default
+            False: eval_func as Ray tasks on a cluster, see :mod:`ecoptigen.distributed`) and ``ray_options``
+            (the options of those tasks, default ``{"num_cpus": 1, "max_retries": 3}``).
 
     Returns:
         ``(config, analysis)``: ``config`` goes straight into ``create(context, **config)``. Credentials
@@ -80,8 +83,9 @@ def tune(
 
     Raises:
         ConfigurationError: bad arguments or search space, found before anything is spent
-            (:class:`~ecoptigen.errors.TemplateError`, :class:`~ecoptigen.errors.UnknownPriceError`), or a
-            metric missing from eval_func's first result.
+            (:class:`~ecoptigen.errors.TemplateError`, :class:`~ecoptigen.errors.UnknownPriceError`, use_ray
+            without Ray installed), or a metric missing from eval_func's first result.
+        SandboxError: with use_ray, a node of the cluster cannot run bubblewrap (before anything is spent).
         BudgetExceededError: the budget ran out before any configuration was fully evaluated.
         TuningError: no configuration tried fits the inference budget.
 
@@ -146,6 +150,8 @@ def test(
     return_responses_and_per_instance_result: bool = False,
     logging_level: int = logging.WARNING,
     concurrency: int = DEFAULT_CONCURRENCY,
+    use_ray: bool = False,
+    ray_options: dict | None = None,
 ) -> dict | tuple:
     """Evaluate ``config`` on ``data``: one ``create`` per instance (in parallel), eval_func, aggregation.
 
@@ -158,13 +164,16 @@ def test(
         return_responses_and_per_instance_result: also return per-instance results and responses.
         logging_level: level of the ``ecoptigen.tuning`` logger meanwhile.
         concurrency: requests in flight at once (eval_func runs on the same threads).
+        use_ray: run eval_func as Ray tasks (see :mod:`ecoptigen.distributed`); ray_options: their options.
 
     Returns:
         The aggregated metrics plus ``cost`` (dollars of all responses) and ``inference_cost`` (per
         instance); with ``return_responses_and_per_instance_result``, ``(aggregated, results, responses)``.
 
     Raises:
-        ConfigurationError: no eval_func and no earlier tune, empty data, an unknown agg_method.
+        ConfigurationError: no eval_func and no earlier tune, empty data, an unknown agg_method, use_ray
+            without Ray installed.
+        SandboxError: with use_ray, a node of the cluster cannot run bubblewrap.
 
     Example:
         >>> from ecoptigen import oai, sim
@@ -179,7 +188,8 @@ def test(
     config, eval_func, _ = resolve_test_call(engine, config, eval_func, {})
     if not isinstance(data, list) or not data:
         raise ConfigurationError("data is empty: give at least one data instance to test on.")
-    with logging_level_of(logging_level):
+    check_use_ray(use_ray, ray_options)
+    with logging_level_of(logging_level), eval_executor(use_ray, concurrency, ray_options) as executor:
         return run_test(
             functools.partial(engine.create, chat=chat),
             data,
@@ -189,6 +199,7 @@ def test(
             agg_method=agg_method,
             return_responses_and_per_instance_result=return_responses_and_per_instance_result,
             concurrency=concurrency,
+            executor=executor,
         )
 
 

@@ -39,9 +39,12 @@ def searched_family(value: Any) -> Any:
         (True, 1, 5)
     """
     if isinstance(value, dict):
-        return {key: searched_family(item) for key, item in value.items()}
+        rebuilt_items = {key: searched_family(item) for key, item in value.items()}
+        # Containers without a foreign domain are returned as they are (a config_list stays the same object).
+        return value if all(rebuilt_items[k] is v for k, v in value.items()) else rebuilt_items
     if isinstance(value, list):
-        return [searched_family(item) for item in value]
+        rebuilt_list = [searched_family(item) for item in value]
+        return value if all(a is b for a, b in zip(rebuilt_list, value, strict=True)) else rebuilt_list
     module = type(value).__module__
     if module not in _FAMILIES or module == _searched_sample.__name__:
         return value

@@ -20,6 +20,7 @@ from ecoptigen import models, tokens
 from ecoptigen.errors import ConfigurationError, RetryableError
 from ecoptigen.oai._response import extract_text_or_function_call
 from ecoptigen.oai._templates import instantiate, instantiate_messages
+from ecoptigen.tuning.executors import EvalExecutor, ThreadEvalExecutor
 from ecoptigen.tuning.pruning import (
     PruningRegions,
     budget_verdict,
@@ -167,6 +168,8 @@ class TrialEvaluator:
         self.price_table, self.pool, self.serial_eval, self.chat = price_table, pool, serial_eval, chat
         self.checkpoint = checkpoint or (lambda pending: None)
         self.budget_left = budget_left or (lambda: math.inf)
+        # Where eval_func runs when not on ``pool`` (e.g. Ray tasks); set by the tuner for a run.
+        self.executor: EvalExecutor | None = None
 
     @property
     def worst(self) -> float:
@@ -372,16 +375,11 @@ class TrialEvaluator:
         return outcome
 
     def _run_eval_func(self, samples: list[_Samples]) -> list[dict]:
-        def evaluate_one(i: int) -> dict:
-            return self.eval_func(samples[i].responses, **self.data[i])
-
-        evaluate = waiting_for_money(evaluate_one)
+        calls = [(s.responses, self.data[i]) for i, s in enumerate(samples)]
+        executor = self.executor or ThreadEvalExecutor(None if self.serial_eval else self.pool)
         try:
-            first = [evaluate(0)]
+            first = executor.map(self.eval_func, calls[:1])
             aggregate_metrics(first, self.metric)  # a missing metric fails before eval_func spends more
-            rest = list(range(1, len(samples)))
-            if self.serial_eval:
-                return first + [evaluate(i) for i in rest]
-            return first + call_all(self.pool, evaluate, rest)
+            return first + executor.map(self.eval_func, calls[1:])
         finally:
             self.checkpoint(0.0)

@@ -1,0 +1,197 @@
+"""eval_func as Ray tasks: :class:`RayEvalExecutor`, and what runs on the workers."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import itertools
+import logging
+import os
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ecoptigen import spend
+from ecoptigen.distributed._cluster import connected, credentials_in
+from ecoptigen.distributed._relay import Answer, RelayClient, RelayPump, RequestRelay, portable
+from ecoptigen.errors import BudgetExceededError, ConfigurationError, SandboxError
+from ecoptigen.tuning.executors import EvalCall, EvalExecutor
+
+__all__ = ["DEFAULT_TASK_OPTIONS", "RayEvalExecutor"]
+
+logger = logging.getLogger("ecoptigen.distributed")
+
+# One CPU per call: Ray keeps that many workers per node alive, while with a fraction of a CPU it starts
+# extra workers for each trial (seconds each) and stops them between trials; eval_func parallelises its
+# own sandbox checks. Ray runs a call again when its worker or node died (not when eval_func raised).
+DEFAULT_TASK_OPTIONS: dict[str, Any] = {"num_cpus": 1, "max_retries": 3}
+_MONEY_POLL = 0.005
+
+
+def _where() -> str:
+    return f"{socket.gethostname()} (pid {os.getpid()})"
+
+
+@functools.cache
+def _sandbox_problem() -> str | None:
+    """Why generated code cannot be checked in bubblewrap on this node (checked once per worker process)."""
+    from ecoptigen.sandbox._backends import bubblewrap_usable
+
+    return bubblewrap_usable()
+
+
+def probe_node() -> dict[str, Any]:
+    """What the driver checks on every node before a run (runs on the node)."""
+    return {"host": _where(), "sandbox": _sandbox_problem(), "credentials": credentials_in(os.environ)}
+
+
+def evaluate_remotely(
+    function: Callable[..., dict], responses: list, instance: dict, call_id: str, relay: Any
+) -> Answer:
+    """One eval_func call, on a worker: requests it makes go to the driver through the relay."""
+    import ray
+    from ecoptigen.oai._forward import forwarding_to
+
+    try:
+        problem = _sandbox_problem()
+        if problem is not None:
+            raise SandboxError(f"the Ray node {_where()} cannot check generated code in bubblewrap: {problem}")
+        with forwarding_to(RelayClient(ray, relay, call_id)):
+            return Answer(function(responses, **instance))
+    except Exception as exc:
+        logger.debug("eval_func failed on %s:\n%s", _where(), traceback.format_exc())
+        return Answer(error=portable(exc))
+
+
+class RayEvalExecutor(EvalExecutor):
+    """Runs eval_func calls as Ray tasks; a context manager that connects (or starts) and checks the cluster.
+
+    Args:
+        concurrency: requests made for eval_funcs that the driver sends at once.
+        task_options: options of the eval_func tasks, over :data:`DEFAULT_TASK_OPTIONS`.
+
+    Raises:
+        ConfigurationError: Ray is not installed; a worker has an API key in its environment; the
+            cluster has no node that can run the tasks.
+        SandboxError: a node cannot run bubblewrap (found on entering).
+    """
+
+    def __init__(self, concurrency: int = 16, task_options: dict[str, Any] | None = None):
+        self.concurrency = concurrency
+        self.task_options = {**DEFAULT_TASK_OPTIONS, **(task_options or {})}
+        self._stack = contextlib.ExitStack()
+        self._ids = itertools.count()
+        self._run_id = uuid.uuid4().hex[:12]
+        self._shared: dict[int, tuple[Callable, Any]] = {}
+        self.nodes: list[dict[str, Any]] = []
+
+    def __enter__(self) -> RayEvalExecutor:
+        try:
+            self._ray = ray = self._stack.enter_context(connected())
+            self.nodes = self._check_nodes()
+            here = ray.get_runtime_context().get_node_id()
+            pinned = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(here, soft=False)
+            actor = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy=pinned)(RequestRelay)
+            self._relay = actor.remote()
+            self._stack.callback(ray.kill, self._relay)
+            self._pump = RelayPump(ray, self._relay, self.concurrency)
+            self._stack.callback(self._pump.close)
+            self._task = ray.remote(evaluate_remotely).options(**self.task_options)
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._shared.clear()
+        self._stack.close()
+
+    def _check_nodes(self) -> list[dict[str, Any]]:
+        """Probe every node that can run the tasks: bubblewrap works, no API key in the environment."""
+        ray = self._ray
+        needs = float(self.task_options.get("num_cpus", 1))
+        nodes = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= needs]
+        if not nodes:
+            raise ConfigurationError(
+                f"no node of the Ray cluster has the {needs} CPU an eval_func task asks for: add CPUs, or lower "
+                "num_cpus in ray_options."
+            )
+        strategy = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy
+        probe = ray.remote(probe_node)
+        reports = ray.get(
+            [probe.options(num_cpus=0, scheduling_strategy=strategy(n["NodeID"], soft=False)).remote() for n in nodes]
+        )
+        without_sandbox = [f"{r['host']}: {r['sandbox']}" for r in reports if r["sandbox"]]
+        if without_sandbox:
+            raise SandboxError(
+                "generated code is checked in bubblewrap on every node, and these nodes cannot run it: "
+                + "; ".join(without_sandbox)
+                + ". Install bubblewrap there (Debian/Ubuntu: apt-get install bubblewrap), or remove the nodes."
+            )
+        with_keys = [f"{r['host']}: {', '.join(r['credentials'])}" for r in reports if r["credentials"]]
+        if with_keys:
+            raise ConfigurationError(
+                "the driver keeps the API keys, but Ray workers have some in their environment ("
+                + "; ".join(with_keys)
+                + "). Start the Ray nodes without them (env -u OPENAI_API_KEY ray start ...), or let "
+                "ecoptigen start the local cluster (ecoptigen.distributed.start_local_cluster() instead of "
+                "ray.init())."
+            )
+        logger.info("evaluating on %d Ray node(s)", len(reports))
+        return reports
+
+    def _function_ref(self, eval_func: Callable) -> Any:
+        """eval_func in the object store, put there once per run (the entry keeps it alive)."""
+        entry = self._shared.get(id(eval_func))
+        if entry is None or entry[0] is not eval_func:
+            entry = self._shared[id(eval_func)] = (eval_func, self._ray.put(eval_func))
+        return entry[1]
+
+    def map(self, eval_func: Callable[..., dict], calls: Sequence[EvalCall]) -> list[dict]:
+        """See :meth:`EvalExecutor.map`: every call a Ray task, results in order."""
+        if not calls:
+            return []
+        function = self._function_ref(eval_func)
+        context = contextvars.copy_context()
+        answers: dict[int, Answer] = {}
+        todo = list(range(len(calls)))
+        while todo:
+            answers.update(self._run(function, calls, todo, context))
+            refused = [i for i in todo if isinstance(answers[i].error, BudgetExceededError)]
+            if not refused or not _money_held():
+                break
+            # Refused only because requests in flight hold money: wait for them, and try those again.
+            while _money_held():
+                time.sleep(_MONEY_POLL)
+            todo = refused
+        errors = [a.error for a in answers.values() if a.error is not None]
+        if errors:
+            budget = [e for e in errors if isinstance(e, BudgetExceededError)]
+            raise (budget or errors)[0]
+        return [answers[i].value for i in range(len(calls))]
+
+    def _run(
+        self, function: Any, calls: Sequence[EvalCall], todo: list[int], context: contextvars.Context
+    ) -> dict[int, Answer]:
+        call_ids = {i: f"{self._run_id}-{next(self._ids)}" for i in todo}
+        self._pump.open_calls(list(call_ids.values()), context)
+        try:
+            refs = {i: self._task.remote(function, *calls[i], call_ids[i], self._relay) for i in todo}
+            self._ray.wait(list(refs.values()), num_returns=len(refs))
+            answers = {}
+            for i, ref in refs.items():
+                try:
+                    answers[i] = self._ray.get(ref)
+                except Exception as exc:  # the task itself failed (its retries used up): Ray's error
+                    answers[i] = Answer(error=exc)
+            return answers
+        finally:
+            self._pump.close_calls(list(call_ids.values()))
+
+
+def _money_held() -> bool:
+    return any(ledger.reserved > 1e-12 for ledger in spend.active_ledgers() if ledger.budget is not None)
