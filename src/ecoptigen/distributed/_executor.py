@@ -49,6 +49,13 @@ def probe_node() -> dict[str, Any]:
     return {"host": _where(), "sandbox": _sandbox_problem(), "credentials": credentials_in(os.environ)}
 
 
+def warm_up() -> None:
+    """Import what eval_funcs usually need, and check the sandbox, in one worker process."""
+    import ecoptigen.code_utils  # noqa: F401
+
+    _sandbox_problem()
+
+
 def evaluate_remotely(
     function: Callable[..., dict], responses: list, instance: dict, call_id: str, relay: Any
 ) -> Answer:
@@ -87,6 +94,7 @@ class RayEvalExecutor(EvalExecutor):
         self._ids = itertools.count()
         self._run_id = uuid.uuid4().hex[:12]
         self._shared: dict[int, tuple[Callable, Any]] = {}
+        self._warming: list[Any] = []
         self.nodes: list[dict[str, Any]] = []
 
     def __enter__(self) -> RayEvalExecutor:
@@ -101,6 +109,10 @@ class RayEvalExecutor(EvalExecutor):
             self._pump = RelayPump(ray, self._relay, self.concurrency)
             self._stack.callback(self._pump.close)
             self._task = ray.remote(evaluate_remotely).options(**self.task_options)
+            # Workers import ecoptigen while the driver sends the first trial's requests, not after.
+            slots = int(sum(n["Resources"]["CPU"] for n in self._usable_nodes()) // self._cpus_per_task)
+            warm = ray.remote(warm_up).options(**self.task_options)
+            self._warming = [warm.remote() for _ in range(max(1, slots))]
         except BaseException:
             self._stack.close()
             raise
@@ -108,17 +120,18 @@ class RayEvalExecutor(EvalExecutor):
 
     def __exit__(self, *exc: object) -> None:
         self._shared.clear()
+        with contextlib.suppress(Exception):
+            self._ray.wait(self._warming, num_returns=len(self._warming), timeout=60)
         self._stack.close()
 
     def _check_nodes(self) -> list[dict[str, Any]]:
         """Probe every node that can run the tasks: bubblewrap works, no API key in the environment."""
         ray = self._ray
-        needs = float(self.task_options.get("num_cpus", 1))
-        nodes = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= needs]
+        nodes = self._usable_nodes()
         if not nodes:
             raise ConfigurationError(
-                f"no node of the Ray cluster has the {needs} CPU an eval_func task asks for: add CPUs, or lower "
-                "num_cpus in ray_options."
+                f"no node of the Ray cluster has the {self._cpus_per_task} CPU an eval_func task asks for: add "
+                "CPUs, or lower num_cpus in ray_options."
             )
         strategy = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy
         probe = ray.remote(probe_node)
@@ -143,6 +156,18 @@ class RayEvalExecutor(EvalExecutor):
             )
         logger.info("evaluating on %d Ray node(s)", len(reports))
         return reports
+
+    @property
+    def _cpus_per_task(self) -> float:
+        return float(self.task_options.get("num_cpus", 1) or 0) or 1.0
+
+    def _usable_nodes(self) -> list[dict[str, Any]]:
+        """The live nodes with CPUs enough for an eval_func task."""
+        return [
+            n
+            for n in self._ray.nodes()
+            if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= self._cpus_per_task
+        ]
 
     def _function_ref(self, eval_func: Callable) -> Any:
         """eval_func in the object store, put there once per run (the entry keeps it alive)."""
