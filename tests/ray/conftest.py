@@ -19,5 +19,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def ray_installed() -> None:
     """Fail every Ray test with the command that fixes it when Ray is missing."""
-    if importlib.util.find_spec("ray") is None:
+    spec = importlib.util.find_spec("ray")
+    if spec is None or spec.origin is None:  # no origin: a namespace package (this folder), not Ray
         pytest.fail('Ray is not installed, and these tests need it: pip install -e ".[test,ray]"', pytrace=False)

@@ -189,6 +189,7 @@ def bill(server: Any) -> dict[str, Any]:
 def local(work: str) -> dict[str, Any]:
     """One machine: Ray started by ecoptigen, then a cluster kept over several calls; tune, resume, test."""
     import ray
+
     from ecoptigen.distributed import start_local_cluster
 
     data, held_out = problems(0, 8), problems(8, 6)
@@ -288,6 +289,7 @@ def _remove_when_busy(cluster: Any, victim: Any, markers: str, removed: dict[str
 def preflight(work: str) -> dict[str, Any]:
     """Nodes that must refuse the run before anything is spent: no bubblewrap; an API key in the environment."""
     import ray
+
     from ecoptigen.errors import ConfigurationError, SandboxError
 
     out: dict[str, Any] = {}

@@ -67,10 +67,14 @@ def _environment_without_credentials() -> Iterator[None]:
 
 def start_local_cluster(**init_args: Any) -> None:
     """Start a Ray cluster on this machine for ecoptigen: API keys left out of its environment, on
-    127.0.0.1, no dashboard. Call it instead of ``ray.init()`` to keep one cluster over several tunings.
+    127.0.0.1, no dashboard, two eval_func slots per core. Call it instead of ``ray.init()`` to keep one
+    cluster over several tunings.
 
     Args:
-        init_args: more ``ray.init`` arguments (``num_cpus``, ``_temp_dir``, ...).
+        init_args: more ``ray.init`` arguments (``num_cpus``, ``_temp_dir``, ...). ``num_cpus`` defaults to
+            twice the cores: an eval_func task asks for one CPU, and spends part of its time waiting on
+            sandboxed processes or on a request the driver makes for it (the sandbox, too, runs twice as
+            many programs as there are cores).
 
     Raises:
         ConfigurationError: Ray is not installed.
@@ -79,7 +83,11 @@ def start_local_cluster(**init_args: Any) -> None:
         >>> start_local_cluster(num_cpus=2)  # doctest: +SKIP
     """
     ray = require_ray()
-    settings: dict[str, Any] = {"_node_ip_address": "127.0.0.1", "include_dashboard": False}
+    settings: dict[str, Any] = {
+        "_node_ip_address": "127.0.0.1",
+        "include_dashboard": False,
+        "num_cpus": 2 * (os.cpu_count() or 1),
+    }
     settings.update(init_args)
     with _environment_without_credentials():
         ray.init(address="local", **settings)

@@ -1,23 +1,20 @@
-"""eval_func as Ray tasks: :class:`RayEvalExecutor`, and what runs on the workers."""
+"""eval_func as Ray tasks: :class:`RayEvalExecutor`, the driver's side (the workers' side: ``_worker.py``)."""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
 import itertools
 import logging
-import os
-import socket
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ecoptigen import spend
-from ecoptigen.distributed._cluster import connected, credentials_in
-from ecoptigen.distributed._relay import Answer, RelayClient, RelayPump, RequestRelay, portable
+from ecoptigen.distributed._cluster import connected
+from ecoptigen.distributed._relay import Answer, RelayPump, RequestRelay
+from ecoptigen.distributed._worker import evaluate_remotely, probe_node, warm_up
 from ecoptigen.errors import BudgetExceededError, ConfigurationError, SandboxError
 from ecoptigen.tuning.executors import EvalCall, EvalExecutor
 
@@ -30,48 +27,6 @@ logger = logging.getLogger("ecoptigen.distributed")
 # own sandbox checks. Ray runs a call again when its worker or node died (not when eval_func raised).
 DEFAULT_TASK_OPTIONS: dict[str, Any] = {"num_cpus": 1, "max_retries": 3}
 _MONEY_POLL = 0.005
-
-
-def _where() -> str:
-    return f"{socket.gethostname()} (pid {os.getpid()})"
-
-
-@functools.cache
-def _sandbox_problem() -> str | None:
-    """Why generated code cannot be checked in bubblewrap on this node (checked once per worker process)."""
-    from ecoptigen.sandbox._backends import bubblewrap_usable
-
-    return bubblewrap_usable()
-
-
-def probe_node() -> dict[str, Any]:
-    """What the driver checks on every node before a run (runs on the node)."""
-    return {"host": _where(), "sandbox": _sandbox_problem(), "credentials": credentials_in(os.environ)}
-
-
-def warm_up() -> None:
-    """Import what eval_funcs usually need, and check the sandbox, in one worker process."""
-    import ecoptigen.code_utils  # noqa: F401
-
-    _sandbox_problem()
-
-
-def evaluate_remotely(
-    function: Callable[..., dict], responses: list, instance: dict, call_id: str, relay: Any
-) -> Answer:
-    """One eval_func call, on a worker: requests it makes go to the driver through the relay."""
-    import ray
-    from ecoptigen.oai._forward import forwarding_to
-
-    try:
-        problem = _sandbox_problem()
-        if problem is not None:
-            raise SandboxError(f"the Ray node {_where()} cannot check generated code in bubblewrap: {problem}")
-        with forwarding_to(RelayClient(ray, relay, call_id)):
-            return Answer(function(responses, **instance))
-    except Exception as exc:
-        logger.debug("eval_func failed on %s:\n%s", _where(), traceback.format_exc())
-        return Answer(error=portable(exc))
 
 
 class RayEvalExecutor(EvalExecutor):
@@ -103,7 +58,9 @@ class RayEvalExecutor(EvalExecutor):
             self.nodes = self._check_nodes()
             here = ray.get_runtime_context().get_node_id()
             pinned = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(here, soft=False)
-            actor = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy=pinned)(RequestRelay)
+            # An async actor: each waiting call is a coroutine, so many thousands may wait at once.
+            options = {"num_cpus": 0, "max_restarts": 0, "max_concurrency": 100_000, "scheduling_strategy": pinned}
+            actor = ray.remote(**options)(RequestRelay)
             self._relay = actor.remote()
             self._stack.callback(ray.kill, self._relay)
             self._pump = RelayPump(ray, self._relay, self.concurrency)

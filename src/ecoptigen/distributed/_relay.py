@@ -28,6 +28,7 @@ import json
 import logging
 import pickle
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -164,11 +165,15 @@ class RelayPump:
         while not self._stop.is_set():
             try:
                 queued = self._ray.get(self._relay.take.remote(_TAKE_WAIT))
+            except self._ray.exceptions.RayActorError:
+                # The relay is gone (its node with it): the calls waiting on it fail, and so does the run.
+                logger.error("the request relay actor died; eval_func calls that make requests will fail")
+                return
             except Exception:
-                if self._stop.is_set():
-                    return
-                logger.exception("the request relay failed; eval_func requests cannot be made")
-                raise
+                if not self._stop.is_set():
+                    logger.exception("taking requests from the relay failed; trying again")
+                    time.sleep(_TAKE_WAIT)
+                continue
             for call_id, key, payload in queued:
                 self._pool.submit(self._serve, call_id, key, payload)
 
