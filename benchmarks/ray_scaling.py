@@ -162,6 +162,8 @@ def one_tuning(kind: str, data: dict, args: argparse.Namespace, seed: int) -> di
             "billed": round(billed(server.stats), 12),
             "paid": analysis.total_cost,
             "fingerprint": json.dumps([trials, config], sort_keys=True, default=repr),
+            # Kept in the results, so that a run that differs from the default executor's shows where.
+            "trial_log": [[t.status, t.metrics.get("success"), round(t.paid, 9)] for t in analysis.trials],
         }
 
 
@@ -295,9 +297,23 @@ def summarize(tunings: list[dict[str, dict]], micros: dict[str, dict]) -> dict[s
             "empty_call_ms_round_trip": {k: 1000 * micros[k]["empty_call_round_trip_seconds"] for k in EXECUTORS},
         }
     )
+    summary["first_differing_trial"] = {
+        f"{i}/{k}/{p}": _first_difference(run[k][p]["trial_log"], run["threads"][p]["trial_log"])
+        for i, run in enumerate(tunings)
+        for k in EXECUTORS[1:]
+        for p in ("cold", "warm")
+        if run[k][p]["fingerprint"] != run["threads"][p]["fingerprint"]
+    }
     summary["ray_1_node_within_15_percent_warm"] = summary["wall_time_over_threads_warm"]["ray_1_node"] <= 1.15
     summary["ray_1_node_within_15_percent_cold"] = summary["wall_time_over_threads_cold"]["ray_1_node"] <= 1.15
     return summary
+
+
+def _first_difference(log: list, reference: list) -> int:
+    for index, (entry, expected) in enumerate(zip(log, reference, strict=False)):
+        if entry != expected:
+            return index
+    return min(len(log), len(reference))
 
 
 def versions() -> dict[str, str]:

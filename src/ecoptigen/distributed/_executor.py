@@ -69,7 +69,7 @@ class RayEvalExecutor(EvalExecutor):
             # Workers import ecoptigen while the driver sends the first trial's requests, not after.
             slots = int(sum(n["Resources"]["CPU"] for n in self._usable_nodes()) // self._cpus_per_task)
             warm = ray.remote(warm_up).options(**self.task_options)
-            self._warming = [warm.remote() for _ in range(max(1, slots))]
+            self._warming = [warm.remote(self._cpus_per_task) for _ in range(max(1, slots))]
         except BaseException:
             self._stack.close()
             raise
@@ -162,7 +162,9 @@ class RayEvalExecutor(EvalExecutor):
         call_ids = {i: f"{self._run_id}-{next(self._ids)}" for i in todo}
         self._pump.open_calls(list(call_ids.values()), context)
         try:
-            refs = {i: self._task.remote(function, *calls[i], call_ids[i], self._relay) for i in todo}
+            refs = {
+                i: self._task.remote(function, *calls[i], call_ids[i], self._relay, self._cpus_per_task) for i in todo
+            }
             self._ray.wait(list(refs.values()), num_returns=len(refs))
             answers = {}
             for i, ref in refs.items():

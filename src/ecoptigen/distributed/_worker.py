@@ -40,15 +40,32 @@ def probe_node() -> dict[str, Any]:
     return {"host": _where(), "sandbox": _sandbox_problem(), "credentials": credentials_in(os.environ)}
 
 
-def warm_up() -> None:
-    """Import what eval_funcs usually need, and check the sandbox, in one worker process."""
+@functools.cache
+def _prepare(cpus_per_task: float) -> None:
+    """Check the sandbox, and size it so that this node's workers together run as many programs at once
+    as one process would (twice the cores): each worker gets its share. Once per worker process."""
+    import ray
+
+    from ecoptigen.sandbox import get_sandbox
+
+    problem = _sandbox_problem()
+    if problem is not None:
+        raise SandboxError(f"the Ray node {_where()} cannot check generated code in bubblewrap: {problem}")
+    here = ray.get_runtime_context().get_node_id()
+    node_cpus = next((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n["NodeID"] == here), 0.0)
+    workers = max(1, int(node_cpus // max(cpus_per_task, 1e-3)))
+    get_sandbox(slots=max(1, 2 * (os.cpu_count() or 1) // workers))
+
+
+def warm_up(cpus_per_task: float) -> None:
+    """Import what eval_funcs usually need, and prepare the sandbox, in one worker process."""
     import ecoptigen.code_utils  # noqa: F401
 
-    _sandbox_problem()
+    _prepare(cpus_per_task)
 
 
 def evaluate_remotely(
-    function: Callable[..., dict], responses: list, instance: dict, call_id: str, relay: Any
+    function: Callable[..., dict], responses: list, instance: dict, call_id: str, relay: Any, cpus_per_task: float
 ) -> Answer:
     """One eval_func call, on a worker: requests it makes go to the driver through the relay."""
     import ray
@@ -56,9 +73,7 @@ def evaluate_remotely(
     from ecoptigen.oai._forward import forwarding_to
 
     try:
-        problem = _sandbox_problem()
-        if problem is not None:
-            raise SandboxError(f"the Ray node {_where()} cannot check generated code in bubblewrap: {problem}")
+        _prepare(cpus_per_task)
         with forwarding_to(RelayClient(ray, relay, call_id)):
             return Answer(function(responses, **instance))
     except Exception as exc:
