@@ -138,6 +138,8 @@ def one_tuning(kind: str, data: dict, args: argparse.Namespace, seed: int) -> di
     with SimWithStats(latency=args.latency, seed=seed) as server, tempfile.TemporaryDirectory() as cache:
         os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"] = server.base_url, "sk-sim-benchmark"
         oai.Completion.set_cache(seed=41, cache_path_root=cache)
+        usage = oai.Completion._engine.usage
+        uncertain_before = usage.uncertain
         started = time.perf_counter()
         config, analysis = oai.Completion.tune(
             data=data["tune"],
@@ -161,6 +163,9 @@ def one_tuning(kind: str, data: dict, args: argparse.Namespace, seed: int) -> di
             "trials": len(trials),
             "billed": round(billed(server.stats), 12),
             "paid": analysis.total_cost,
+            # Held for attempts whose answer was lost (dropped connection, timeout): counted as spent, so a
+            # run with such an attempt decides near the end of the budget as if it had less money left.
+            "uncertain": usage.uncertain - uncertain_before,
             "fingerprint": json.dumps([trials, config], sort_keys=True, default=repr),
             # Kept in the results, so that a run that differs from the default executor's shows where.
             "trial_log": [[t.status, t.metrics.get("success"), round(t.paid, 9)] for t in analysis.trials],
