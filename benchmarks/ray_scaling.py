@@ -45,8 +45,8 @@ from _sim_stats import SimWithStats  # noqa: E402
 from tune_vs_flaml import PROMPTS, STOPS, billed, load_problems  # noqa: E402
 
 EXECUTORS = ("threads", "ray_1_node", "ray_2_nodes")
-# Ray's session folders (short paths: they hold unix sockets); removed at the end.
-SCRATCH = tempfile.mkdtemp(prefix="eray-bench-", dir="/tmp")
+# Ray's session folders (short paths: they hold unix sockets); made by main() and removed at the end.
+SCRATCH = "/tmp"
 MODELS = "text-ada-001,text-babbage-001,text-davinci-003,gpt-3.5-turbo,gpt-4"
 
 
@@ -343,8 +343,9 @@ def main() -> None:
     parser.add_argument("--name", default="ray_scaling")
     args = parser.parse_args()
     if not in_loopback_only_namespace():
-        shutil.rmtree(SCRATCH)
         rerun_in_namespace()
+    global SCRATCH
+    SCRATCH = tempfile.mkdtemp(prefix="eray-bench-", dir="/tmp")
     try:
         run(args)
     finally:
