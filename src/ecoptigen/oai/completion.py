@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from ecoptigen import models, pricing
 from ecoptigen.errors import ConfigurationError
+from ecoptigen.forwarding import current_forwarder, set_receiver
 from ecoptigen.oai.engine import DEFAULT_SETTINGS, CompletionEngine
 from ecoptigen.prompts import instantiate
 from ecoptigen.responses import Response, extract_text, extract_text_or_function_call
@@ -175,6 +176,16 @@ class Completion(metaclass=_Settings):
             >>> r["cost"] > 0
             True
         """
+        forwarder = current_forwarder()
+        if forwarder is not None:  # an eval_func running on a Ray worker: the driver sends it
+            options = {
+                "use_cache": use_cache,
+                "config_list": config_list,
+                "filter_func": filter_func,
+                "raise_on_ratelimit_or_timeout": raise_on_ratelimit_or_timeout,
+                "allow_format_str_template": allow_format_str_template,
+            }
+            return forwarder(cls._chat, context, {**options, **config})
         if "raise_error" in config:  # FLAML 1.2's name for it
             raise_on_ratelimit_or_timeout = bool(config.pop("raise_error"))
         return cls._engine.create(
@@ -303,3 +314,11 @@ class ChatCompletion(Completion):
     """Like :class:`Completion`, but every request goes to the chat-completions endpoint."""
 
     _chat: ClassVar[bool] = True
+
+
+def _create_forwarded(chat: bool, context: Any, kwargs: dict[str, Any]) -> Any:
+    """A ``create`` call forwarded from a process without the key (a Ray worker), made here."""
+    return (ChatCompletion if chat else Completion).create(context, **kwargs)
+
+
+set_receiver(_create_forwarded)

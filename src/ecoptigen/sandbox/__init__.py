@@ -19,6 +19,7 @@ import threading
 
 from ecoptigen.errors import SandboxError
 from ecoptigen.sandbox import _backends
+from ecoptigen.sandbox._backends import bubblewrap_usable
 from ecoptigen.sandbox._base import Check, RunResult, Sandbox, Verdict
 from ecoptigen.sandbox._folders import folder_files, write_files
 from ecoptigen.sandbox._strict import StrictTest, strict_test
@@ -30,6 +31,7 @@ __all__ = [
     "Sandbox",
     "StrictTest",
     "Verdict",
+    "bubblewrap_usable",
     "folder_files",
     "get_sandbox",
     "strict_test",
@@ -48,7 +50,7 @@ def _weak_allowed(allow_weak: bool | None) -> bool:
     return os.environ.get("ECOPTIGEN_ALLOW_WEAK_SANDBOX", "") not in ("", "0", "false", "no")
 
 
-def get_sandbox(use_docker: bool | str = False, allow_weak: bool | None = None) -> Sandbox:
+def get_sandbox(use_docker: bool | str = False, allow_weak: bool | None = None, slots: int | None = None) -> Sandbox:
     """The sandbox to run generated code in: bubblewrap if it works here, else an error.
 
     Args:
@@ -56,6 +58,8 @@ def get_sandbox(use_docker: bool | str = False, allow_weak: bool | None = None) 
         allow_weak: when bubblewrap is unavailable, fall back to a plain separate process (clean
             environment, resource limits, own temp folder, but your files and the network stay
             reachable). Default: the environment variable ``ECOPTIGEN_ALLOW_WEAK_SANDBOX``.
+        slots: programs run at once by this process's sandbox (default twice the cores); used by the
+            first call that creates it (a Ray worker sharing its node's cores with others asks for fewer).
 
     Raises:
         SandboxError: the isolation asked for is not available; the message says what to install.
@@ -69,14 +73,14 @@ def get_sandbox(use_docker: bool | str = False, allow_weak: bool | None = None) 
             if reason:
                 raise _backends.unavailable("Docker", reason)
             image = use_docker if isinstance(use_docker, str) else _backends.DOCKER_IMAGE
-            pool = _backends.docker_pool(image)
+            pool = _backends.docker_pool(image, slots)
         else:
             reason = _backends.bubblewrap_usable()
             if reason is None:
-                pool = _backends.bubblewrap_pool()
+                pool = _backends.bubblewrap_pool(slots)
             elif _weak_allowed(allow_weak):
                 kind = "process"
-                pool = _pools.get(kind) or _backends.process_pool()
+                pool = _pools.get(kind) or _backends.process_pool(slots)
                 logger.warning("%s; running generated code with WEAK isolation as allowed", reason)
             else:
                 raise _backends.unavailable("bubblewrap", reason)

@@ -31,6 +31,7 @@ from ecoptigen.memory import RunMemory
 from ecoptigen.options import check_known, create_options, tune_options
 from ecoptigen.tuning import logs
 from ecoptigen.tuning.analysis import Analysis, Trial
+from ecoptigen.tuning.executors import check_use_ray, eval_executor
 from ecoptigen.tuning.space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
 from ecoptigen.tuning.testing import TEST_OPTIONS, remember_eval_func, resolve_test_call, run_test
 from ecoptigen.tuning.tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions
@@ -98,7 +99,9 @@ def tune(
         logging_level: level of this run's ``ecoptigen.tuning`` log messages (no logger's level is changed).
         **config: the search space over the default one (see :mod:`ecoptigen.tuning.space`), and the
             run options ``concurrency`` (requests in flight, default 16), ``parallel_trials`` (default 1),
-            ``serial_eval_func`` (default False), ``show_progress`` (default True).
+            ``serial_eval_func`` (default False), ``show_progress`` (default True), ``use_ray`` (default
+            False: eval_func as Ray tasks on a cluster, see :mod:`ecoptigen.distributed`) and ``ray_options``
+            (the options of those tasks, default ``{"num_cpus": 1, "max_retries": 3}``).
 
     Returns:
         ``(config, analysis)``: ``config`` goes straight into ``create(context, **config)``. Credentials
@@ -107,8 +110,9 @@ def tune(
 
     Raises:
         ConfigurationError: bad arguments or search space, found before anything is spent
-            (:class:`~ecoptigen.errors.TemplateError`, :class:`~ecoptigen.errors.UnknownPriceError`), or a
-            metric missing from eval_func's first result.
+            (:class:`~ecoptigen.errors.TemplateError`, :class:`~ecoptigen.errors.UnknownPriceError`, use_ray
+            without Ray installed), or a metric missing from eval_func's first result.
+        SandboxError: with use_ray, a node of the cluster cannot run bubblewrap (before anything is spent).
         BudgetExceededError: the budget ran out before any configuration was fully evaluated.
         TuningError: no configuration tried could be evaluated (every one failed or was unaffordable).
 
@@ -226,6 +230,8 @@ def test(
     return_responses_and_per_instance_result: bool = False,
     logging_level: int = logging.WARNING,
     concurrency: int = DEFAULT_CONCURRENCY,
+    use_ray: bool = False,
+    ray_options: dict | None = None,
 ) -> dict | tuple:
     """Evaluate ``config`` on ``data``: one ``create`` per instance (in parallel), eval_func, aggregation.
 
@@ -238,13 +244,16 @@ def test(
         return_responses_and_per_instance_result: also return per-instance results and responses.
         logging_level: level of this run's ``ecoptigen.tuning`` log messages.
         concurrency: requests in flight at once (eval_func runs on the same threads).
+        use_ray: run eval_func as Ray tasks (see :mod:`ecoptigen.distributed`); ray_options: their options.
 
     Returns:
         The aggregated metrics plus ``cost`` (dollars of all responses) and ``inference_cost`` (per
         instance); with ``return_responses_and_per_instance_result``, ``(aggregated, results, responses)``.
 
     Raises:
-        ConfigurationError: no eval_func and no earlier tune, empty data, an unknown agg_method.
+        ConfigurationError: no eval_func and no earlier tune, empty data, an unknown agg_method, use_ray
+            without Ray installed.
+        SandboxError: with use_ray, a node of the cluster cannot run bubblewrap.
 
     Example:
         >>> import tempfile
@@ -262,7 +271,12 @@ def test(
     _refuse_raise_option(config, "test")
     if not isinstance(data, list) or not data:
         raise ConfigurationError("data is empty: give at least one data instance to test on.")
-    with logs.logging_level(logging_level), RunMemory().activate():
+    check_use_ray(use_ray, ray_options)
+    with (
+        logs.logging_level(logging_level),
+        RunMemory().activate(),
+        eval_executor(use_ray, concurrency, ray_options, eval_func) as executor,
+    ):
         return run_test(
             functools.partial(engine.create, chat=chat),
             data,
@@ -272,6 +286,7 @@ def test(
             agg_method=agg_method,
             return_responses_and_per_instance_result=return_responses_and_per_instance_result,
             concurrency=concurrency,
+            executor=executor,
         )
 
 

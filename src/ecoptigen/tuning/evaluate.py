@@ -23,6 +23,7 @@ from ecoptigen.errors import ConfigurationError, EcoptigenError, EvalFuncError, 
 from ecoptigen.prompts import instantiate, instantiate_messages
 from ecoptigen.responses import extract_text_or_function_call
 from ecoptigen.tuning.analysis import CREDENTIAL_KEYS
+from ecoptigen.tuning.executors import EvalCall, EvalExecutor, ThreadEvalExecutor
 from ecoptigen.tuning.logs import RunLogger
 from ecoptigen.tuning.pruning import (
     PruningRegions,
@@ -203,6 +204,8 @@ class TrialEvaluator:
         self.metric, self.mode, self.inference_budget = metric, mode, inference_budget
         self.price_table, self.pool, self.serial_eval, self.chat = price_table, pool, serial_eval, chat
         self.budget_left = budget_left or (lambda: math.inf)
+        # Where eval_func runs when not on ``pool`` (e.g. Ray tasks); set by the tuner for a run.
+        self.executor: EvalExecutor | None = None
 
     @property
     def worst(self) -> float:
@@ -413,25 +416,26 @@ class TrialEvaluator:
         return outcome
 
     def _run_eval_func(self, params: dict, samples: list[_Samples]) -> list[dict]:
-        def evaluate_one(i: int) -> dict:
-            try:
-                result = self.eval_func(samples[i].responses, **self.data[i])
-            except EcoptigenError:
-                raise  # budget and configuration errors of requests eval_func makes say what to do themselves
-            except Exception as exc:
-                raise EvalFuncError(
-                    f"eval_func raised {type(exc).__name__}: {exc} on data row {i} with config "
-                    f"{_short(_public(params))}. Fix it and run the same tune call again: the answers already "
-                    "paid for are in the response cache and finished trials in log_file_name, so they are "
-                    "not paid again.",
-                    i,
-                    _public(params),
-                ) from exc
-            return check_result(result, self.metric, i, params)
+        calls = [(s.responses, self.data[i]) for i, s in enumerate(samples)]
+        executor = self.executor or ThreadEvalExecutor(None if self.serial_eval else self.pool)
+        # The first result is checked before eval_func runs (and spends) on the rest.
+        first = self._evaluate(executor, params, calls, [0])
+        return first + self._evaluate(executor, params, calls, list(range(1, len(calls))))
 
-        evaluate = waiting_for_money(evaluate_one)
-        first = [evaluate(0)]  # an unusable result is reported before eval_func runs (and spends) on the rest
-        rest = list(range(1, len(samples)))
-        if self.serial_eval:
-            return first + [evaluate(i) for i in rest]
-        return first + call_all(self.pool, evaluate, rest)
+    def _evaluate(self, executor: EvalExecutor, params: dict, calls: list[EvalCall], rows: list[int]) -> list[dict]:
+        """eval_func on ``rows`` through ``executor``; every result checked, a failure named by its row."""
+        try:
+            results = executor.map(self.eval_func, [calls[row] for row in rows])
+        except EcoptigenError:
+            raise  # budget and configuration errors of requests eval_func makes say what to do themselves
+        except Exception as exc:
+            row = rows[getattr(exc, "call_index", 0)]
+            raise EvalFuncError(
+                f"eval_func raised {type(exc).__name__}: {exc} on data row {row} with config "
+                f"{_short(_public(params))}. Fix it and run the same tune call again: the answers already "
+                "paid for are in the response cache and finished trials in log_file_name, so they are "
+                "not paid again.",
+                row,
+                _public(params),
+            ) from exc
+        return [check_result(result, self.metric, row, params) for row, result in zip(rows, results, strict=True)]

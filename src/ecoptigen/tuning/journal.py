@@ -69,7 +69,12 @@ def describe(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if hasattr(value, "__dict__"):
-        return {type(value).__name__: describe(vars(value))} if vars(value) else {"sampler": type(value).__name__}
+        fields = vars(value)
+        if type(value).__name__ == "_LogUniform" and "base" not in fields:
+            # Ray's copy of flaml's log-uniform sampler keeps no base (the distribution does not depend on
+            # it): describe it as flaml's default, so installing Ray does not change a tuning's fingerprint
+            fields = {"base": 10}
+        return {type(value).__name__: describe(fields)} if fields else {"sampler": type(value).__name__}
     return repr(value)
 
 

@@ -32,7 +32,7 @@ from typing import Any
 from ecoptigen import models as catalog
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.parameters import check_value, restriction
-from ecoptigen.tuning._flaml import BlendSearch, Categorical, Domain, Integer, tune
+from ecoptigen.tuning._flaml import BlendSearch, Categorical, Domain, Integer, searched_family, tune
 from ecoptigen.tuning.logs import RunLogger, quiet_third_party
 
 __all__ = [
@@ -153,7 +153,7 @@ def build_space(config: dict[str, Any], chat: bool) -> SearchSpace:
     space = default_space(chat)
     if "prompt" in config and "messages" in config:
         raise ConfigurationError("give either 'prompt' or 'messages' to tune, not both.")
-    space.update(config)
+    space.update(searched_family(config))  # a domain of either family works
     if "messages" in config:
         space.pop("prompt", None)
     _merge_temperature_top_p(space)

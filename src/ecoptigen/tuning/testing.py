@@ -10,6 +10,7 @@ from typing import Any
 
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.responses import extract_text_or_function_call
+from ecoptigen.tuning.executors import EvalExecutor
 from ecoptigen.tuning.logs import RunLogger
 from ecoptigen.tuning.steps import call_all
 
@@ -17,7 +18,15 @@ __all__ = ["TEST_OPTIONS", "aggregate", "remember_eval_func", "resolve_test_call
 
 logger = RunLogger("ecoptigen.tuning")
 
-TEST_OPTIONS = ("use_cache", "agg_method", "return_responses_and_per_instance_result", "logging_level", "concurrency")
+TEST_OPTIONS = (
+    "use_cache",
+    "agg_method",
+    "return_responses_and_per_instance_result",
+    "logging_level",
+    "concurrency",
+    "use_ray",
+    "ray_options",
+)
 # The eval_func of the last tune per engine: FLAML's test() falls back to it. Weak keys, so an engine
 # that goes away takes its entry along; nothing else of a tuning outlives it.
 _LAST_EVAL_FUNC: weakref.WeakKeyDictionary[Any, Callable] = weakref.WeakKeyDictionary()
@@ -112,19 +121,27 @@ def run_test(
     agg_method: Any = "avg",
     return_responses_and_per_instance_result: bool = False,
     concurrency: int = 8,
+    executor: EvalExecutor | None = None,
 ) -> dict | tuple:
-    """One ``create`` per instance with ``config``, eval_func on each, aggregated; see :func:`ecoptigen.tuning.test`."""
+    """One ``create`` per instance with ``config``, eval_func on each, aggregated; see :func:`ecoptigen.tuning.test`.
+
+    With an ``executor`` (e.g. Ray's), the requests are made here first and eval_func runs there.
+    """
     if not isinstance(data, list) or not data:
         raise ConfigurationError("data is empty: give at least one data instance to test on.")
 
-    def one(i: int) -> tuple[dict, list, float]:
+    def one(i: int) -> tuple[dict | None, list, float]:
         response = create(data[i], use_cache=use_cache, **config)
         responses = extract_text_or_function_call(response)
-        return eval_func(responses, **data[i]), responses, float(response.get("cost") or 0.0)
+        result = eval_func(responses, **data[i]) if executor is None else None
+        return result, responses, float(response.get("cost") or 0.0)
 
     with ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="ecoptigen-test") as pool:
         outcomes = call_all(pool, one, list(range(len(data))))
-    results = [o[0] for o in outcomes]
+    if executor is None:
+        results = [o[0] for o in outcomes]
+    else:
+        results = executor.map(eval_func, [(o[1], instance) for o, instance in zip(outcomes, data, strict=True)])
     cost = sum(o[2] for o in outcomes)
     summary: dict[str, Any] = aggregate(results, agg_method)
     summary.setdefault("cost", cost)

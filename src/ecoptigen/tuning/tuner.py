@@ -23,8 +23,10 @@ from typing import Any
 
 from ecoptigen import spend, waiting
 from ecoptigen.errors import BudgetExceededError, ConfigurationError
+from ecoptigen.options import RUN_OPTIONS
 from ecoptigen.tuning.analysis import Analysis, Trial
 from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator, TrialOutcome
+from ecoptigen.tuning.executors import check_use_ray, eval_executor
 from ecoptigen.tuning.journal import Journal, fingerprint, public_params
 from ecoptigen.tuning.logs import RunLogger
 from ecoptigen.tuning.progress import TuningProgress
@@ -53,18 +55,23 @@ class TunerOptions:
         serial_eval_func: call eval_func on one thread, one instance after another (for eval_funcs
             that are not thread-safe).
         show_progress: show a progress bar.
+        use_ray: call eval_func as Ray tasks on a cluster (see :mod:`ecoptigen.distributed`).
+        ray_options: options of those tasks (``num_cpus``, ...), as Ray's ``.options()`` takes them.
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
     parallel_trials: int = 1
     serial_eval_func: bool = False
     show_progress: bool = True
+    use_ray: bool = False
+    ray_options: dict[str, Any] | None = None
 
     @classmethod
     def pop_from(cls, config: dict[str, Any]) -> TunerOptions:
         """Take the options out of ``tune``'s keyword arguments (the rest is the search space)."""
-        names = ("concurrency", "parallel_trials", "serial_eval_func", "show_progress")
+        names = sorted(RUN_OPTIONS)
         options = cls(**{name: config.pop(name) for name in names if name in config})
+        check_use_ray(options.use_ray, options.ray_options)
         for name in ("concurrency", "parallel_trials"):
             value = getattr(options, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -162,10 +169,13 @@ class Tuner:
                 self.ledger.activate(),
                 ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="ecoptigen-tune") as pool,
                 ThreadPoolExecutor(self.options.parallel_trials, thread_name_prefix="ecoptigen-trial") as trial_pool,
+                eval_executor(
+                    self.options.use_ray, self.options.concurrency, self.options.ray_options, self.evaluator.eval_func
+                ) as executor,
                 TuningProgress(total, self.budget, self.metric, self.options.show_progress) as progress,
                 waiting.listening(progress.waiting),
             ):
-                self.evaluator.pool = pool
+                self.evaluator.pool, self.evaluator.executor = pool, executor
                 stopped = self._search(searcher, trial_pool, progress)
         finally:
             self.journal.close()
