@@ -49,7 +49,11 @@ def main() -> None:
 
         def ours_uncached():
             oai.ChatCompletion.create(
-                model="gpt-4o-mini", messages=MESSAGES, max_tokens=8, base_url=base_url, api_key="sk-bench",
+                model="gpt-4o-mini",
+                messages=MESSAGES,
+                max_tokens=8,
+                base_url=base_url,
+                api_key="sk-bench",
                 use_cache=False,
             )
 
