@@ -117,7 +117,8 @@ def write_results(name: str, results: dict, args: argparse.Namespace) -> Path:
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
     for key, value in results.items():
-        print(f"{key}: {value}")
+        text = str(value)
+        print(f"{key}: {text if len(text) < 400 else text[:400] + ' ...'}")
     print(f"written to {path}")
     return path
 

