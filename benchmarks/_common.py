@@ -73,6 +73,7 @@ def machine() -> dict:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "seconds": round(time.monotonic() - started, 1),
+        "niceness": os.nice(0),
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
         # Share of all CPU time that was busy during the run, this benchmark's own work included.
