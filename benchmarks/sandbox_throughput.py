@@ -20,7 +20,7 @@ from a verdict it remembers from an earlier measurement. The peers' venvs are bu
 Targets: issue 14 (in parallel >= 60% of bare and >= 5x FLAML; one at a time >= 60% of bare one at a
 time) and issue 4 (>= 300 checks/s in parallel, >= 150 one at a time, >= 5x both peers).
 
-Run: python benchmarks/sandbox_throughput.py [--rounds 3] [--quick] [--out DIR]
+Run: python benchmarks/sandbox_throughput.py [--rounds 5] [--quick] [--out DIR]
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def ratios(best: dict[str, float]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3, help="repetitions of each row (the best is kept)")
+    parser.add_argument("--rounds", type=int, default=5, help="repetitions of each row (the best is kept)")
     add_common_args(parser)
     args = parser.parse_args()
     problems = list(read_problems().values())
