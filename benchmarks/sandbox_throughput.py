@@ -2,7 +2,8 @@
 
 Every row checks the canonical solution of the same HumanEval problems (all 164) against the problem's
 tests, measured in the same run, rounds interleaved (the order rotates each round; the best round of
-each row is kept, so a burst of load from other processes hurts every row alike):
+each row is kept -- its median is recorded too --, so a burst of load from other processes hurts every
+row alike):
 
 - ecoptigen: ``eval_function_completions`` (bubblewrap sandbox, warm workers, split checks), one check
   at a time, and in parallel from as many threads as cores and from twice as many;
@@ -20,7 +21,7 @@ from a verdict it remembers from an earlier measurement. The peers' venvs are bu
 Targets: issue 14 (in parallel >= 60% of bare and >= 5x FLAML; one at a time >= 60% of bare one at a
 time) and issue 4 (>= 300 checks/s in parallel, >= 150 one at a time, >= 5x both peers).
 
-Run: python benchmarks/sandbox_throughput.py [--rounds 5] [--quick] [--out DIR]
+Run: python benchmarks/sandbox_throughput.py [--rounds 7] [--quick] [--out DIR]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import tempfile
 import textwrap
@@ -158,7 +160,7 @@ def ratios(best: dict[str, float]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5, help="repetitions of each row (the best is kept)")
+    parser.add_argument("--rounds", type=int, default=7, help="repetitions of each row (the best is kept)")
     add_common_args(parser)
     args = parser.parse_args()
     problems = list(read_problems().values())
@@ -180,6 +182,7 @@ def main() -> None:
                 measured.setdefault(name, []).append(result)
                 print(f"round {round_index} {name}: {result[0]:.1f} checks/s, {result[1]} passed", flush=True)
     best = {name: max(rate for rate, _ in results) for name, results in measured.items()}
+    median = {name: statistics.median(rate for rate, _ in results) for name, results in measured.items()}
     write_results(
         "sandbox_throughput",
         {
@@ -192,12 +195,15 @@ def main() -> None:
                 name: {
                     "what": table[name][0],
                     "checks_per_s": best[name],
+                    "median_checks_per_s": median[name],
                     "rounds_checks_per_s": [rate for rate, _ in measured[name]],
                     "passed_per_round": [passed for _, passed in measured[name]],
                 }
                 for name in table
             },
             "ratios": ratios(best),
+            # The same ratios from each row's median round: how far apart the rows typically were.
+            "ratios_of_medians": ratios(median),
             "targets": {
                 "issue_14": {
                     "parallel_vs_bare_parallel": ">= 0.6",
