@@ -105,30 +105,6 @@ def cluster(kind: str, temp_dir: str) -> Iterator[float]:
             handle.shutdown()
 
 
-def forget_verdicts(kind: str) -> None:
-    """Empty the remembered sandbox verdicts, here and in every Ray worker (one call per CPU, each holding
-    its CPU a moment, so that every worker gets one): a run must not reuse an earlier run's checks."""
-    from ecoptigen import code_utils
-
-    for cached in (code_utils._passes_test, code_utils._passes_assertions):
-        cached.cache_clear()
-    if kind != "threads":
-        import ray
-        import ray.cloudpickle
-
-        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this script
-        slots = int(ray.cluster_resources().get("CPU", 1))
-        ray.get([ray.remote(_forget_here).options(num_cpus=1).remote() for _ in range(slots)])
-
-
-def _forget_here() -> None:
-    from ecoptigen import code_utils
-
-    for cached in (code_utils._passes_test, code_utils._passes_assertions):
-        cached.cache_clear()
-    time.sleep(0.5)
-
-
 def one_tuning(kind: str, data: dict, args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """The seed's tuning against a fresh simulated endpoint (same seed: same models) and an empty cache."""
     from ecoptigen import oai
@@ -174,11 +150,10 @@ def one_tuning(kind: str, data: dict, args: argparse.Namespace, seed: int) -> di
 
 def seed_tunings(kind: str, data: dict, args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """On a fresh cluster: the tuning with cold workers (as ``use_ray=True`` on a new cluster), then again
-    with warm workers (as on a long-lived cluster); the verdicts of the first run are forgotten before each."""
+    with warm workers (as on a long-lived cluster); sandbox verdicts are remembered per run only
+    (ecoptigen.memory), so the second run checks everything again."""
     with cluster(kind, tempfile.mkdtemp(prefix="eray-", dir=SCRATCH)) as start_seconds:
-        forget_verdicts(kind)
         cold = one_tuning(kind, data, args, seed)
-        forget_verdicts(kind)
         warm = one_tuning(kind, data, args, seed)
     return {"cluster_start_seconds": start_seconds, "cold": cold, "warm": warm}
 

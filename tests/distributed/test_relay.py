@@ -129,3 +129,13 @@ def test_the_driver_makes_relayed_requests_charged_to_the_submitting_context(end
     assert trial.paid == pytest.approx(answer.value["cost"])
     assert isinstance(relay.answers["c1", "k/1"].error, RuntimeError)
     assert endpoint.stats()["requests"] == 1
+
+
+def test_a_worker_remembers_per_run_and_only_its_last_runs():
+    from ecoptigen.distributed._worker import _MEMORIES_KEPT, _memory_of
+
+    first = _memory_of("run-a")
+    assert _memory_of("run-a") is first and _memory_of("run-b") is not first
+    for other in range(_MEMORIES_KEPT):
+        _memory_of(f"run-{other}")
+    assert _memory_of("run-a") is not first  # forgotten: the worker keeps only its last runs' memories

@@ -11,13 +11,16 @@ import importlib
 import logging
 import os
 import socket
+import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from ecoptigen.distributed._cluster import credentials_in
 from ecoptigen.distributed._relay import Answer, RelayClient, portable
 from ecoptigen.errors import SandboxError
+from ecoptigen.memory import RunMemory
 
 __all__ = ["evaluate_remotely", "probe_node", "warm_up"]
 
@@ -65,6 +68,22 @@ def warm_up(cpus_per_task: float, modules: tuple[str, ...] = ()) -> None:
     _prepare(cpus_per_task)
 
 
+# The memories of the runs this worker served last (ecoptigen.memory): what a run remembers, e.g. the
+# sandbox verdicts of code_utils, serves its later calls on this worker and no other run's.
+_MEMORIES: OrderedDict[str, RunMemory] = OrderedDict()
+_MEMORIES_KEPT = 4
+_MEMORIES_LOCK = threading.Lock()
+
+
+def _memory_of(run: str) -> RunMemory:
+    with _MEMORIES_LOCK:
+        memory = _MEMORIES.pop(run, None) or RunMemory()
+        _MEMORIES[run] = memory
+        while len(_MEMORIES) > _MEMORIES_KEPT:
+            _MEMORIES.popitem(last=False)
+        return memory
+
+
 def evaluate_remotely(
     function: Callable[..., dict], responses: list, instance: dict, call_id: str, relay: Any, cpus_per_task: float
 ) -> Answer:
@@ -75,7 +94,8 @@ def evaluate_remotely(
 
     try:
         _prepare(cpus_per_task)
-        with forwarding_to(RelayClient(ray, relay, call_id)):
+        run = call_id.rsplit("-", 1)[0]
+        with _memory_of(run).activate(), forwarding_to(RelayClient(ray, relay, call_id)):
             return Answer(function(responses, **instance))
     except Exception as exc:
         logger.debug("eval_func failed on %s:\n%s", _where(), traceback.format_exc())
