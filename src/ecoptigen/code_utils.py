@@ -31,6 +31,7 @@ from typing import Any, cast
 
 from ecoptigen import memory, oai, spend
 from ecoptigen.errors import ConfigurationError
+from ecoptigen.parsing import parse
 from ecoptigen.sandbox import Check, RunResult, Sandbox, folder_files, get_sandbox, strict_test, write_files
 
 __all__ = [
@@ -173,12 +174,16 @@ def _judge_assertions(
     return bool(sandbox.run(program, timeout=timeout, check=check).passed)
 
 
+# What parsing code that is not Python raises (3.11's parser runs out of stack as MemoryError).
+_UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)
+
+
 @functools.lru_cache(maxsize=1024)
 def _function_name(definition: str) -> str | None:
     """The function a definition asks for: its last top-level ``def``."""
     try:
-        module = ast.parse(definition)
-    except SyntaxError:
+        module = parse(definition)
+    except _UNPARSABLE:
         return None
     names = [node.name for node in module.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
     return names[-1] if names else None
@@ -188,8 +193,8 @@ def _function_name(definition: str) -> str | None:
 def _prelude(definition: str) -> str:
     """What the test may use from the definition: all of it when it is valid code, else its imports."""
     try:
-        ast.parse(definition)
-    except SyntaxError:
+        parse(definition)
+    except _UNPARSABLE:
         return "\n".join(line for line in definition.splitlines() if line.startswith(("import ", "from ")))
     return definition
 
