@@ -309,11 +309,7 @@ def split_harness(job, report_fd, test_fd):
     reply_r, reply_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        keep = {0, 1, 2, request_r, reply_w}
-        for fd in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else range(3, 1024):
-            if int(fd) not in keep:
-                with contextlib.suppress(OSError):
-                    os.close(int(fd))
+        keep_only(request_r, reply_w)
         try:
             serve_candidate(job, Lines(request_r, reply_w))
         finally:
@@ -334,6 +330,7 @@ def split_harness(job, report_fd, test_fd):
             raise CandidateGone("the program did not run to its end")
         namespace[job["entry_point"]] = stand_in(channel, job["entry_point"], trouble)
         exec(test, namespace)
+        os.close(request_w)  # the program's process ends now, while we write the record
     except BaseException:
         if "unsplittable" not in trouble:
             fail()
@@ -343,6 +340,15 @@ def split_harness(job, report_fd, test_fd):
         flush_and_exit(1)
     # No need to wait for the program's process: the worker kills it when we exit.
     write_record(report_fd, {"completed": True, "values": None})
+
+
+def keep_only(*fds):
+    """Close every descriptor but stdin, stdout, stderr and ``fds`` (``close_range`` where there is one)."""
+    low = 3
+    for fd in sorted(fds):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, max(1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
 
 def set_limits(limits):
@@ -453,7 +459,24 @@ def sweep(mode, pid):
         for other in others:
             with contextlib.suppress(OSError):
                 os.kill(other, signal.SIGKILL)
-        time.sleep(0.001)
+        wait_for_exit(others, give_up)
+
+
+def wait_for_exit(pids, give_up):
+    """Until one of ``pids`` has exited (pidfds), at most a few milliseconds and never past ``give_up``."""
+    exits = []
+    for pid in pids:
+        with contextlib.suppress(OSError, AttributeError):
+            exits.append(os.pidfd_open(pid))
+    try:
+        wait = max(0.0, min(give_up - time.monotonic(), 0.005 if exits else 0.001))
+        if exits:
+            select.select(exits, [], [], wait)
+        else:
+            time.sleep(wait)
+    finally:
+        for fd in exits:
+            os.close(fd)
 
 
 def nobody_else():
