@@ -1,10 +1,11 @@
 """The worker that runs inside the sandbox. Standard library only; started as ``python -I -S -c``.
 
-It never runs candidate code itself. For each job it forks a child that sets hard resource limits,
-closes everything it does not need and runs the trusted harness, collects the child's output
-(capped), enforces the job's wall-clock timeout, kills whatever the child left behind, and answers
-with one JSON line on stdout. The worker is not dumpable, so a program cannot ptrace it or open its
-file descriptors through ``/proc`` to forge an answer.
+It never runs candidate code itself. Each job runs in a child forked for it ahead of time (after the
+previous answer, while the host reads it): the child closes everything it does not need, moves to a
+fresh folder and waits for its job; then it sets hard resource limits and runs the trusted harness.
+The worker collects the child's output (capped), enforces the job's wall-clock timeout, kills whatever
+the child left behind, and answers with one JSON line on stdout. The worker is not dumpable, so a
+program cannot ptrace it or open its file descriptors through ``/proc`` to forge an answer.
 
 A job may carry files to place in the program's working folder first, and ask for the files the program
 left there (new or changed regular files, never symlinks, within :data:`FILES_CAP`) back in the answer.
@@ -356,17 +357,66 @@ def set_limits(limits):
         resource.setrlimit(getattr(resource, name), (value, value))
 
 
-def child(job, workdir, out_w, report_w, close_fds, test_fd):
+class Child:
+    """A child forked ahead of its job, waiting for it in a fresh folder: the fork, the folder and the
+    child's own setup are done while the worker would otherwise wait for the next job."""
+
+    def __init__(self, protocol_fds):
+        self.workdir = tempfile.mkdtemp(prefix="job-", dir=os.getcwd())
+        out_r, out_w = os.pipe()
+        report_r, report_w = os.pipe()
+        test_r, test_w = os.pipe()
+        job_r, job_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                for fd in (out_r, report_r, test_w, job_w, *protocol_fds):
+                    os.close(fd)
+                child(self.workdir, job_r, out_w, report_w, test_r)
+            finally:
+                os._exit(1)
+        for fd in (out_w, report_w, test_r, job_r):
+            os.close(fd)
+        self.out_r, self.report_r, self.test_w, self.job_w = out_r, report_r, test_w, job_w
+
+    def give(self, job_header):
+        """Hand the child its job (the JSON header); ``False`` if it is gone."""
+        data = b"%011d\n" % len(job_header) + job_header
+        try:
+            while data:
+                data = data[os.write(self.job_w, data) :]
+        except OSError:
+            return False
+        finally:
+            os.close(self.job_w)
+        return True
+
+    def discard(self):
+        """Remove the folder (the child has ended and been swept)."""
+        for fd in (self.out_r, self.report_r):
+            os.close(fd)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def child(workdir, job_r, out_w, report_w, test_fd):
+    """The forked child: set up, wait for the job, then judge it (never returns)."""
     os.setsid()
     null = os.open("/dev/null", os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(out_w, 1)
     os.dup2(out_w, 2)
-    for fd in (null, out_w, *close_fds):
+    for fd in (null, out_w):
         os.close(fd)
     os.chdir(workdir)
+    prefix = read_exactly(job_r, 12)
+    header = read_exactly(job_r, int(prefix)) if prefix else None
+    os.close(job_r)
+    if header is None:  # the worker has gone
+        os._exit(1)
+    job = json.loads(header)
     set_limits(job["limits"])
-    if test_fd is None:
+    if job.get("entry_point") is None:
+        os.close(test_fd)
         harness(job, report_w)
     else:
         split_harness(job, report_w, test_fd)
@@ -525,41 +575,28 @@ def move_some(source_fd, target_fd, length):
     return len(data)
 
 
-def run_job(job, test_length, mode, protocol_fds):
-    out_r, out_w = os.pipe()
-    report_r, report_w = os.pipe()
-    split = job.get("entry_point") is not None
-    test_r, test_w = os.pipe() if split else (None, None)
+def run_job(job, header, test_length, ready, mode, protocol_in):
+    """Run one job in the child forked for it (``ready``); the answer, before its folder is removed."""
     start = time.monotonic()
-    workdir = tempfile.mkdtemp(prefix="job-")
-    place_files(workdir, job.get("files") or {})
-    pid = os.fork()
-    if pid == 0:
-        try:
-            close = (out_r, report_r, *protocol_fds) + ((test_w,) if test_w is not None else ())
-            child(job, workdir, out_w, report_w, close, test_r)
-        finally:
-            os._exit(1)
-    os.close(out_w)
-    os.close(report_w)
-    if split:
-        os.close(test_r)
-        try:
-            move_test(protocol_fds[0], test_w, test_length)
-        finally:
-            os.close(test_w)
+    place_files(ready.workdir, job.get("files") or {})
+    if job.get("files"):  # the child has no use for them
+        header = json.dumps({key: value for key, value in job.items() if key != "files"}).encode()
+    ready.give(header)
+    try:
+        move_test(protocol_in, ready.test_w, test_length)
+    finally:
+        os.close(ready.test_w)
+    pid = ready.pid
     deadline = start + job["timeout"]
-    output, report, truncated, status, timed_out = read_capped({out_r: "out", report_r: "report"}, deadline, pid, mode)
+    fds = {ready.out_r: "out", ready.report_r: "report"}
+    output, report, truncated, status, timed_out = read_capped(fds, deadline, pid, mode)
     if status is None:  # out of time: the child first (SIGKILL cannot be caught), then the rest
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         sweep(mode, pid)
     reap_orphans()
-    for fd in (out_r, report_r):
-        os.close(fd)
-    files, left_out = collect_files(workdir, job.get("files") or {}) if job.get("collect_files") else ({}, 0)
-    shutil.rmtree(workdir, ignore_errors=True)
+    files, left_out = collect_files(ready.workdir, job.get("files") or {}) if job.get("collect_files") else ({}, 0)
     result = answer(job, start, status, timed_out, output, report, truncated)
     result.update(files=files, files_left_out=left_out)
     return result
@@ -685,13 +722,22 @@ def main():
     writer = os.fdopen(protocol_out, "wb")
     writer.write(json.dumps({"ready": True, "hardened": hardened}).encode() + b"\n")
     writer.flush()
+    protocol_fds = (protocol_in, protocol_out, null)
+    ready = Child(protocol_fds)
     while (prefix := read_exactly(protocol_in, PREFIX)) is not None:
         header_length, test_length = (int(part) for part in prefix.split())
-        job = json.loads(read_exactly(protocol_in, header_length))
-        result = run_job(job, test_length, mode, (protocol_in, protocol_out, null))
+        header = read_exactly(protocol_in, header_length)
+        job = json.loads(header)
+        result = run_job(job, header, test_length, ready, mode, protocol_in)
         writer.write(json.dumps(result).encode() + b"\n")
         writer.flush()
-
+        # After answering, while the host reads the answer and sends the next job.
+        ready.discard()
+        ready = Child(protocol_fds)
+    os.close(ready.job_w)  # the waiting child ends
+    with contextlib.suppress(OSError):
+        os.waitpid(ready.pid, 0)
+    ready.discard()
 
 if __name__ == "__main__":
     main()
