@@ -739,5 +739,6 @@ def main():
         os.waitpid(ready.pid, 0)
     ready.discard()
 
+
 if __name__ == "__main__":
     main()
