@@ -184,16 +184,20 @@ FAULTS = [  # the child's page faults since it was forked, at these marks
 
 
 def worker_source(commit: str | None) -> str:
-    """The worker's script, now or as it was at ``commit``."""
+    """The worker's script, now or as it was at ``commit`` (before it was split in parts, one file)."""
     if commit is None:
         return _workers.ZYGOTE_SOURCE
-    return subprocess.run(
-        ["git", "show", f"{commit}:src/ecoptigen/sandbox/_zygote.py"],
-        cwd=Path(__file__).parent,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+
+    def read(name: str) -> str | None:
+        found = subprocess.run(
+            ["git", "show", f"{commit}:src/ecoptigen/sandbox/{name}"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+        )
+        return found.stdout if found.returncode == 0 else None
+
+    return _workers.assemble_worker(read)
 
 
 def pool_for(source: str) -> _workers.WorkerPool:

@@ -15,7 +15,9 @@ from typing import Any
 
 from ecoptigen.parsing import parse
 from ecoptigen.sandbox._base import RunResult
-from ecoptigen.sandbox._zygote import Opaque, decode  # the worker's decoder: plain data or Opaque, never an error
+
+# The worker's decoder: plain data or Opaque, never an error.
+from ecoptigen.sandbox._zygote_values import Opaque, decode
 
 __all__ = ["StrictTest", "decode", "strict_test"]
 

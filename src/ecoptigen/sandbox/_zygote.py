@@ -1,5 +1,8 @@
 """The worker that runs inside the sandbox. Standard library only; started as ``python -I -S -c``.
 
+Its script is three parts joined in one (``_workers.assemble_worker``): ``_zygote_values.py`` (plain
+data), ``_zygote_harness.py`` (what a forked child runs) and this file (the worker's loop).
+
 It never runs candidate code itself. Each job runs in a child forked for it ahead of time (after the
 previous answer, while the host reads it): the child closes everything it does not need, moves to a
 fresh folder and waits for its job; then it sets hard resource limits and runs the trusted harness.
@@ -28,332 +31,25 @@ import base64
 import contextlib
 import gc
 import json
-import linecache
-import math
 import os
-import resource
 import select
 import shutil
 import signal
 import stat
 import sys
 import time
-import traceback
+
+from ecoptigen.sandbox._zygote_harness import harness, set_limits, split_harness
 
 OUTPUT_CAP = 64 * 1024
 FILES_CAP = 16 << 20  # bytes of files collected from one job's folder
 FILES_MAX = 1000  # files collected from one job's folder
 PREFIX = 24  # f"{header_length:011d} {test_length:011d}\n"
-SAFE_TYPES = (int, float, str, bool, type(None))
 # Standard modules generated code often imports (HumanEval's prompts start with ``from typing import
 # List``), imported once here so each forked child finds them loaded: importing typing in a child took
 # about 10 ms (its code, and the copy-on-write faults of a fresh process). The system's own modules: no
 # program's code runs here.
 PRELOADED = ("typing", "heapq", "string", "copy")
-
-
-def plain(value, depth=0, strict=False):
-    """A JSON-safe copy of ``value`` built only from plain data; anything else becomes a marker,
-    so an object with a forged ``__eq__`` can never compare equal to an expected value. With
-    ``strict`` (arguments the test passes), a value that is not plain data raises
-    :class:`Unsplittable` instead: the test cannot be run apart from the program."""
-    if depth > 100:
-        if strict:
-            raise Unsplittable("too deep")
-        return {"__unserializable__": "too deep"}
-    if type(value) in SAFE_TYPES:
-        if type(value) is float and not math.isfinite(value):
-            return {"__float__": repr(value)}
-        return value
-    if type(value) in (list, tuple):
-        return {"__" + type(value).__name__ + "__": [plain(v, depth + 1, strict) for v in value]}
-    if type(value) in (set, frozenset):
-        return {"__set__": sorted((plain(v, depth + 1, strict) for v in value), key=repr)}
-    if type(value) is dict:
-        return {"__dict__": [[plain(k, depth + 1, strict), plain(v, depth + 1, strict)] for k, v in value.items()]}
-    if strict and type(value) is not Opaque:  # an opaque value came from the program: it stays opaque
-        raise Unsplittable(type(value).__name__)
-    return {"__unserializable__": type(value).__name__}
-
-
-class Opaque:
-    """A value that was not plain data: equal to nothing, usable as nothing (not even as a truth
-    value, so ``assert candidate(x)`` fails rather than trusting an object the program built)."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __eq__(self, other):
-        return False
-
-    def __bool__(self):
-        raise TypeError(f"{self.name} returned by the program is not plain data")
-
-    def __repr__(self):
-        return f"<opaque {self.name}>"
-
-    __hash__ = object.__hash__  # by identity, so a set of them can be rebuilt
-
-
-def decode(data):
-    """The inverse of :func:`plain`, building only plain Python values (and :class:`Opaque`)."""
-    if isinstance(data, list):
-        return [decode(v) for v in data]
-    if not isinstance(data, dict) or len(data) != 1:
-        return data if not isinstance(data, dict) else Opaque("dict")
-    ((tag, inner),) = data.items()
-    if tag == "__list__":
-        return [decode(v) for v in inner]
-    if tag == "__tuple__":
-        return tuple(decode(v) for v in inner)
-    if tag == "__set__":
-        return {decode_key(v) for v in inner}
-    if tag == "__dict__":
-        return {decode_key(k): decode(v) for k, v in inner}
-    if tag == "__float__" and inner in ("nan", "inf", "-inf"):
-        return float(inner)
-    return Opaque(str(inner))
-
-
-def decode_key(data):
-    """A set element or dict key: a set there was a frozenset (:func:`plain` writes both alike); a value
-    that cannot be one (data no honest run produces) is opaque."""
-    value = decode(data)
-    if type(value) is set:
-        return frozenset(value)
-    try:
-        hash(value)
-    except TypeError:
-        return Opaque(type(value).__name__)
-    return value
-
-
-def flush_output():
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BaseException):
-            stream.flush()
-
-
-def flush_and_exit(code):
-    flush_output()
-    os._exit(code)
-
-
-def write_record(report_fd, record):
-    data = json.dumps(record).encode()
-    while data:
-        data = data[os.write(report_fd, data) :]
-    flush_and_exit(0)
-
-
-def fail():
-    """The program or its test did not run to the end: say why on stderr, leave no record.
-
-    ``sys.exit(code)`` ends the process with that code and no traceback, as Python does; any other
-    exception prints its traceback without the harness's own frames.
-    """
-    status = 1
-    try:
-        kind, error, frames = sys.exc_info()
-        if isinstance(error, SystemExit):
-            status = exit_status(error.code)
-        else:
-            while frames is not None and frames.tb_frame.f_globals is globals():
-                frames = frames.tb_next
-            traceback.print_exception(kind, error, frames)
-    finally:
-        flush_and_exit(status)
-
-
-def exit_status(code):
-    """The exit status of ``sys.exit(code)``: ``None`` is 0, an int itself, anything else printed and 1."""
-    if code is None:
-        return 0
-    if isinstance(code, int) and not isinstance(code, bool):
-        return code & 0xFF
-    with contextlib.suppress(BaseException):
-        print(code, file=sys.stderr)
-    return 1
-
-
-def compiled(source, filename):
-    """``source`` compiled as ``filename``, its lines known to tracebacks (there is no file to read)."""
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    return compile(source, filename, "exec")
-
-
-def program_namespace(job):
-    filename = job.get("filename") or "candidate.py"
-    sys.argv = [filename]
-    return {"__name__": "__main__", "__builtins__": __builtins__, "__file__": filename}, filename
-
-
-def harness(job, report_fd):
-    """In-process judging: run the program (then ``calls``); write the record only at the end."""
-    namespace, filename = program_namespace(job)
-    try:
-        exec(compiled(job["code"], filename), namespace)
-        values = None
-        if job.get("calls") is not None:
-            values = []
-            for call in job["calls"]:
-                try:
-                    values.append({"value": plain(eval(call, namespace))})
-                except BaseException as exc:
-                    values.append({"raised": type(exc).__name__})
-    except BaseException:  # SystemExit, KeyboardInterrupt and every error mean: did not pass
-        fail()
-    write_record(report_fd, {"completed": True, "values": values})
-
-
-class Lines:
-    """JSON messages, one per line, over a pipe (no buffering beyond the current line)."""
-
-    def __init__(self, read_fd, write_fd):
-        self.read_fd, self.write_fd, self.buffer = read_fd, write_fd, b""
-
-    def send(self, message):
-        data = json.dumps(message).encode() + b"\n"
-        while data:
-            data = data[os.write(self.write_fd, data) :]
-
-    def receive(self):
-        """The next message, or ``None`` when the other side has gone."""
-        while b"\n" not in self.buffer:
-            chunk = os.read(self.read_fd, 1 << 16)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        try:
-            return json.loads(line)
-        except ValueError:
-            return None
-
-
-class CandidateGone(BaseException):
-    """The program's process ended (or answered nonsense) while the test needed it."""
-
-
-class Unsplittable(BaseException):
-    """The test passed the function an argument that is not plain data."""
-
-
-def serve_candidate(job, channel):
-    """The program's process (split jobs): run the program, then answer calls to its function."""
-    namespace, filename = program_namespace(job)
-    try:
-        exec(compiled(job["code"], filename), namespace)
-        function = namespace[job["entry_point"]]
-        if not callable(function):
-            raise TypeError(f"{job['entry_point']} is not a function")
-    except BaseException:
-        fail()
-    flush_output()  # the harness does not wait for this process: its output must be out before each answer
-    channel.send({"ready": True})
-    while (request := channel.receive()) is not None:
-        try:
-            value = function(*decode(request["args"]), **decode(request["kwargs"]))
-            reply = {"value": plain(value)}
-        except BaseException as exc:
-            reply = {"raised": type(exc).__name__}
-        flush_output()
-        channel.send(reply)
-    flush_and_exit(0)
-
-
-def exception_named(name, function):
-    """The builtin exception the program's function raised (so a test can catch it), else ``Exception``.
-    ``StopIteration`` becomes ``RuntimeError`` (as PEP 479 does in generators): raised into ``map`` or
-    ``iter`` it would silently end the test's iteration, e.g. make ``all(map(candidate, cases))`` true."""
-    import builtins
-
-    name = str(name)
-    if name in ("StopIteration", "StopAsyncIteration"):
-        return RuntimeError(f"{name} raised by {function}")
-    kind = getattr(builtins, name, None)
-    if isinstance(kind, type) and issubclass(kind, BaseException):
-        with contextlib.suppress(Exception):
-            return kind(f"raised by {function}")
-    return Exception(f"{name} raised by {function}")
-
-
-def stand_in(channel, name, trouble):
-    """The entry point as the test sees it: each call runs in the program's process. ``trouble``
-    remembers a lost program or an argument that could not cross, even if the test swallows it."""
-
-    def call(*args, **kwargs):
-        try:
-            request = {"args": plain(list(args), strict=True), "kwargs": plain(kwargs, strict=True)}
-        except Unsplittable:
-            trouble.add("unsplittable")
-            raise
-        try:
-            channel.send(request)
-            reply = channel.receive()
-            if "value" in reply:
-                return decode(reply["value"])
-            error = exception_named(reply["raised"], name)
-        except Exception:  # the program's process is gone, or answered what we did not write
-            trouble.add("gone")
-            raise CandidateGone(name) from None
-        raise error
-
-    call.__name__ = call.__qualname__ = name
-    return call
-
-
-def split_harness(job, report_fd, test_fd):
-    """Split judging: fork the program's process, then read and run the test here."""
-    request_r, request_w = os.pipe()
-    reply_r, reply_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        keep_only(request_r, reply_w)
-        try:
-            serve_candidate(job, Lines(request_r, reply_w))
-        finally:
-            os._exit(1)
-    os.close(request_r)
-    os.close(reply_w)
-    chunks = []
-    while chunk := os.read(test_fd, 1 << 16):
-        chunks.append(chunk)
-    os.close(test_fd)
-    channel = Lines(reply_r, request_w)
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    trouble = set()
-    try:
-        exec(compiled(job["prelude"], "definition.py"), namespace)  # while the program runs
-        test = compiled(b"".join(chunks).decode(), "test.py")
-        if channel.receive() != {"ready": True}:
-            raise CandidateGone("the program did not run to its end")
-        namespace[job["entry_point"]] = stand_in(channel, job["entry_point"], trouble)
-        exec(test, namespace)
-        os.close(request_w)  # the program's process ends now, while we write the record
-    except BaseException:
-        if "unsplittable" not in trouble:
-            fail()
-    if "unsplittable" in trouble:
-        write_record(report_fd, {"completed": False, "unsplittable": True})
-    if "gone" in trouble:
-        flush_and_exit(1)
-    # No need to wait for the program's process: the worker kills it when we exit.
-    write_record(report_fd, {"completed": True, "values": None})
-
-
-def keep_only(*fds):
-    """Close every descriptor but stdin, stdout, stderr and ``fds`` (``close_range`` where there is one)."""
-    low = 3
-    for fd in sorted(fds):
-        os.closerange(low, fd)
-        low = fd + 1
-    os.closerange(low, max(1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-
-
-def set_limits(limits):
-    for name, value in limits.items():
-        resource.setrlimit(getattr(resource, name), (value, value))
 
 
 class Child:
