@@ -75,16 +75,15 @@ class Child:
         self.out_r, self.report_r, self.test_w, self.job_w = out_r, report_r, test_w, job_w
 
     def give(self, job_header):
-        """Hand the child its job (the JSON header); ``False`` if it is gone."""
+        """Hand the child its job (the JSON header). A child that is gone fails the job by its exit."""
         data = b"%011d\n" % len(job_header) + job_header
         try:
             while data:
                 data = data[os.write(self.job_w, data) :]
         except OSError:
-            return False
+            pass
         finally:
             os.close(self.job_w)
-        return True
 
     def discard(self):
         """Remove the folder (the child has ended and been swept)."""
