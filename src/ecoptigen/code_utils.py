@@ -31,6 +31,7 @@ from typing import Any, cast
 
 from ecoptigen import memory, oai, spend
 from ecoptigen.errors import ConfigurationError
+from ecoptigen.parsing import parse
 from ecoptigen.sandbox import Check, RunResult, Sandbox, folder_files, get_sandbox, strict_test, write_files
 
 __all__ = [
@@ -173,12 +174,16 @@ def _judge_assertions(
     return bool(sandbox.run(program, timeout=timeout, check=check).passed)
 
 
+# What parsing code that is not Python raises (3.11's parser runs out of stack as MemoryError).
+_UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)
+
+
 @functools.lru_cache(maxsize=1024)
 def _function_name(definition: str) -> str | None:
     """The function a definition asks for: its last top-level ``def``."""
     try:
-        module = ast.parse(definition)
-    except SyntaxError:
+        module = parse(definition)
+    except _UNPARSABLE:
         return None
     names = [node.name for node in module.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
     return names[-1] if names else None
@@ -188,8 +193,8 @@ def _function_name(definition: str) -> str | None:
 def _prelude(definition: str) -> str:
     """What the test may use from the definition: all of it when it is valid code, else its imports."""
     try:
-        ast.parse(definition)
-    except SyntaxError:
+        parse(definition)
+    except _UNPARSABLE:
         return "\n".join(line for line in definition.splitlines() if line.startswith(("import ", "from ")))
     return definition
 
@@ -210,8 +215,9 @@ def _run_all(check: Callable[[str], bool], programs: list[str]) -> list[bool]:
 def _first_passing(check: Callable[[str], bool], programs: list[str]) -> int | None:
     """The index of the first program ``check`` passes, or ``None``.
 
-    Programs are checked in order, a few at a time: as each check ends the next one starts, and the
-    search ends as soon as a program passes and every program before it is known to fail. The answer
+    Programs are checked in order, a few at a time: as each check ends the next one starts (none after
+    a program known to pass, which they could not beat), and the search ends as soon as a program
+    passes and every program before it is known to fail. The answer
     is the one a one-by-one search gives, for a fraction of the sandbox runs when an early response
     passes (the usual case when selecting among n samples); a program that runs until its timeout
     holds up one check while the programs after it go on being checked. Checks still running at the end
@@ -224,6 +230,7 @@ def _first_passing(check: Callable[[str], bool], programs: list[str]) -> int | N
     try:
         running: dict[Future, str] = {}
         submitted, settled = 0, 0
+        needed = len(unique)  # programs after one known to pass cannot be the answer
         while True:
             while settled < len(unique) and unique[settled] in verdicts:
                 if verdicts[unique[settled]]:
@@ -231,12 +238,15 @@ def _first_passing(check: Callable[[str], bool], programs: list[str]) -> int | N
                 settled += 1
             if settled == len(unique):
                 return None
-            while submitted < len(unique) and len(running) < _WAVE:
+            while submitted < needed and len(running) < _WAVE:
                 running[pool.submit(check, unique[submitted])] = unique[submitted]
                 submitted += 1
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                verdicts[running.pop(future)] = future.result()
+                program = running.pop(future)
+                verdicts[program] = future.result()
+                if verdicts[program]:
+                    needed = min(needed, unique.index(program))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 

@@ -135,6 +135,18 @@ def test_verdicts_are_remembered_within_a_run_and_forgotten_with_it(counting_san
     assert len(counting_sandbox.programs) == 4  # a new run starts with nothing remembered
 
 
+def test_no_program_after_a_known_pass_is_started(counting_sandbox):
+    p = read_problems()["HumanEval/2"]
+    slow_wrong = "    import time\n    time.sleep(0.5)\n    return 0.0\n"  # holds the answer open
+    passing = [f"    return {i}.5 - {i}\n" for i in range(20)]
+    with RunMemory().activate():
+        result = eval_function_completions(
+            [slow_wrong, *passing], p["prompt"], assertions="assert truncate_number(3.5) == 0.5"
+        )
+    assert result["index_selected"] == 1
+    assert len(counting_sandbox.programs) == min(code_utils._WAVE, 21)  # the first wave only
+
+
 def test_selection_stops_soon_after_the_first_pass(counting_sandbox):
     p = read_problems()["HumanEval/2"]
     wrong, right = "    return 0.0\n", p["canonical_solution"]

@@ -27,3 +27,11 @@ def test_plain_values_are_judged():
 )
 def test_malformed_values_fail_the_check_instead_of_raising(malformed):
     assert strict_test(TEST, "f").judge(_run(malformed)) is False
+
+
+@pytest.mark.parametrize(
+    "test", ["x = " + "-" * 200_000 + "1", "def check(candidate):\n    assert candidate(1) == 1 +\n"]
+)
+def test_a_test_that_does_not_parse_is_not_strict(test):
+    # 3.11's parser reports a very deep expression as MemoryError: the test is left to the sandbox.
+    assert strict_test(test, "f") is None

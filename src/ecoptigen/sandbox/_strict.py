@@ -13,8 +13,11 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from ecoptigen.parsing import parse
 from ecoptigen.sandbox._base import RunResult
-from ecoptigen.sandbox._zygote import Opaque, decode  # the worker's decoder: plain data or Opaque, never an error
+
+# The worker's decoder: plain data or Opaque, never an error.
+from ecoptigen.sandbox._zygote_values import Opaque, decode
 
 __all__ = ["StrictTest", "decode", "strict_test"]
 
@@ -57,8 +60,8 @@ def _is_unserializable(value: Any) -> bool:
 def strict_test(test: str, entry_point: str) -> StrictTest | None:
     """The strict form of ``test``, or ``None`` when it does more than compare calls with literals."""
     try:
-        module = ast.parse(test)
-    except SyntaxError:
+        module = parse(test)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # MemoryError: 3.11's parser out of stack
         return None
     checks = [n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == "check"]
     others = [n for n in module.body if n not in checks and not _is_metadata(n)]

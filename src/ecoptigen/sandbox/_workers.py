@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import os
+import re
 import select
 import signal
 import subprocess
@@ -28,11 +29,22 @@ from ecoptigen.errors import ConfigurationError, SandboxError
 from ecoptigen.sandbox._base import Check, RunResult, Verdict
 from ecoptigen.sandbox._cgroup import PidsCgroup
 
-__all__ = ["ZYGOTE_SOURCE", "WorkerPool", "job_limits"]
+__all__ = ["ZYGOTE_PARTS", "ZYGOTE_SOURCE", "WorkerPool", "assemble_worker", "job_limits"]
 
 logger = logging.getLogger("ecoptigen.sandbox")
 
-ZYGOTE_SOURCE = importlib.resources.files("ecoptigen.sandbox").joinpath("_zygote.py").read_text()
+# The worker's script, in parts small enough to read; run as one script (``python -c``) in the sandbox.
+ZYGOTE_PARTS = ("_zygote_values.py", "_zygote_harness.py", "_zygote.py")
+
+
+def assemble_worker(read: Callable[[str], str | None]) -> str:
+    """The worker's script from its parts (``read(name)``; ``None`` for a part that does not exist), in
+    order, without the imports that join them as modules (in the script they share one namespace)."""
+    joining = re.compile(r"^from ecoptigen\.sandbox\._zygote\w* import [^\n]*\n", re.MULTILINE)
+    return "\n\n".join(joining.sub("", text) for name in ZYGOTE_PARTS if (text := read(name)) is not None)
+
+
+ZYGOTE_SOURCE = assemble_worker(lambda name: importlib.resources.files("ecoptigen.sandbox").joinpath(name).read_text())
 _START_TIMEOUT = 30.0
 _GRACE = 2.0  # seconds the zygote gets, past a run's timeout, to report before it is killed
 MEMORY_LIMIT = 1 << 30

@@ -1,10 +1,14 @@
 """The worker that runs inside the sandbox. Standard library only; started as ``python -I -S -c``.
 
-It never runs candidate code itself. For each job it forks a child that sets hard resource limits,
-closes everything it does not need and runs the trusted harness, collects the child's output
-(capped), enforces the job's wall-clock timeout, kills whatever the child left behind, and answers
-with one JSON line on stdout. The worker is not dumpable, so a program cannot ptrace it or open its
-file descriptors through ``/proc`` to forge an answer.
+Its script is three parts joined in one (``_workers.assemble_worker``): ``_zygote_values.py`` (plain
+data), ``_zygote_harness.py`` (what a forked child runs) and this file (the worker's loop).
+
+It never runs candidate code itself. Each job runs in a child forked for it ahead of time (after the
+previous answer, while the host reads it): the child closes everything it does not need, moves to a
+fresh folder and waits for its job; then it sets hard resource limits and runs the trusted harness.
+The worker collects the child's output (capped), enforces the job's wall-clock timeout, kills whatever
+the child left behind, and answers with one JSON line on stdout. The worker is not dumpable, so a
+program cannot ptrace it or open its file descriptors through ``/proc`` to forge an answer.
 
 A job may carry files to place in the program's working folder first, and ask for the files the program
 left there (new or changed regular files, never symlinks, within :data:`FILES_CAP`) back in the answer.
@@ -27,335 +31,96 @@ import base64
 import contextlib
 import gc
 import json
-import linecache
-import math
 import os
-import resource
 import select
 import shutil
 import signal
 import stat
 import sys
-import tempfile
 import time
-import traceback
+
+from ecoptigen.sandbox._zygote_harness import harness, set_limits, split_harness
 
 OUTPUT_CAP = 64 * 1024
 FILES_CAP = 16 << 20  # bytes of files collected from one job's folder
 FILES_MAX = 1000  # files collected from one job's folder
 PREFIX = 24  # f"{header_length:011d} {test_length:011d}\n"
-SAFE_TYPES = (int, float, str, bool, type(None))
+# Standard modules generated code often imports (HumanEval's prompts start with ``from typing import
+# List``), imported once here so each forked child finds them loaded: importing typing in a child took
+# about 10 ms (its code, and the copy-on-write faults of a fresh process). The system's own modules: no
+# program's code runs here.
+PRELOADED = ("typing", "heapq", "string", "copy")
 
 
-def plain(value, depth=0, strict=False):
-    """A JSON-safe copy of ``value`` built only from plain data; anything else becomes a marker,
-    so an object with a forged ``__eq__`` can never compare equal to an expected value. With
-    ``strict`` (arguments the test passes), a value that is not plain data raises
-    :class:`Unsplittable` instead: the test cannot be run apart from the program."""
-    if depth > 100:
-        if strict:
-            raise Unsplittable("too deep")
-        return {"__unserializable__": "too deep"}
-    if type(value) in SAFE_TYPES:
-        if type(value) is float and not math.isfinite(value):
-            return {"__float__": repr(value)}
-        return value
-    if type(value) in (list, tuple):
-        return {"__" + type(value).__name__ + "__": [plain(v, depth + 1, strict) for v in value]}
-    if type(value) in (set, frozenset):
-        return {"__set__": sorted((plain(v, depth + 1, strict) for v in value), key=repr)}
-    if type(value) is dict:
-        return {"__dict__": [[plain(k, depth + 1, strict), plain(v, depth + 1, strict)] for k, v in value.items()]}
-    if strict and type(value) is not Opaque:  # an opaque value came from the program: it stays opaque
-        raise Unsplittable(type(value).__name__)
-    return {"__unserializable__": type(value).__name__}
+class Child:
+    """A child forked ahead of its job, waiting for it in a fresh folder: the fork, the folder and the
+    child's own setup are done while the worker would otherwise wait for the next job."""
 
+    def __init__(self, protocol_fds):
+        self.workdir = new_folder()
+        out_r, out_w = os.pipe()
+        report_r, report_w = os.pipe()
+        test_r, test_w = os.pipe()
+        job_r, job_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                for fd in (out_r, report_r, test_w, job_w, *protocol_fds):
+                    os.close(fd)
+                child(self.workdir, job_r, out_w, report_w, test_r)
+            finally:
+                os._exit(1)
+        for fd in (out_w, report_w, test_r, job_r):
+            os.close(fd)
+        self.out_r, self.report_r, self.test_w, self.job_w = out_r, report_r, test_w, job_w
 
-class Opaque:
-    """A value that was not plain data: equal to nothing, usable as nothing (not even as a truth
-    value, so ``assert candidate(x)`` fails rather than trusting an object the program built)."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __eq__(self, other):
-        return False
-
-    def __bool__(self):
-        raise TypeError(f"{self.name} returned by the program is not plain data")
-
-    def __repr__(self):
-        return f"<opaque {self.name}>"
-
-    __hash__ = object.__hash__  # by identity, so a set of them can be rebuilt
-
-
-def decode(data):
-    """The inverse of :func:`plain`, building only plain Python values (and :class:`Opaque`)."""
-    if isinstance(data, list):
-        return [decode(v) for v in data]
-    if not isinstance(data, dict) or len(data) != 1:
-        return data if not isinstance(data, dict) else Opaque("dict")
-    ((tag, inner),) = data.items()
-    if tag == "__list__":
-        return [decode(v) for v in inner]
-    if tag == "__tuple__":
-        return tuple(decode(v) for v in inner)
-    if tag == "__set__":
-        return {decode_key(v) for v in inner}
-    if tag == "__dict__":
-        return {decode_key(k): decode(v) for k, v in inner}
-    if tag == "__float__" and inner in ("nan", "inf", "-inf"):
-        return float(inner)
-    return Opaque(str(inner))
-
-
-def decode_key(data):
-    """A set element or dict key: a set there was a frozenset (:func:`plain` writes both alike); a value
-    that cannot be one (data no honest run produces) is opaque."""
-    value = decode(data)
-    if type(value) is set:
-        return frozenset(value)
-    try:
-        hash(value)
-    except TypeError:
-        return Opaque(type(value).__name__)
-    return value
-
-
-def flush_output():
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BaseException):
-            stream.flush()
-
-
-def flush_and_exit(code):
-    flush_output()
-    os._exit(code)
-
-
-def write_record(report_fd, record):
-    data = json.dumps(record).encode()
-    while data:
-        data = data[os.write(report_fd, data) :]
-    flush_and_exit(0)
-
-
-def fail():
-    """The program or its test did not run to the end: say why on stderr, leave no record.
-
-    ``sys.exit(code)`` ends the process with that code and no traceback, as Python does; any other
-    exception prints its traceback without the harness's own frames.
-    """
-    status = 1
-    try:
-        kind, error, frames = sys.exc_info()
-        if isinstance(error, SystemExit):
-            status = exit_status(error.code)
-        else:
-            while frames is not None and frames.tb_frame.f_globals is globals():
-                frames = frames.tb_next
-            traceback.print_exception(kind, error, frames)
-    finally:
-        flush_and_exit(status)
-
-
-def exit_status(code):
-    """The exit status of ``sys.exit(code)``: ``None`` is 0, an int itself, anything else printed and 1."""
-    if code is None:
-        return 0
-    if isinstance(code, int) and not isinstance(code, bool):
-        return code & 0xFF
-    with contextlib.suppress(BaseException):
-        print(code, file=sys.stderr)
-    return 1
-
-
-def compiled(source, filename):
-    """``source`` compiled as ``filename``, its lines known to tracebacks (there is no file to read)."""
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    return compile(source, filename, "exec")
-
-
-def program_namespace(job):
-    filename = job.get("filename") or "candidate.py"
-    sys.argv = [filename]
-    return {"__name__": "__main__", "__builtins__": __builtins__, "__file__": filename}, filename
-
-
-def harness(job, report_fd):
-    """In-process judging: run the program (then ``calls``); write the record only at the end."""
-    namespace, filename = program_namespace(job)
-    try:
-        exec(compiled(job["code"], filename), namespace)
-        values = None
-        if job.get("calls") is not None:
-            values = []
-            for call in job["calls"]:
-                try:
-                    values.append({"value": plain(eval(call, namespace))})
-                except BaseException as exc:
-                    values.append({"raised": type(exc).__name__})
-    except BaseException:  # SystemExit, KeyboardInterrupt and every error mean: did not pass
-        fail()
-    write_record(report_fd, {"completed": True, "values": values})
-
-
-class Lines:
-    """JSON messages, one per line, over a pipe (no buffering beyond the current line)."""
-
-    def __init__(self, read_fd, write_fd):
-        self.read_fd, self.write_fd, self.buffer = read_fd, write_fd, b""
-
-    def send(self, message):
-        data = json.dumps(message).encode() + b"\n"
-        while data:
-            data = data[os.write(self.write_fd, data) :]
-
-    def receive(self):
-        """The next message, or ``None`` when the other side has gone."""
-        while b"\n" not in self.buffer:
-            chunk = os.read(self.read_fd, 1 << 16)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
+    def give(self, job_header):
+        """Hand the child its job (the JSON header). A child that is gone fails the job by its exit."""
+        data = b"%011d\n" % len(job_header) + job_header
         try:
-            return json.loads(line)
-        except ValueError:
-            return None
-
-
-class CandidateGone(BaseException):
-    """The program's process ended (or answered nonsense) while the test needed it."""
-
-
-class Unsplittable(BaseException):
-    """The test passed the function an argument that is not plain data."""
-
-
-def serve_candidate(job, channel):
-    """The program's process (split jobs): run the program, then answer calls to its function."""
-    namespace, filename = program_namespace(job)
-    try:
-        exec(compiled(job["code"], filename), namespace)
-        function = namespace[job["entry_point"]]
-        if not callable(function):
-            raise TypeError(f"{job['entry_point']} is not a function")
-    except BaseException:
-        fail()
-    flush_output()  # the harness does not wait for this process: its output must be out before each answer
-    channel.send({"ready": True})
-    while (request := channel.receive()) is not None:
-        try:
-            value = function(*decode(request["args"]), **decode(request["kwargs"]))
-            reply = {"value": plain(value)}
-        except BaseException as exc:
-            reply = {"raised": type(exc).__name__}
-        flush_output()
-        channel.send(reply)
-    flush_and_exit(0)
-
-
-def exception_named(name, function):
-    """The builtin exception the program's function raised (so a test can catch it), else ``Exception``.
-    ``StopIteration`` becomes ``RuntimeError`` (as PEP 479 does in generators): raised into ``map`` or
-    ``iter`` it would silently end the test's iteration, e.g. make ``all(map(candidate, cases))`` true."""
-    import builtins
-
-    name = str(name)
-    if name in ("StopIteration", "StopAsyncIteration"):
-        return RuntimeError(f"{name} raised by {function}")
-    kind = getattr(builtins, name, None)
-    if isinstance(kind, type) and issubclass(kind, BaseException):
-        with contextlib.suppress(Exception):
-            return kind(f"raised by {function}")
-    return Exception(f"{name} raised by {function}")
-
-
-def stand_in(channel, name, trouble):
-    """The entry point as the test sees it: each call runs in the program's process. ``trouble``
-    remembers a lost program or an argument that could not cross, even if the test swallows it."""
-
-    def call(*args, **kwargs):
-        try:
-            request = {"args": plain(list(args), strict=True), "kwargs": plain(kwargs, strict=True)}
-        except Unsplittable:
-            trouble.add("unsplittable")
-            raise
-        try:
-            channel.send(request)
-            reply = channel.receive()
-            if "value" in reply:
-                return decode(reply["value"])
-            error = exception_named(reply["raised"], name)
-        except Exception:  # the program's process is gone, or answered what we did not write
-            trouble.add("gone")
-            raise CandidateGone(name) from None
-        raise error
-
-    call.__name__ = call.__qualname__ = name
-    return call
-
-
-def split_harness(job, report_fd, test_fd):
-    """Split judging: fork the program's process, then read and run the test here."""
-    request_r, request_w = os.pipe()
-    reply_r, reply_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        keep = {0, 1, 2, request_r, reply_w}
-        for fd in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else range(3, 1024):
-            if int(fd) not in keep:
-                with contextlib.suppress(OSError):
-                    os.close(int(fd))
-        try:
-            serve_candidate(job, Lines(request_r, reply_w))
+            while data:
+                data = data[os.write(self.job_w, data) :]
+        except OSError:
+            pass
         finally:
-            os._exit(1)
-    os.close(request_r)
-    os.close(reply_w)
-    chunks = []
-    while chunk := os.read(test_fd, 1 << 16):
-        chunks.append(chunk)
-    os.close(test_fd)
-    channel = Lines(reply_r, request_w)
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    trouble = set()
-    try:
-        exec(compiled(job["prelude"], "definition.py"), namespace)  # while the program runs
-        test = compiled(b"".join(chunks).decode(), "test.py")
-        if channel.receive() != {"ready": True}:
-            raise CandidateGone("the program did not run to its end")
-        namespace[job["entry_point"]] = stand_in(channel, job["entry_point"], trouble)
-        exec(test, namespace)
-    except BaseException:
-        if "unsplittable" not in trouble:
-            fail()
-    if "unsplittable" in trouble:
-        write_record(report_fd, {"completed": False, "unsplittable": True})
-    if "gone" in trouble:
-        flush_and_exit(1)
-    # No need to wait for the program's process: the worker kills it when we exit.
-    write_record(report_fd, {"completed": True, "values": None})
+            os.close(self.job_w)
+
+    def discard(self):
+        """Remove the folder (the child has ended and been swept)."""
+        for fd in (self.out_r, self.report_r):
+            os.close(fd)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def set_limits(limits):
-    for name, value in limits.items():
-        resource.setrlimit(getattr(resource, name), (value, value))
+def new_folder():
+    """A new private folder under the current one. Not ``tempfile.mkdtemp``: importing ``tempfile`` imports
+    ``random``, whose reseeding after each fork costs every child about 40 page faults."""
+    while True:
+        path = os.path.join(os.getcwd(), "job-" + os.urandom(8).hex())
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+            return path
 
 
-def child(job, workdir, out_w, report_w, close_fds, test_fd):
+def child(workdir, job_r, out_w, report_w, test_fd):
+    """The forked child: set up, wait for the job, then judge it (never returns)."""
     os.setsid()
     null = os.open("/dev/null", os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(out_w, 1)
     os.dup2(out_w, 2)
-    for fd in (null, out_w, *close_fds):
+    for fd in (null, out_w):
         os.close(fd)
     os.chdir(workdir)
+    prefix = read_exactly(job_r, 12)
+    header = read_exactly(job_r, int(prefix)) if prefix else None
+    os.close(job_r)
+    if header is None:  # the worker has gone
+        os._exit(1)
+    job = json.loads(header)
     set_limits(job["limits"])
-    if test_fd is None:
+    if job.get("entry_point") is None:
+        os.close(test_fd)
         harness(job, report_w)
     else:
         split_harness(job, report_w, test_fd)
@@ -368,29 +133,49 @@ def read_capped(fds, deadline, pid, mode):
     output, report, truncated = bytearray(), bytearray(), False
     open_fds = dict(fds)
     status = None
-    while open_fds or status is None:
-        if status is None:
-            done, code = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = code
-                sweep(mode, pid)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        if not open_fds:
-            time.sleep(min(remaining, 0.0005))
-            continue
-        ready, _, _ = select.select(list(open_fds), [], [], min(remaining, 0.01) if status is None else remaining)
-        for fd in ready:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                del open_fds[fd]
+    exited = exit_notifier(pid)
+    try:
+        while open_fds or status is None:
+            if status is None:
+                done, code = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    status = code
+                    sweep(mode, pid)
+                    if not open_fds:
+                        break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            watched = list(open_fds) + ([exited] if status is None and exited is not None else [])
+            if not watched:
+                time.sleep(min(remaining, 0.0005))
                 continue
-            target = output if open_fds[fd] == "out" else report
-            room = OUTPUT_CAP - len(target)
-            target += chunk[: max(room, 0)]
-            truncated = truncated or (open_fds[fd] == "out" and len(chunk) > room)
+            # Without a pidfd to say when the child exits, look again every 10 ms.
+            wait = remaining if status is not None or exited is not None else min(remaining, 0.01)
+            for fd in select.select(watched, [], [], wait)[0]:
+                if fd == exited:
+                    continue  # waited for above
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    del open_fds[fd]
+                    continue
+                target = output if open_fds[fd] == "out" else report
+                room = OUTPUT_CAP - len(target)
+                target += chunk[: max(room, 0)]
+                truncated = truncated or (open_fds[fd] == "out" and len(chunk) > room)
+    finally:
+        if exited is not None:
+            os.close(exited)
     return bytes(output), bytes(report), truncated, status, status is None
+
+
+def exit_notifier(pid):
+    """A descriptor that becomes readable when child ``pid`` exits (a pidfd), or ``None`` where the
+    kernel has none (before Linux 5.3): then the caller polls."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _alive_others(me):
@@ -409,8 +194,8 @@ def _alive_others(me):
 
 
 def sweep(mode, pid):
-    """Kill everything the job started: its process group, and in the sandbox's own PID namespace
-    every process but us; return once they are gone (bounded)."""
+    """Kill everything the job started once its child ``pid`` has been waited for: its process group,
+    and in the sandbox's own PID namespace every process but us; return once they are gone (bounded)."""
     with contextlib.suppress(OSError):
         os.killpg(pid, signal.SIGKILL)
     if mode != "namespace":
@@ -418,13 +203,46 @@ def sweep(mode, pid):
     me = os.getpid()
     give_up = time.monotonic() + 2.0
     while time.monotonic() < give_up:
+        if me == 1:
+            reap_orphans()  # as the namespace's init, the killed processes' zombies are ours to collect
+        if nobody_else():
+            return
         others = _alive_others(me)
         if not others:
             return
         for other in others:
             with contextlib.suppress(OSError):
                 os.kill(other, signal.SIGKILL)
-        time.sleep(0.001)
+        wait_for_exit(others, give_up)
+
+
+def wait_for_exit(pids, give_up):
+    """Until one of ``pids`` has exited (pidfds), at most a few milliseconds and never past ``give_up``."""
+    exits = []
+    for pid in pids:
+        with contextlib.suppress(OSError, AttributeError):
+            exits.append(os.pidfd_open(pid))
+    try:
+        wait = max(0.0, min(give_up - time.monotonic(), 0.005 if exits else 0.001))
+        if exits:
+            select.select(exits, [], [], wait)
+        else:
+            time.sleep(wait)
+    finally:
+        for fd in exits:
+            os.close(fd)
+
+
+def nobody_else():
+    """Whether no process but us (and the namespace's init) exists, zombies included: one system call
+    where reading ``/proc`` takes a few per process."""
+    try:
+        os.kill(-1, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        pass
+    return False
 
 
 def reap_orphans():
@@ -461,39 +279,28 @@ def move_some(source_fd, target_fd, length):
     return len(data)
 
 
-def run_job(job, test_length, mode, protocol_fds):
-    out_r, out_w = os.pipe()
-    report_r, report_w = os.pipe()
-    split = job.get("entry_point") is not None
-    test_r, test_w = os.pipe() if split else (None, None)
+def run_job(job, header, test_length, ready, mode, protocol_in):
+    """Run one job in the child forked for it (``ready``); the answer, before its folder is removed."""
     start = time.monotonic()
-    workdir = tempfile.mkdtemp(prefix="job-")
-    place_files(workdir, job.get("files") or {})
-    pid = os.fork()
-    if pid == 0:
-        try:
-            close = (out_r, report_r, *protocol_fds) + ((test_w,) if test_w is not None else ())
-            child(job, workdir, out_w, report_w, close, test_r)
-        finally:
-            os._exit(1)
-    os.close(out_w)
-    os.close(report_w)
-    if split:
-        os.close(test_r)
-        try:
-            move_test(protocol_fds[0], test_w, test_length)
-        finally:
-            os.close(test_w)
+    place_files(ready.workdir, job.get("files") or {})
+    if job.get("files"):  # the child has no use for them
+        header = json.dumps({key: value for key, value in job.items() if key != "files"}).encode()
+    ready.give(header)
+    try:
+        move_test(protocol_in, ready.test_w, test_length)
+    finally:
+        os.close(ready.test_w)
+    pid = ready.pid
     deadline = start + job["timeout"]
-    output, report, truncated, status, timed_out = read_capped({out_r: "out", report_r: "report"}, deadline, pid, mode)
-    if status is None:
-        sweep(mode, pid)
+    fds = {ready.out_r: "out", ready.report_r: "report"}
+    output, report, truncated, status, timed_out = read_capped(fds, deadline, pid, mode)
+    if status is None:  # out of time: the child first (SIGKILL cannot be caught), then the rest
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
+        sweep(mode, pid)
     reap_orphans()
-    for fd in (out_r, report_r):
-        os.close(fd)
-    files, left_out = collect_files(workdir, job.get("files") or {}) if job.get("collect_files") else ({}, 0)
-    shutil.rmtree(workdir, ignore_errors=True)
+    files, left_out = collect_files(ready.workdir, job.get("files") or {}) if job.get("collect_files") else ({}, 0)
     result = answer(job, start, status, timed_out, output, report, truncated)
     result.update(files=files, files_left_out=left_out)
     return result
@@ -602,6 +409,12 @@ def not_dumpable():
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "namespace"
     hardened = not_dumpable()
+    for name in PRELOADED:
+        with contextlib.suppress(ImportError):
+            __import__(name)
+    # The first compile() of a process builds the ast module's types (tens of milliseconds here, over
+    # a millisecond in each forked child): done once, the children inherit them.
+    compile("pass", "warm-up", "exec")
     gc.freeze()  # the collector in a forked child leaves our objects' pages alone (fewer copy-on-write faults)
     with contextlib.suppress(AttributeError):
         sys.set_int_max_str_digits(0)  # a program may return a huge integer; it must cross as data
@@ -613,12 +426,22 @@ def main():
     writer = os.fdopen(protocol_out, "wb")
     writer.write(json.dumps({"ready": True, "hardened": hardened}).encode() + b"\n")
     writer.flush()
+    protocol_fds = (protocol_in, protocol_out, null)
+    ready = Child(protocol_fds)
     while (prefix := read_exactly(protocol_in, PREFIX)) is not None:
         header_length, test_length = (int(part) for part in prefix.split())
-        job = json.loads(read_exactly(protocol_in, header_length))
-        result = run_job(job, test_length, mode, (protocol_in, protocol_out, null))
+        header = read_exactly(protocol_in, header_length)
+        job = json.loads(header)
+        result = run_job(job, header, test_length, ready, mode, protocol_in)
         writer.write(json.dumps(result).encode() + b"\n")
         writer.flush()
+        # After answering, while the host reads the answer and sends the next job.
+        ready.discard()
+        ready = Child(protocol_fds)
+    os.close(ready.job_w)  # the waiting child ends
+    with contextlib.suppress(OSError):
+        os.waitpid(ready.pid, 0)
+    ready.discard()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,56 @@
+"""What the warm worker does ahead of a run must not connect one run to another.
+
+The worker forks the child for the next job right after answering, imports modules that programs
+often import, and keeps job folders in its private ``/tmp``. A program must still find itself alone:
+no process of another job, no other job's files, and a fresh copy of every module it changes.
+"""
+
+import json
+
+import pytest
+
+from ecoptigen.sandbox import _backends
+
+
+@pytest.fixture(scope="module")
+def one_worker():
+    """A bubblewrap sandbox with a single worker, so consecutive runs share it."""
+    pool = _backends.bubblewrap_pool(size=1)
+    yield pool
+    pool.close()
+
+
+LIST_PROCESSES = """
+import json, os
+print(json.dumps({"pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()), "own": os.getpid()}))
+"""
+LIST_FOLDERS = """
+import json, os
+open("left-behind.txt", "w").write("secret")
+print(json.dumps({"tmp": os.listdir("/tmp"), "own": os.path.basename(os.getcwd())}))
+"""
+
+
+def test_a_run_sees_no_process_but_the_worker_and_itself(one_worker):
+    for _ in range(3):
+        result = one_worker.run(LIST_PROCESSES, timeout=5)
+        seen = json.loads(result.output)
+        # The worker is PID 1 (--as-pid-1), else bubblewrap's init is and the worker is PID 2.
+        worker = [1] if "--as-pid-1" in _backends._hardening_flags() else [1, 2]
+        assert result.passed and seen["pids"] == [*worker, seen["own"]]
+
+
+def test_a_run_finds_no_other_jobs_folder(one_worker):
+    first = json.loads(one_worker.run(LIST_FOLDERS, timeout=5).output)
+    second = json.loads(one_worker.run(LIST_FOLDERS, timeout=5).output)
+    assert first["tmp"] == [first["own"]] and second["tmp"] == [second["own"]]
+    assert first["own"] != second["own"]
+
+
+SPOIL = "import typing, heapq, string\ntyping.List = None\nheapq.heappush = None\nstring.digits = 'x'\n"
+INTACT = "import typing, heapq, string\nassert typing.List and heapq.heappush and string.digits == '0123456789'\n"
+
+
+def test_a_preloaded_module_changed_by_a_program_is_fresh_for_the_next(one_worker):
+    assert one_worker.run(SPOIL, timeout=5).passed
+    assert one_worker.run(INTACT, timeout=5).passed
