@@ -12,10 +12,11 @@ Run: python benchmarks/models_billing.py
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 
-from _common import write_results
+from _common import add_common_args, write_results
 
 from ecoptigen import oai, pricing, sim
 
@@ -76,11 +77,15 @@ def cached_scenario(server: sim.SimServer) -> dict:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(parser)  # both scenarios are small: --quick runs them whole
+    args = parser.parse_args()
     with sim.serve(seed=1234) as server, tempfile.TemporaryDirectory() as cache:
         os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"] = server.base_url, "sk-benchmark"
         oai.Completion.set_cache(seed=7, cache_path_root=cache)
         results = {"reasoning": reasoning_scenario(server), "cached_few_shot": cached_scenario(server)}
-    write_results("models_billing", results)
+    benchmark = "issue 17's acceptance scenarios: reasoning models in the default space; a cached few-shot tuning"
+    write_results("models_billing", {"benchmark": benchmark, **results}, args)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from typing import Any
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from _common import write_results  # noqa: E402
+from _common import add_common_args, write_results  # noqa: E402
 from _sim_stats import SimWithStats  # noqa: E402
 from tune_vs_flaml import PROMPTS, STOPS, billed, load_problems  # noqa: E402
 
@@ -115,7 +115,7 @@ def one_tuning(kind: str, data: dict, args: argparse.Namespace, seed: int) -> di
         os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"] = server.base_url, "sk-sim-benchmark"
         oai.Completion.set_cache(seed=41, cache_path_root=cache)
         usage = oai.Completion._engine.usage
-        uncertain_before = usage.uncertain
+        unconfirmed_before = usage.unconfirmed
         started = time.perf_counter()
         config, analysis = oai.Completion.tune(
             data=data["tune"],
@@ -141,7 +141,7 @@ def one_tuning(kind: str, data: dict, args: argparse.Namespace, seed: int) -> di
             "paid": analysis.total_cost,
             # Held for attempts whose answer was lost (dropped connection, timeout): counted as spent, so a
             # run with such an attempt decides near the end of the budget as if it had less money left.
-            "uncertain": usage.uncertain - uncertain_before,
+            "unconfirmed": usage.unconfirmed - unconfirmed_before,
             "fingerprint": json.dumps([trials, config], sort_keys=True, default=repr),
             # Kept in the results, so that a run that differs from the default executor's shows where.
             "trial_log": [[t.status, t.metrics.get("success"), round(t.paid, 9)] for t in analysis.trials],
@@ -316,7 +316,11 @@ def main() -> None:
     parser.add_argument("--empty-calls", type=int, default=200)
     parser.add_argument("--round-trips", type=int, default=30)
     parser.add_argument("--name", default="ray_scaling")
+    add_common_args(parser)
     args = parser.parse_args()
+    if args.quick:  # one small tuning per executor, few checks: proves the benchmark runs
+        args.repeats, args.optimization_budget, args.n_tune, args.check_rounds = 1, 0.1, 4, 1
+        args.empty_calls, args.round_trips = 20, 5
     if not in_loopback_only_namespace():
         rerun_in_namespace()
     global SCRATCH
@@ -336,15 +340,14 @@ def run(args: argparse.Namespace) -> None:
         tunings.append(measure(f"tune[{repeat}]", tune_one, order))
     calls = programs(data, args.n)
     micros = measure("micro", lambda kind: micro(kind, calls, args), EXECUTORS)
-    settings = {k: v for k, v in vars(args).items() if k != "name"}
+    settings = {k: v for k, v in vars(args).items() if k not in ("name", "out")}
     summary = summarize(tunings, micros)
     for run in tunings:
         for result in run.values():
             result["cold"].pop("fingerprint"), result["warm"].pop("fingerprint")
-    write_results(
-        args.name,
-        {"versions": versions(), "settings": settings, "summary": summary, "tunings": tunings, "micro": micros},
-    )
+    benchmark = "eval_func through Ray on 1 and 2 local nodes vs the default executor (issue 13)"
+    results = {"versions": versions(), "settings": settings, "summary": summary, "tunings": tunings, "micro": micros}
+    write_results(args.name, {"benchmark": benchmark, **results}, args)
     print(json.dumps(summary, indent=2))
 
 

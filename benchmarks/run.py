@@ -88,6 +88,35 @@ JOBS = [
         what="share of the simulator's wrong answers that pass HumanEval's real tests",
     ),
     Job(
+        "faults",
+        "faults.py",
+        numbers=("runs.*.trials", "runs.*.billed", "runs.*.reported_paid", "summary.*.trials_vs_clean"),
+        what="tunings with dropped connections, garbled answers and a kill, against the bill (issue 10)",
+    ),
+    Job(
+        "models_billing",
+        "models_billing.py",
+        numbers=(
+            "reasoning.trials",
+            "reasoning.billed_usd",
+            "cached_few_shot.reported_usd",
+            "cached_few_shot.billed_usd",
+        ),
+        what="reasoning models in the default space; a cached few-shot tuning's cost against the bill (issue 17)",
+    ),
+    Job(
+        "sim_fidelity",
+        "sim_fidelity.py",
+        numbers=("assertions.*.canonical_passes_generated_assertions", "assertions.*.wrong_answers_rejected"),
+        what="the simulator against published pass@k, answer styles, assertions and FLAML's logged runs (issue 16)",
+    ),
+    Job(
+        "ray_scaling",
+        "ray_scaling.py",
+        numbers=("summary.wall_time_over_threads_cold.*", "summary.checks_per_second_median.*"),
+        what="eval_func through Ray on 1 and 2 local nodes vs the default executor, in a netns (issue 13)",
+    ),
+    Job(
         "tune_vs_flaml",
         "tune_vs_flaml.py",
         peers=_TUNE_PEERS,

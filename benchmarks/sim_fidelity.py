@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import openai
-from _common import write_results
+from _common import add_common_args, write_results
 
 from ecoptigen import sim
 from ecoptigen.code_utils import GENERATE_ASSERTIONS_PROMPT, eval_function_completions, generate_assertions
@@ -259,9 +259,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", default="pass_at_k,flaml_runs,assertions,styles")
     parser.add_argument("--name", default="sim_fidelity")
+    add_common_args(parser)
     args = parser.parse_args()
-    sections = args.sections.split(",")
-    results: dict = {"seed": SEED}
+    sections = args.sections.split(",") if not args.quick else ["assertions", "styles"]
+    results: dict = {"benchmark": "the simulator against published figures (issue 16)", "seed": SEED}
     verdicts = Verdicts()
     started = time.perf_counter()
     with (
@@ -278,7 +279,7 @@ def main() -> None:
         if "styles" in sections:
             results["styles"] = section_styles(client)
     results["seconds"] = round(time.perf_counter() - started, 1)
-    write_results(args.name, results)
+    write_results(args.name, results, args)
 
 
 if __name__ == "__main__":
