@@ -1,18 +1,27 @@
-"""The reference peer of ``tune_vs_flaml.py``: FLAML 1.2.4's ``oai.Completion.tune`` on openai 0.28.1.
+"""The references of ``tune_vs_flaml.py``: FLAML's ``oai.Completion.tune`` (1.2.4 or 2.7.0) on openai 0.28.1.
 
-Runs in its own virtualenv (``pip install flaml==1.2.4 openai==0.28.1 diskcache optuna==2.8.0``), pointed at
+Runs in a peer's virtualenv (built from ``benchmarks/peers/flaml-*.txt`` by ``_peers.py``), pointed at
 the same simulated endpoint through ``openai.api_base``. It is FLAML's own tuner and evaluation function;
 the only change is where generated code runs: FLAML's ``execute_code`` runs it on the host with our
 environment, which our rules forbid, so it is replaced by a subprocess with an empty environment in a
 throw-away directory (the same cost as FLAML's own subprocess, fewer privileges).
 
-Usage: <ref-venv>/bin/python benchmarks/_flaml_reference.py --base-url URL --data data.json --out out.json ...
+FLAML 2.x formats ``{definition}``-style templates only when asked (``allow_format_str_template=True``;
+without it the prompt is sent as written, and so is ``generate_assertions``'s), so with FLAML 2 the
+reference asks for it in the tuning, the test and the generation of assertions, as FLAML 2's HumanEval
+notebook does for the tuning.
+
+For the time-to-quality figures, each configuration FLAML evaluates is recorded as it finishes: the
+wall-clock time, its metric, and whether it counts (fully evaluated, within the inference budget).
+
+Usage: <peer python> benchmarks/_flaml_reference.py tune|test --base-url URL --data data.json --out out.json ...
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -22,7 +31,7 @@ import warnings
 from functools import partial
 
 
-def isolated_execute_code(code=None, timeout=600, filename=None, work_dir=None, use_docker=True):
+def isolated_execute_code(code=None, timeout=600, filename=None, work_dir=None, use_docker=True, **_):
     """FLAML's execute_code contract -- ``(exit code, output)`` -- without our environment or directory."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "candidate.py")
@@ -37,6 +46,37 @@ def isolated_execute_code(code=None, timeout=600, filename=None, work_dir=None, 
     return done.returncode, done.stderr if done.returncode else done.stdout
 
 
+def finite(value):
+    """``value`` as a float, or ``None`` when it is not a finite number (JSON has no infinity)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def record_evaluations(oai, metric: str, inference_budget: float) -> list:
+    """Wrap FLAML's per-configuration evaluation so each one is recorded as it finishes."""
+    evaluations = []
+    evaluate = oai.Completion._eval.__func__
+
+    def recorded(cls, config, prune=True, eval_only=False):
+        result = evaluate(cls, config, prune=prune, eval_only=eval_only)
+        cost = finite(result.get("inference_cost"))
+        evaluations.append(
+            {
+                "at": time.time(),
+                "metric": finite(result.get(metric)),
+                # What FLAML's search can pick as its best: evaluated to the end, within the budget.
+                "eligible": cost is not None and cost <= inference_budget * (1 + 1e-9),
+            }
+        )
+        return result
+
+    oai.Completion._eval = classmethod(recorded)
+    return evaluations
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("phase", choices=["tune", "test"])
@@ -49,12 +89,14 @@ def main() -> None:
     parser.add_argument("--models", default="", help="comma-separated; empty: FLAML's default space")
     parser.add_argument("--n-max", type=int, default=0, help="upper bound of n (0: FLAML's default)")
     parser.add_argument("--num-samples", type=int, default=-1, help="-1 (the seed's): until the budget is spent")
+    parser.add_argument("--eval-func", choices=["seed", "tests"], default="seed")
     args = parser.parse_args()
 
     warnings.filterwarnings("ignore")
+    import flaml
     import openai
-    from flaml import oai, tune
-    from flaml.autogen import code_utils
+    from flaml import tune
+    from flaml.autogen import code_utils, oai
 
     openai.api_base = args.base_url
     openai.api_key = "sk-sim-reference"
@@ -62,12 +104,14 @@ def main() -> None:
     oai.Completion.set_cache(seed=41, cache_path_root=args.cache)
     with open(args.data) as file:
         data = json.load(file)
-    evaluate = partial(code_utils.eval_function_completions, assertions=code_utils.generate_assertions)
+    templates = {"allow_format_str_template": True} if int(flaml.__version__.split(".")[0]) >= 2 else {}
+    assertions = partial(code_utils.generate_assertions, **templates) if args.eval_func == "seed" else None
+    evaluate = partial(code_utils.eval_function_completions, assertions=assertions)
     if args.phase == "test":
         with open(args.out) as file:
             tuned = json.load(file)
         started = time.perf_counter()
-        result = oai.Completion.test(data["test"], eval_func=evaluate, **tuned["config"])
+        result = oai.Completion.test(data["test"], eval_func=evaluate, **{**templates, **tuned["config"]})
         tuned["test"] = {k: float(v) for k, v in result.items()}
         tuned["test_seconds"] = time.perf_counter() - started
         with open(args.out, "w") as file:
@@ -76,12 +120,14 @@ def main() -> None:
     space = {
         "prompt": ["{definition}", "# Python 3{definition}", "Complete the following Python function:{definition}"],
         "stop": [["\nclass", "\ndef", "\nif", "\nprint"], None],
+        **templates,
     }
     if args.models:
         space["model"] = tune.choice(args.models.split(","))
     if args.n_max:
         space["n"] = tune.randint(1, args.n_max)
-    started = time.perf_counter()
+    evaluations = record_evaluations(oai, "success", args.inference_budget)
+    started_at, started = time.time(), time.perf_counter()
     config, analysis = oai.Completion.tune(
         data=data["tune"],
         metric="success",
@@ -93,14 +139,17 @@ def main() -> None:
         **space,
     )
     tune_seconds = time.perf_counter() - started
-    best = {k: v for k, v in (analysis.best_result or {}).items() if isinstance(v, (int, float))}
+    best = {k: finite(v) for k, v in (analysis.best_result or {}).items() if isinstance(v, (int, float))}
     with open(args.out, "w") as file:
         json.dump(
             {
+                "flaml": flaml.__version__,
                 "tune_seconds": tune_seconds,
+                "started_at": started_at,
                 "config": config,
                 "best_result": best,
                 "trials": len(analysis.trials),
+                "evaluations": evaluations,
                 "own_total_cost": oai.Completion._total_cost,
             },
             file,

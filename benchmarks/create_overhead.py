@@ -7,7 +7,7 @@ both alike. ``create`` reads the raw HTTP response instead of building the SDK's
 which is why it can come out faster than the raw call.
 Targets (issue 2): create's overhead under 5% with the cache off; cache-hit median under 1 ms.
 
-Run: python benchmarks/create_overhead.py [--requests 400]
+Run: python benchmarks/create_overhead.py [--requests 400] [--quick] [--out DIR]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import tempfile
 import time
 
 import openai
-from _common import sim_process, write_results
+from _common import add_common_args, sim_process, write_results
 
 from ecoptigen import oai
 
@@ -38,7 +38,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=400, help="requests per peer per round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cache-hits", type=int, default=2000, help="cache hits timed")
+    add_common_args(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.requests, args.rounds, args.cache_hits = 20, 1, 200
 
     with sim_process() as base_url, tempfile.TemporaryDirectory() as cache_root:
         raw = openai.OpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
@@ -69,7 +73,7 @@ def main() -> None:
             raw_times += time_calls(raw_call, args.requests)
             our_times += time_calls(ours_uncached, args.requests)
         ours_cached()  # fills the cache
-        hit_times = time_calls(ours_cached, 2000)
+        hit_times = time_calls(ours_cached, args.cache_hits)
 
     raw_median, our_median = statistics.median(raw_times), statistics.median(our_times)
     results = {
@@ -83,7 +87,7 @@ def main() -> None:
         "cache_hit_p95_ms": sorted(hit_times)[int(len(hit_times) * 0.95)] * 1000,
         "targets": {"overhead_percent": "< 5", "cache_hit_median_ms": "< 1"},
     }
-    write_results("create_overhead", results)
+    write_results("create_overhead", results, args)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ programs that do not run that ordinary models get), runs each distinct one again
 real tests in the sandbox, and reports the share of draws that pass: answers the sim counts as wrong
 but an evaluation counts as right.
 
-Run: python benchmarks/sim_mutant_false_passes.py [--draws 30] [--name sim_mutant_false_passes]
+Run: python benchmarks/sim_mutant_false_passes.py [--draws 30] [--name sim_mutant_false_passes] [--quick] [--out DIR]
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 import random
 from concurrent.futures import ThreadPoolExecutor
 
-from _common import write_results
+from _common import add_common_args, write_results
 
 from ecoptigen.sandbox import get_sandbox
 from ecoptigen.sim import _humaneval as he
@@ -26,7 +26,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=30, help="wrong answers drawn per problem")
     parser.add_argument("--name", default="sim_mutant_false_passes", help="results file name")
+    add_common_args(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.draws = 1
 
     draws = [
         (problem, he.mutant(problem, random.Random(f"bench|{task_id}|{i}"), BROKEN_SHARE))
@@ -59,6 +62,7 @@ def main() -> None:
             "problems_with_false_passes": len(per_problem),
             "worst_problems": dict(sorted(per_problem.items(), key=lambda kv: -kv[1])[:10]),
         },
+        args,
     )
 
 

@@ -5,7 +5,7 @@ process over keep-alive connections. The peer, measured in the same run the same
 stdlib HTTP/1.1 server that answers every POST with a fixed JSON body: the ceiling of the plumbing.
 Target (issue 3): at least 500 small requests/s.
 
-Run: python benchmarks/sim_throughput.py [--seconds 5]
+Run: python benchmarks/sim_throughput.py [--seconds 5] [--quick] [--out DIR]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import threading
 import time
 
 import httpx2
-from _common import write_results
+from _common import add_common_args, write_results
 
 ECHO_SERVER = textwrap.dedent(
     """
@@ -92,7 +92,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=4)
+    add_common_args(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.seconds = 0.5
     results = {"benchmark": "simulated endpoint requests/s, latency off, server pinned to one core"}
     port = free_port()
     with pinned([sys.executable, "-m", "ecoptigen.sim", "--port", str(port), "--seed", "0"], port):
@@ -106,7 +109,7 @@ def main() -> None:
         results["bare_stdlib_server_requests_per_s"] = load(url, args.seconds, args.connections)
     results["ratio_sim_to_bare_server"] = results["sim_requests_per_s"] / results["bare_stdlib_server_requests_per_s"]
     results["target_requests_per_s"] = 500
-    write_results("sim_throughput", results)
+    write_results("sim_throughput", results, args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""ecoptigen's benchmarks: ``python -m benchmarks --help`` (see benchmarks/README.md)."""

