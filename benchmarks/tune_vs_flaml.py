@@ -2,7 +2,9 @@
 
 Measured in the same run, against one simulated endpoint per peer and repeat (in its own process,
 ``--latency`` seconds per request, seeded with ``41 + repeat``, so every peer meets the same simulated
-models), with fresh caches, the peers' order rotating from repeat to repeat:
+models), with fresh caches, the peers' order rotating from repeat to repeat. Each repeat also has its
+own search seed, ``--search-seed + repeat`` (BlendSearch's seed, 20 in FLAML; every peer gets the same),
+so the repeats start the search from different points (``--fixed-search-seed``: all from FLAML's):
 
 * wall time of the documented ``oai.Completion.tune`` call (20 tuning problems, the seed's prompts and
   stops, ``eval_function_completions`` with ``generate_assertions`` -- or, with ``--eval-func tests``,
@@ -111,6 +113,7 @@ def run_ours(sim: SimWithStats, data: dict, args: argparse.Namespace) -> dict:
                 stop=STOPS,
                 model=args.models.split(","),
                 show_progress=False,
+                search_seed=args.search_seed_of_repeat,
                 **({"parallel_trials": args.parallel_trials} if args.parallel_trials else {}),
             )
             seconds, paid = time.perf_counter() - started, billed(sim.stats) - before
@@ -152,6 +155,7 @@ def run_reference(peer: str, sim: SimWithStats, data_file: str, args: argparse.N
             "--base-url", sim.base_url, "--data", data_file, "--out", out, "--cache", os.path.join(folder, "cache"),
             "--inference-budget", str(args.inference_budget), "--optimization-budget", str(args.optimization_budget),
             "--models", args.models, "--num-samples", str(args.num_samples), "--eval-func", args.eval_func,
+            "--search-seed", str(args.search_seed_of_repeat),
         ]  # fmt: skip
         script = str(HERE / "_flaml_reference.py")
         before = billed(sim.stats)
@@ -271,6 +275,8 @@ def parse_args() -> argparse.Namespace:
         "--eval-func", choices=["seed", "tests"], default="seed", help="seed: with generate_assertions; tests: without"
     )
     parser.add_argument("--references", default=",".join(REFERENCES), help="comma-separated peers to compare with")
+    parser.add_argument("--search-seed", type=int, default=20, help="the first repeat's search seed (FLAML's: 20)")
+    parser.add_argument("--fixed-search-seed", action="store_true", help="every repeat searches with --search-seed")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--name", default="tune_vs_flaml")
     add_common_args(parser)
@@ -292,7 +298,9 @@ def main() -> None:
         for repeat in range(args.repeats):
             peers = ["ecoptigen", *references]
             order = peers[repeat % len(peers) :] + peers[: repeat % len(peers)]
-            run = {}
+            search_seed = args.search_seed + (0 if args.fixed_search_seed else repeat)
+            run: dict = {"search_seed": search_seed, "sim_seed": 41 + repeat}
+            args.search_seed_of_repeat = run["search_seed"]
             for peer in order:
                 # A fresh server with the same seed per peer and repeat: all meet the same simulated models.
                 with SimWithStats(latency=args.latency, seed=41 + repeat) as sim:
@@ -305,7 +313,8 @@ def main() -> None:
             runs.append(run)
     finally:
         os.unlink(data_file.name)
-    settings = {k: v for k, v in vars(args).items() if k not in ("timeout", "name", "out", "quick")}
+    hidden = ("timeout", "name", "out", "quick", "search_seed_of_repeat")
+    settings = {k: v for k, v in vars(args).items() if k not in hidden}
     summary = summarize(runs, references)
     write_results(
         args.name,

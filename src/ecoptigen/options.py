@@ -65,7 +65,7 @@ ENDPOINT_KEYS = frozenset(
 # create()'s own arguments, which FLAML users also pass inside a config dict.
 _CREATE_ARGUMENTS = frozenset({"use_cache", "config_list", "filter_func", "raise_on_ratelimit_or_timeout"})
 # How tune runs (not what it searches).
-RUN_OPTIONS = frozenset({"concurrency", "parallel_trials", "serial_eval_func", "show_progress"})
+RUN_OPTIONS = frozenset({"concurrency", "parallel_trials", "serial_eval_func", "show_progress", "search_seed"})
 # tune's named arguments: never in **config, but what a misspelling most likely meant.
 _TUNE_ARGUMENTS = frozenset(
     {"data", "metric", "mode", "eval_func", "log_file_name", "inference_budget", "optimization_budget", "num_samples"}

@@ -87,6 +87,15 @@ def test_parallel_trials_are_deterministic():
     assert [t.metrics for t in first.trials] == [t.metrics for t in second.trials]
 
 
+def test_the_search_seed_chooses_the_trials_and_the_same_seed_gives_the_same_ones():
+    def configs(**seed):
+        return [t.config for t in run(FakeEngine(), num_samples=4, optimization_budget=None, **seed)[1].trials]
+
+    assert configs() == configs(search_seed=20)  # FLAML's seed is the default
+    assert configs(search_seed=7) == configs(search_seed=7)
+    assert configs(search_seed=7) != configs()
+
+
 class _JitteryEngine(FakeEngine):
     """Answers after a random delay, so trials running at the same time finish in a random order."""
 
@@ -321,6 +330,8 @@ def test_a_resumed_run_never_starts_over_budget_when_nothing_was_paid(tmp_path):
         ({"optimization_budget": None}, ConfigurationError, "optimization_budget"),
         ({"inference_budget": -1}, ConfigurationError, "inference_budget"),
         ({"concurrency": 0}, ConfigurationError, "concurrency"),
+        ({"search_seed": -1}, ConfigurationError, "search_seed"),
+        ({"search_seed": "20"}, ConfigurationError, "search_seed"),
     ],
 )
 def test_invalid_arguments_fail_before_any_request(change, error, message):

@@ -31,7 +31,7 @@ from ecoptigen.tuning.progress import TuningProgress
 from ecoptigen.tuning.space import SearchSpace, build_space, make_searcher
 from ecoptigen.tuning.validate import check_arguments, check_prices, check_templates
 
-__all__ = ["DEFAULT_CONCURRENCY", "MAX_SUGGEST_FAILURES", "Tuner", "TunerOptions"]
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_SEARCH_SEED", "MAX_SUGGEST_FAILURES", "Tuner", "TunerOptions"]
 
 logger = RunLogger("ecoptigen.tuning")
 
@@ -41,6 +41,8 @@ DEFAULT_CONCURRENCY = 16
 UNAFFORDABLE_PATIENCE = 5
 # Suggestions in a row that the searcher may decline before the search ends (flaml.tune's max_failure).
 MAX_SUGGEST_FAILURES = 100
+# BlendSearch's own default seed, the one FLAML's tune always uses.
+DEFAULT_SEARCH_SEED = 20
 
 
 @dataclass
@@ -53,22 +55,28 @@ class TunerOptions:
         serial_eval_func: call eval_func on one thread, one instance after another (for eval_funcs
             that are not thread-safe).
         show_progress: show a progress bar.
+        search_seed: the searcher's random seed (FLAML's is always 20): the same seed, data and
+            endpoint give the same trials.
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
     parallel_trials: int = 1
     serial_eval_func: bool = False
     show_progress: bool = True
+    search_seed: int = DEFAULT_SEARCH_SEED
 
     @classmethod
     def pop_from(cls, config: dict[str, Any]) -> TunerOptions:
         """Take the options out of ``tune``'s keyword arguments (the rest is the search space)."""
-        names = ("concurrency", "parallel_trials", "serial_eval_func", "show_progress")
+        names = ("concurrency", "parallel_trials", "serial_eval_func", "show_progress", "search_seed")
         options = cls(**{name: config.pop(name) for name in names if name in config})
         for name in ("concurrency", "parallel_trials"):
             value = getattr(options, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"{name} must be a positive integer; got {value!r}.")
+        seed = options.search_seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise ConfigurationError(f"search_seed must be an integer from 0 to 2**32 - 1; got {seed!r}.")
         return options
 
 
@@ -155,7 +163,8 @@ class Tuner:
 
     def run(self) -> Analysis:
         """Search until ``num_samples`` trials, the budget, or the search space is exhausted."""
-        searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget))
+        seed = self.options.search_seed
+        searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget, seed))
         total = None if self.num_samples == -1 else self.num_samples
         try:
             with (
