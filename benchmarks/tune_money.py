@@ -102,7 +102,7 @@ def priced_eval_func(eval_func: Any, paid: dict[int | None, float], lock: thread
     return call
 
 
-def run_seed(seed: int, data: dict, args: argparse.Namespace) -> dict:
+def run_seed(seed: int, search_seed: int, data: dict, args: argparse.Namespace) -> dict:
     from ecoptigen import oai, sim, tuning
     from ecoptigen.code_utils import eval_function_completions, generate_assertions
 
@@ -129,10 +129,12 @@ def run_seed(seed: int, data: dict, args: argparse.Namespace) -> dict:
                 stop=STOPS,
                 model=args.models.split(","),
                 show_progress=False,
+                search_seed=search_seed,
                 **endpoint,
             )
         billed = float(server.stats()["total_billed_usd"])
-    return {"seed": seed, "billed": billed, "trials": trial_rows(analysis, engine.requests, eval_paid)}
+    rows = trial_rows(analysis, engine.requests, eval_paid)
+    return {"seed": seed, "search_seed": search_seed, "billed": billed, "trials": rows}
 
 
 class _endpoint_env:
@@ -249,16 +251,19 @@ def to_targets(runs: list[dict], reference_file: str | None) -> dict:
     for peer in reference["settings"]["references"].split(","):
         rows = []
         for repeat, run in enumerate(reference["runs"]):
-            seed = 41 + repeat
-            ours = next((r for r in runs if r["seed"] == seed), None)
+            seed, search_seed = run.get("sim_seed", 41 + repeat), run.get("search_seed", 20)
+            ours = next((r for r in runs if (r["seed"], r["search_seed"]) == (seed, search_seed)), None)
             target = run[key_of(peer)]["best_result"].get(METRIC)
             theirs = next((p for p in run[key_of(peer)]["timeline"] if p["eligible"] and p["metric"] >= target), None)
             if ours is None or target is None or theirs is None:
                 continue
             hit = next((t for t in ours["trials"] if t["metric"] is not None and t["metric"] >= target - 1e-9), None)
             paid = hit["total_paid"] if hit else None
-            rows.append({"seed": seed, "target": target, "reference_billed": theirs["billed"], "ecoptigen_paid": paid,
-                         "ratio": paid / theirs["billed"] if paid is not None else None})  # fmt: skip
+            ratio = paid / theirs["billed"] if paid is not None else None
+            rows.append(
+                {"seed": seed, "search_seed": search_seed, "target": target, "reference_billed": theirs["billed"],
+                 "ecoptigen_paid": paid, "ratio": ratio}
+            )  # fmt: skip
         ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
         found[key_of(peer)] = {
             "per_seed": rows,
@@ -270,7 +275,9 @@ def to_targets(runs: list[dict], reference_file: str | None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", default="41,42,43,44,45")
+    parser.add_argument("--seeds", default="41,42,43,44,45", help="simulator seeds, one run each")
+    parser.add_argument("--search-seed", type=int, default=20, help="the first run's search seed; run i: + i")
+    parser.add_argument("--fixed-search-seed", action="store_true", help="every run searches with --search-seed")
     parser.add_argument("--inference-budget", type=float, default=0.05)
     parser.add_argument("--optimization-budget", type=float, default=1.0)
     parser.add_argument("--n-tune", type=int, default=20)
@@ -286,8 +293,8 @@ def main() -> None:
     instrument()
     data = load_problems(args.n_tune, 0)
     runs = []
-    for seed in (int(s) for s in args.seeds.split(",")):
-        runs.append(run_seed(seed, data, args))
+    for i, seed in enumerate(int(s) for s in args.seeds.split(",")):
+        runs.append(run_seed(seed, args.search_seed + (0 if args.fixed_search_seed else i), data, args))
         last = runs[-1]
         print(seed, f"billed ${last['billed']:.4f}", len(last["trials"]), "trials", flush=True)
     settings = {k: v for k, v in vars(args).items() if k not in ("name", "out", "quick")}
