@@ -207,8 +207,13 @@ class TrialEvaluator:
         params = self.space.params(config)
         samples = [_Samples() for _ in self.data]
         outcome = self._evaluate(config, params, knowledge, samples)
+        # What every trial teaches, however it ended: whether the metric stayed in [0, 1] (for racing)
+        # and how long completions are (for forecasts).
+        scored = [number(s.result[self.metric]) for s in samples if s.result is not None]
+        if not all(in_unit_interval(value or 0.0) for value in scored):
+            outcome.updates.append(["unbounded"])
         seen = sum(s.have for s in samples)
-        if seen:  # what the completions of this configuration taught about lengths, for later forecasts
+        if seen:
             outcome.updates.append(["completion_tokens", sum(s.output_tokens for s in samples) / seen])
         return outcome
 
@@ -444,8 +449,6 @@ class TrialEvaluator:
         config_n: int,
     ) -> TrialOutcome:
         results = self._run_eval_func(params, samples, list(range(len(samples))))
-        if not all(in_unit_interval(number(r[self.metric]) or 0.0) for r in results):
-            updates.append(["unbounded"])
         metrics = aggregate_metrics(results, self.metric)
         # Priced at the full input price: how much of a prompt a deployment gets from the provider's
         # cache depends on its traffic, so the estimate does not count on it.
