@@ -129,6 +129,15 @@ JOBS = [
         numbers=_TUNE_NUMBERS,
         what=_TUNE_WHAT + ", eval_func with the real tests (no generated assertions), $1, 5 repeats (issue 14)",
     ),
+    Job(
+        "tune_vs_flaml_real_tests_fixed_search_seed",
+        "tune_vs_flaml.py",
+        "--eval-func tests --repeats 5 --fixed-search-seed",
+        quick=False,
+        peers=_TUNE_PEERS,
+        numbers=_TUNE_NUMBERS,
+        what=_TUNE_WHAT + ", the same with FLAML's search seed (20) in every repeat",
+    ),
 ]
 
 

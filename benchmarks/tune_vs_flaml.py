@@ -206,10 +206,15 @@ def reached(run: dict, target: float) -> dict | None:
 
 
 def to_reference_best(run: dict, reference: str) -> dict:
-    """Time and dollars for ecoptigen and for the reference to reach the reference's final best, one repeat."""
-    target = run[key_of(reference)]["best_result"].get(METRIC)
-    if target is None:
-        return {"target": None}
+    """Time and dollars for ecoptigen and for the reference to reach the reference's final best, one repeat.
+
+    The final best is the best configuration the reference evaluated within the inference budget; a
+    reference that found none (it returns a configuration over the budget) sets no target.
+    """
+    eligible = [p["metric"] for p in run[key_of(reference)]["timeline"] if p["eligible"] and p["metric"] is not None]
+    if not eligible:
+        return {"target": None, "reference_found_nothing_within_the_inference_budget": True}
+    target = max(eligible)
     ours, theirs = reached(run["ecoptigen"], target), reached(run[key_of(reference)], target)
     figures: dict = {"target": target, "ecoptigen": ours, "reference": theirs}
     if ours and theirs:
@@ -248,6 +253,7 @@ def summarize(runs: list[dict], references: list[str]) -> dict:
             "reference_test_success_mean": statistics.fmean(r["test"][METRIC] for r in ref),
             "time_to_reference_best": {
                 "per_repeat": reach,
+                "repeats_with_a_target": sum(1 for x in reach if x["target"] is not None),
                 "repeats_reached_by_ecoptigen": sum(1 for x in reach if x.get("ecoptigen")),
                 "sooner_median": statistics.median(sooner) if sooner else None,
                 "sooner_worst": min(sooner) if sooner else None,
