@@ -77,6 +77,18 @@ def record_evaluations(oai, metric: str, inference_budget: float) -> list:
     return evaluations
 
 
+def seed_the_search(seed: int) -> None:
+    """Make FLAML's tune build its BlendSearch with ``seed`` (it passes none, so BlendSearch's default 20)."""
+    from flaml.autogen.oai import completion
+
+    class SeededBlendSearch(completion.BlendSearch):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("seed", seed)
+            super().__init__(*args, **kwargs)
+
+    completion.BlendSearch = SeededBlendSearch
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("phase", choices=["tune", "test"])
@@ -90,6 +102,7 @@ def main() -> None:
     parser.add_argument("--n-max", type=int, default=0, help="upper bound of n (0: FLAML's default)")
     parser.add_argument("--num-samples", type=int, default=-1, help="-1 (the seed's): until the budget is spent")
     parser.add_argument("--eval-func", choices=["seed", "tests"], default="seed")
+    parser.add_argument("--search-seed", type=int, default=20, help="BlendSearch's seed (FLAML's tune leaves it at 20)")
     args = parser.parse_args()
 
     warnings.filterwarnings("ignore")
@@ -101,6 +114,7 @@ def main() -> None:
     openai.api_base = args.base_url
     openai.api_key = "sk-sim-reference"
     code_utils.execute_code = isolated_execute_code
+    seed_the_search(args.search_seed)
     oai.Completion.set_cache(seed=41, cache_path_root=args.cache)
     with open(args.data) as file:
         data = json.load(file)

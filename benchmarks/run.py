@@ -142,6 +142,20 @@ JOBS = [
         what=_TUNE_WHAT + ", the documented $3 budget and 144 held-out problems, 1 repeat",
     ),
     Job(
+        "tune_money",
+        "tune_money.py",
+        numbers=("profile.paid_total", "profile.eval_func_share", "runs.*.billed"),
+        what="where ecoptigen's tuning money goes (per trial, step, n, model, status), 5 simulator and search seeds",
+    ),
+    Job(
+        "tune_money_fixed_search_seed",
+        "tune_money.py",
+        "--fixed-search-seed",
+        quick=False,
+        numbers=("profile.paid_total", "profile.eval_func_share", "runs.*.billed"),
+        what="the same with FLAML's search seed (20) in every run",
+    ),
+    Job(
         "tune_vs_flaml_real_tests",
         "tune_vs_flaml.py",
         "--eval-func tests --repeats 5",
@@ -149,6 +163,15 @@ JOBS = [
         peers=_TUNE_PEERS,
         numbers=_TUNE_NUMBERS,
         what=_TUNE_WHAT + ", eval_func with the real tests (no generated assertions), $1, 5 repeats (issue 14)",
+    ),
+    Job(
+        "tune_vs_flaml_real_tests_fixed_search_seed",
+        "tune_vs_flaml.py",
+        "--eval-func tests --repeats 5 --fixed-search-seed",
+        quick=False,
+        peers=_TUNE_PEERS,
+        numbers=_TUNE_NUMBERS,
+        what=_TUNE_WHAT + ", the same with FLAML's search seed (20) in every repeat",
     ),
 ]
 

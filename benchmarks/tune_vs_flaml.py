@@ -2,7 +2,9 @@
 
 Measured in the same run, against one simulated endpoint per peer and repeat (in its own process,
 ``--latency`` seconds per request, seeded with ``41 + repeat``, so every peer meets the same simulated
-models), with fresh caches, the peers' order rotating from repeat to repeat:
+models), with fresh caches, the peers' order rotating from repeat to repeat. Each repeat also has its
+own search seed, ``--search-seed + repeat`` (BlendSearch's seed, 20 in FLAML; every peer gets the same),
+so the repeats start the search from different points (``--fixed-search-seed``: all from FLAML's):
 
 * wall time of the documented ``oai.Completion.tune`` call (20 tuning problems, the seed's prompts and
   stops, ``eval_function_completions`` with ``generate_assertions`` -- or, with ``--eval-func tests``,
@@ -111,6 +113,7 @@ def run_ours(sim: SimWithStats, data: dict, args: argparse.Namespace) -> dict:
                 stop=STOPS,
                 model=args.models.split(","),
                 show_progress=False,
+                search_seed=args.search_seed_of_repeat,
                 **({"parallel_trials": args.parallel_trials} if args.parallel_trials else {}),
             )
             seconds, paid = time.perf_counter() - started, billed(sim.stats) - before
@@ -152,6 +155,7 @@ def run_reference(peer: str, sim: SimWithStats, data_file: str, args: argparse.N
             "--base-url", sim.base_url, "--data", data_file, "--out", out, "--cache", os.path.join(folder, "cache"),
             "--inference-budget", str(args.inference_budget), "--optimization-budget", str(args.optimization_budget),
             "--models", args.models, "--num-samples", str(args.num_samples), "--eval-func", args.eval_func,
+            "--search-seed", str(args.search_seed_of_repeat),
         ]  # fmt: skip
         script = str(HERE / "_flaml_reference.py")
         before = billed(sim.stats)
@@ -202,10 +206,15 @@ def reached(run: dict, target: float) -> dict | None:
 
 
 def to_reference_best(run: dict, reference: str) -> dict:
-    """Time and dollars for ecoptigen and for the reference to reach the reference's final best, one repeat."""
-    target = run[key_of(reference)]["best_result"].get(METRIC)
-    if target is None:
-        return {"target": None}
+    """Time and dollars for ecoptigen and for the reference to reach the reference's final best, one repeat.
+
+    The final best is the best configuration the reference evaluated within the inference budget; a
+    reference that found none (it returns a configuration over the budget) sets no target.
+    """
+    eligible = [p["metric"] for p in run[key_of(reference)]["timeline"] if p["eligible"] and p["metric"] is not None]
+    if not eligible:
+        return {"target": None, "reference_found_nothing_within_the_inference_budget": True}
+    target = max(eligible)
     ours, theirs = reached(run["ecoptigen"], target), reached(run[key_of(reference)], target)
     figures: dict = {"target": target, "ecoptigen": ours, "reference": theirs}
     if ours and theirs:
@@ -244,6 +253,7 @@ def summarize(runs: list[dict], references: list[str]) -> dict:
             "reference_test_success_mean": statistics.fmean(r["test"][METRIC] for r in ref),
             "time_to_reference_best": {
                 "per_repeat": reach,
+                "repeats_with_a_target": sum(1 for x in reach if x["target"] is not None),
                 "repeats_reached_by_ecoptigen": sum(1 for x in reach if x.get("ecoptigen")),
                 "sooner_median": statistics.median(sooner) if sooner else None,
                 "sooner_worst": min(sooner) if sooner else None,
@@ -271,6 +281,8 @@ def parse_args() -> argparse.Namespace:
         "--eval-func", choices=["seed", "tests"], default="seed", help="seed: with generate_assertions; tests: without"
     )
     parser.add_argument("--references", default=",".join(REFERENCES), help="comma-separated peers to compare with")
+    parser.add_argument("--search-seed", type=int, default=20, help="the first repeat's search seed (FLAML's: 20)")
+    parser.add_argument("--fixed-search-seed", action="store_true", help="every repeat searches with --search-seed")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--name", default="tune_vs_flaml")
     add_common_args(parser)
@@ -292,7 +304,9 @@ def main() -> None:
         for repeat in range(args.repeats):
             peers = ["ecoptigen", *references]
             order = peers[repeat % len(peers) :] + peers[: repeat % len(peers)]
-            run = {}
+            search_seed = args.search_seed + (0 if args.fixed_search_seed else repeat)
+            run: dict = {"search_seed": search_seed, "sim_seed": 41 + repeat}
+            args.search_seed_of_repeat = run["search_seed"]
             for peer in order:
                 # A fresh server with the same seed per peer and repeat: all meet the same simulated models.
                 with SimWithStats(latency=args.latency, seed=41 + repeat) as sim:
@@ -305,7 +319,8 @@ def main() -> None:
             runs.append(run)
     finally:
         os.unlink(data_file.name)
-    settings = {k: v for k, v in vars(args).items() if k not in ("timeout", "name", "out", "quick")}
+    hidden = ("timeout", "name", "out", "quick", "search_seed_of_repeat")
+    settings = {k: v for k, v in vars(args).items() if k not in hidden}
     summary = summarize(runs, references)
     write_results(
         args.name,

@@ -87,6 +87,15 @@ def test_parallel_trials_are_deterministic():
     assert [t.metrics for t in first.trials] == [t.metrics for t in second.trials]
 
 
+def test_the_search_seed_chooses_the_trials_and_the_same_seed_gives_the_same_ones():
+    def configs(**seed):
+        return [t.config for t in run(FakeEngine(), num_samples=4, optimization_budget=None, **seed)[1].trials]
+
+    assert configs() == configs(search_seed=20)  # FLAML's seed is the default
+    assert configs(search_seed=7) == configs(search_seed=7)
+    assert configs(search_seed=7) != configs()
+
+
 class _JitteryEngine(FakeEngine):
     """Answers after a random delay, so trials running at the same time finish in a random order."""
 
@@ -321,6 +330,8 @@ def test_a_resumed_run_never_starts_over_budget_when_nothing_was_paid(tmp_path):
         ({"optimization_budget": None}, ConfigurationError, "optimization_budget"),
         ({"inference_budget": -1}, ConfigurationError, "inference_budget"),
         ({"concurrency": 0}, ConfigurationError, "concurrency"),
+        ({"search_seed": -1}, ConfigurationError, "search_seed"),
+        ({"search_seed": "20"}, ConfigurationError, "search_seed"),
     ],
 )
 def test_invalid_arguments_fail_before_any_request(change, error, message):
@@ -384,17 +395,20 @@ def test_numpy_and_bool_metrics_are_numbers():
 def test_an_eval_func_that_raises_names_the_row_and_a_rerun_resumes_for_free(tmp_path):
     log, engine, calls = str(tmp_path / "tune.jsonl"), FakeEngine(), []
 
+    def points(responses, **instance):  # up to 2 points, not a rate: trials are not stopped on the metric
+        return {"success": 2.0 * (len(responses) >= 3)}
+
     def fails_on_third_trial(responses, q, answer):
         calls.append(q)
         if len(calls) > 2 * len(DATA) and answer == 3:
             raise ZeroDivisionError("division by zero")
-        return success(responses)
+        return points(responses)
 
     with pytest.raises(EvalFuncError, match="ZeroDivisionError: division by zero on data row 3") as caught:
         run(engine, eval_func=fails_on_third_trial, log_file_name=log, optimization_budget=None, num_samples=6)
     assert isinstance(caught.value.__cause__, ZeroDivisionError) and "run the same tune call again" in str(caught.value)
     paid_before = len(engine.requests)
-    _, analysis = run(engine, log_file_name=log, optimization_budget=None, num_samples=3)
+    _, analysis = run(engine, eval_func=points, log_file_name=log, optimization_budget=None, num_samples=3)
     assert len(engine.requests) == paid_before  # finished trials replayed, the failed one's answers cached
     assert [t.replayed for t in analysis.trials] == [True, True, False]
 

@@ -99,9 +99,10 @@ def tune(
         logging_level: level of this run's ``ecoptigen.tuning`` log messages (no logger's level is changed).
         **config: the search space over the default one (see :mod:`ecoptigen.tuning.space`), and the
             run options ``concurrency`` (requests in flight, default 16), ``parallel_trials`` (default 1),
-            ``serial_eval_func`` (default False), ``show_progress`` (default True), ``use_ray`` (default
-            False: eval_func as Ray tasks on a cluster, see :mod:`ecoptigen.distributed`) and ``ray_options``
-            (the options of those tasks, default ``{"num_cpus": 1, "max_retries": 3}``).
+            ``serial_eval_func`` (default False), ``show_progress`` (default True), ``search_seed`` (the
+            searcher's seed, default 20 as in FLAML), ``use_ray`` (default False: eval_func as Ray tasks on
+            a cluster, see :mod:`ecoptigen.distributed`) and ``ray_options`` (the options of those tasks,
+            default ``{"num_cpus": 1, "max_retries": 3}``).
 
     Returns:
         ``(config, analysis)``: ``config`` goes straight into ``create(context, **config)``. Credentials

@@ -32,7 +32,7 @@ class Trial:
         index: the trial's number in the search (``t<index>`` to the searcher).
         config: the search config (choices of prompt/messages/stop by index).
         params: the ``create`` arguments of the config (secrets never included in the journal).
-        status: ``ok``, ``pruned``, ``over_budget``, ``error`` or ``unaffordable`` (see
+        status: ``ok``, ``pruned``, ``over_budget``, ``error``, ``unaffordable`` or ``beaten`` (see
             :class:`~ecoptigen.tuning.evaluate.TrialOutcome`).
         metrics: eval_func's results averaged over the data (the metric's worst value unless ``ok``).
         inference_cost: estimated dollars per instance with this config.

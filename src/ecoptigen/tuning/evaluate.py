@@ -10,20 +10,17 @@ before, so the cache never hands the earlier samples back as "new" ones.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
-
 from ecoptigen import models, pricing
 from ecoptigen.errors import ConfigurationError, EcoptigenError, EvalFuncError, RetryableError
 from ecoptigen.prompts import instantiate, instantiate_messages
 from ecoptigen.responses import extract_text_or_function_call
-from ecoptigen.tuning.analysis import CREDENTIAL_KEYS
-from ecoptigen.tuning.executors import EvalCall, EvalExecutor, ThreadEvalExecutor
+from ecoptigen.tuning.executors import EvalExecutor, ThreadEvalExecutor
+from ecoptigen.tuning.forecast import cannot_start, request_costs, tight
 from ecoptigen.tuning.logs import RunLogger
 from ecoptigen.tuning.pruning import (
     PruningRegions,
@@ -32,6 +29,8 @@ from ecoptigen.tuning.pruning import (
     plan_start,
     target_output_tokens,
 )
+from ecoptigen.tuning.racing import Beaten, Race, best_update, in_unit_interval
+from ecoptigen.tuning.scores import aggregate_metrics, check_result, number, public, short
 from ecoptigen.tuning.space import SearchSpace
 from ecoptigen.tuning.steps import StepBudget, Unaffordable, call_all, waiting_for_money
 
@@ -39,7 +38,7 @@ __all__ = ["Knowledge", "TrialEvaluator", "TrialOutcome", "aggregate_metrics", "
 
 logger = RunLogger("ecoptigen.tuning")
 
-Status = Literal["ok", "pruned", "over_budget", "error", "unaffordable"]
+Status = Literal["ok", "pruned", "over_budget", "error", "unaffordable", "beaten"]
 
 
 @dataclass
@@ -50,8 +49,10 @@ class TrialOutcome:
         status: ``ok`` (fully evaluated), ``pruned`` (known over budget, nothing sent), ``over_budget``
             (found over the inference budget), ``error`` (requests kept failing with rate limits/timeouts),
             ``unaffordable`` (the worst case of its next requests, or the expected cost of finishing,
-            does not fit in what is left of the optimization budget).
-        metrics: the eval_func results averaged over the data (the worst value of the metric otherwise).
+            does not fit in what is left of the optimization budget), ``beaten`` (its first instances
+            show that it cannot beat the best configuration so far: see :mod:`~ecoptigen.tuning.racing`).
+        metrics: the eval_func results averaged over the data (the worst value of the metric otherwise;
+            for ``beaten``, the averages over the instances it was evaluated on).
         inference_cost: estimated dollars per instance of the config used as is (``inf`` unless ``ok``).
         cost: dollars of every response the trial used, cache hits included (what BlendSearch budgets).
         updates: pruning facts learned, in the journal's form, for the tuner to apply.
@@ -79,6 +80,7 @@ class _Samples:
     output_tokens: int = 0
     prompt_tokens: int | None = None
     cost: float = 0.0
+    result: dict[str, Any] | None = None  # eval_func's, once the instance has all its completions
 
 
 def salt_after(have: int) -> str | None:
@@ -91,65 +93,11 @@ def salt_after(have: int) -> str | None:
     return None if have == 0 else f"ecoptigen.tuning:after={have}"
 
 
-def aggregate_metrics(results: list[dict[str, Any]], metric: str) -> dict[str, float]:
-    """Average every numeric value of the per-instance eval_func results (checked by :func:`check_result`).
-
-    Example:
-        >>> aggregate_metrics([{"success": True, "note": "x"}, {"success": False}], "success")
-        {'success': 0.5}
-    """
-    numeric = [k for k, v in results[0].items() if _number(v) is not None]
-    return {k: sum(_number(r.get(k, 0)) or 0.0 for r in results) / len(results) for k in numeric}
-
-
-def check_result(result: Any, metric: str, row: int, params: dict[str, Any]) -> dict[str, Any]:
-    """``result`` if it is a dict whose ``metric`` is a number (bools and numpy numbers included), not NaN.
-
-    Raises:
-        EvalFuncError: it is not, naming the data row and the config.
-
-    Example:
-        >>> check_result({"success": float("nan")}, "success", 3, {"model": "m"})
-        Traceback (most recent call last):
-        ...
-        ecoptigen.errors.EvalFuncError: eval_func returned {'success': nan} on data row 3 ...
-    """
-    if isinstance(result, dict) and metric in result:
-        value = _number(result[metric])
-        if value is not None and not math.isnan(value):
-            return result
-        problem = f"{metric!r} is {result[metric]!r}, not a number" if value is None else f"{metric!r} is NaN"
-    elif isinstance(result, dict):
-        problem = f"it has no {metric!r} (its keys: {sorted(map(str, result))})"
-    else:
-        problem = f"it is a {type(result).__name__}, not a dict"
-    raise EvalFuncError(
-        f"eval_func returned {_short(result)} on data row {row} with config {_short(_public(params))}: {problem}. "
-        f"Return a dict whose {metric!r} is a number (or pass the name of one of its numeric keys as metric); "
-        "nothing more is spent on this tuning until it does.",
-        row,
-        _public(params),
-    )
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, (numbers.Real, np.bool_)):  # numpy's bool is not a numbers.Real
-        return float(value)
-    return None
-
-
-def _public(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if k not in CREDENTIAL_KEYS}
-
-
-def _short(value: Any, limit: int = 240) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 @dataclass
 class Knowledge:
-    """What earlier trials taught: pruning regions and the average prompt length (FLAML's ``avg_input_tokens``).
+    """What earlier trials taught: pruning regions, the average prompt length (FLAML's ``avg_input_tokens``),
+    the best metric within the inference budget, whether every per-instance metric value was in [0, 1],
+    and the shortest average completion (output tokens) a trial saw.
 
     Trials only read it; the tuner applies each trial's updates in trial order, so trials that run at the
     same time see the same knowledge whatever their timing.
@@ -157,13 +105,30 @@ class Knowledge:
 
     regions: PruningRegions = field(default_factory=PruningRegions)
     avg_input_tokens: float | None = None
+    best: float | None = None
+    bounded: bool = True
+    shortest_completion: float | None = None
 
     def learn(self, outcome: TrialOutcome) -> None:
         """Apply what one trial found."""
         for update in outcome.updates:
-            self.regions.apply(update)
+            if update[0] == "best":
+                _, value, mode = update
+                if self.best is None or (value > self.best if mode == "max" else value < self.best):
+                    self.best = value
+            elif update[0] == "unbounded":
+                self.bounded = False
+            elif update[0] == "completion_tokens":
+                known = self.shortest_completion
+                self.shortest_completion = update[1] if known is None else min(known, update[1])
+            else:
+                self.regions.apply(update)
         if self.avg_input_tokens is None and outcome.avg_input_tokens is not None:
             self.avg_input_tokens = outcome.avg_input_tokens
+
+    def race(self, mode: str, total: int) -> Race | None:
+        """A race against the best configuration so far, when the metric is known to be bounded."""
+        return Race(self.best, mode, total) if self.best is not None and self.bounded else None
 
 
 class TrialEvaluator:
@@ -206,6 +171,7 @@ class TrialEvaluator:
         self.budget_left = budget_left or (lambda: math.inf)
         # Where eval_func runs when not on ``pool`` (e.g. Ray tasks); set by the tuner for a run.
         self.executor: EvalExecutor | None = None
+        self._prompts: dict[tuple, list[int]] = {}  # counted prompt tokens per (model, prompt choice)
 
     @property
     def worst(self) -> float:
@@ -242,6 +208,19 @@ class TrialEvaluator:
             ConfigurationError: eval_func's result lacks the metric.
         """
         params = self.space.params(config)
+        samples = [_Samples() for _ in self.data]
+        outcome = self._evaluate(config, params, knowledge, samples)
+        # What every trial teaches, however it ended: whether the metric stayed in [0, 1] (for racing)
+        # and how long completions are (for forecasts).
+        scored = [number(s.result[self.metric]) for s in samples if s.result is not None]
+        if not all(in_unit_interval(value or 0.0) for value in scored):
+            outcome.updates.append(["unbounded"])
+        seen = sum(s.have for s in samples)
+        if seen:
+            outcome.updates.append(["completion_tokens", sum(s.output_tokens for s in samples) / seen])
+        return outcome
+
+    def _evaluate(self, config: dict, params: dict, knowledge: Knowledge, samples: list[_Samples]) -> TrialOutcome:
         region = self.space.region_key(config)
         config_n = int(params.get(self.space.prune_hp) or 1)
         max_tokens = self.max_tokens(params)
@@ -251,16 +230,21 @@ class TrialEvaluator:
         plan = plan_start(config_n, max_tokens, knowledge.regions, region, target) if prune else None
         if plan is not None and plan.pruned:
             return TrialOutcome("pruned", {self.metric: self.worst}, math.inf, 0.0)
-        samples = [_Samples() for _ in self.data]
         updates: list[list[Any]] = []
+        if self._cannot_start(params, region, config_n, knowledge.shortest_completion):
+            why = "even completions as short as the shortest seen would cost more than the budget has left"
+            return TrialOutcome("unaffordable", {self.metric: self.worst}, math.inf, 0.0, updates, why)
         # Without a target (FLAML learns the prompt length from the first full evaluation) no early
         # verdict is possible, so growing n and the data would only add rounds of waiting: go straight
-        # to the config's n on all the data. The measured inference cost is still checked at the end.
+        # to the config's n on all the data (after one instance if the budget might not pay for all of
+        # it). The measured inference cost is still checked at the end.
         grow = prune and target is not None
         n = plan.start_n if plan and grow else config_n
+        race = knowledge.race(self.mode, len(self.data))
         try:
             while True:
-                verdict = self._grow_data(params, samples, n, config_n, target, grow)
+                racing = race if n == config_n else None
+                verdict = self._grow_data(params, samples, n, config_n, target, grow, racing)
                 if verdict == "over":
                     return self._over(samples, updates, region, max_tokens, n, "over the inference budget")
                 if verdict == "under":
@@ -273,7 +257,28 @@ class TrialEvaluator:
         except Unaffordable as exc:
             cost = sum(s.cost for s in samples)
             return TrialOutcome("unaffordable", {self.metric: self.worst}, math.inf, cost, updates, str(exc))
+        except Beaten as lost:
+            scored = [s.result for s in samples if s.result is not None]
+            metrics = aggregate_metrics(scored, self.metric)  # type: ignore[arg-type]
+            return TrialOutcome("beaten", metrics, math.inf, sum(s.cost for s in samples), updates, str(lost))
         return self._finish(params, samples, updates, price, region, max_tokens, config_n)
+
+    def prompt_lengths(self, params: dict, region: tuple) -> list[int]:
+        """Each data instance's prompt tokens with these ``params``, as the engine counts them (remembered
+        per model and prompt choice)."""
+        key = tuple(region[:2])
+        if key not in self._prompts:
+            self._prompts[key] = [self._prompt_tokens(params, instance) for instance in self.data]
+        return self._prompts[key]
+
+    def _cannot_start(self, params: dict, region: tuple, config_n: int, shortest: float | None) -> bool:
+        left = self.budget_left()
+        if shortest is None or math.isinf(left):
+            return False
+        price = self.price(params)
+        prompts = self.prompt_lengths(params, region)
+        lowest = request_costs((price.input, price.output), prompts, [config_n] * len(prompts), shortest)
+        return cannot_start(lowest, left)
 
     def _target(self, price: pricing.Price, avg_input_tokens: float | None) -> float | None:
         if self.inference_budget is None or avg_input_tokens is None:
@@ -281,46 +286,90 @@ class TrialEvaluator:
         return target_output_tokens(self.inference_budget, avg_input_tokens, (price.input, price.output))
 
     def _grow_data(
-        self, params: dict, samples: list[_Samples], n: int, config_n: int, target: float | None, prune: bool
+        self,
+        params: dict,
+        samples: list[_Samples],
+        n: int,
+        config_n: int,
+        target: float | None,
+        prune: bool,
+        race: Race | None = None,
     ) -> str:
-        """Bring instances to ``n`` completions on 1, 2, 4, ... instances until a verdict is clear."""
+        """Bring instances to ``n`` completions on 1, 2, 4, ... instances until a verdict is clear; with a
+        ``race`` (at the config's own ``n``), score each step's instances and stop once it is lost.
+
+        Raises:
+            Beaten: the race is lost.
+        """
         total = len(self.data)
-        limit, done = (1 if prune else total), 0
+        limit, done = (1 if prune or self._risky(params, samples, n) else total), 0
+        if race is not None:
+            limit = race.next_limit(0, limit)
         while True:
             self._fill(params, samples, range(done, limit), n)
             average = sum(s.output_tokens for s in samples[:limit]) / limit
             verdict = budget_verdict(average, target, hoeffding_serfling_ratio(limit, total))
             if verdict == "over":
                 return verdict
-            self._check_finishable(params, samples, limit, config_n)
+            close_to_the_end = self._check_finishable(params, samples, limit, config_n)
+            if race is not None:
+                self._score(params, samples, range(done, limit), race)
             if verdict == "under" and (n < config_n or limit == total):
                 return verdict
             if limit == total:
                 return "unsure"
             # Surely under budget at the config's own n: every instance will be needed, and the
-            # Hoeffding-Serfling bound makes a later "over" unlikely, so fetch the rest in one round.
-            done, limit = limit, total if verdict == "under" else min(2 * limit, total)
+            # Hoeffding-Serfling bound makes a later "over" unlikely, so fetch the rest in one round
+            # (in a race, or close to the end of the budget, in growing batches).
+            needed = verdict == "under" or target is None  # no verdict can come: every instance is needed
+            planned = total if needed and not close_to_the_end else min(2 * limit, total)
+            done, limit = limit, planned if race is None else race.next_limit(limit, planned)
 
-    def _check_finishable(self, params: dict, samples: list[_Samples], seen: int, config_n: int) -> None:
+    def _score(self, params: dict, samples: list[_Samples], indices: range, race: Race) -> None:
+        """Run eval_func on ``indices`` and record their metric in the race.
+
+        Raises:
+            Beaten: the trial can no longer beat the best configuration so far.
+        """
+        self._run_eval_func(params, samples, list(indices))
+        for i in indices:
+            race.record(i, float(number(samples[i].result[self.metric])))  # type: ignore[index,arg-type]
+        if race.beaten():
+            raise Beaten(race)
+
+    def _risky(self, params: dict, samples: list[_Samples], n: int) -> bool:
+        """Whether the worst cases of bringing every instance to ``n`` completions exceed what is left."""
+        left = self.budget_left()
+        if math.isinf(left):
+            return False
+        worst = (self.worst_case(params, self.data[i], n - s.have) for i, s in enumerate(samples) if s.have < n)
+        return sum(worst) > left
+
+    def _check_finishable(self, params: dict, samples: list[_Samples], seen: int, config_n: int) -> bool:
         """Stop a trial whose completion, at the prompt and completion lengths seen so far, is expected to
         cost more than the optimization budget has left: it would end unaffordable anyway, after
         spending what is left on a configuration that gets no result.
+
+        Returns:
+            Whether finishing fits only narrowly (see :func:`~ecoptigen.tuning.forecast.tight`): the rest
+            of the data then comes in doubling steps, each checked again with what it taught.
 
         Raises:
             Unaffordable: finishing is expected to cost more than is left.
         """
         left = self.budget_left()
-        if math.isinf(left):
-            return
+        missing = [config_n - s.have for s in samples]
+        if math.isinf(left) or not any(missing):
+            return False
         done = samples[:seen]
         per_completion = sum(s.output_tokens for s in done) / max(sum(s.have for s in done), 1)
         prompt = sum(s.prompt_tokens or 0 for s in done) / seen
-        completions = sum(config_n - s.have for s in samples)
-        requests = sum(1 for s in samples if s.have < config_n)
         price = self.price(params)
-        expected = (completions * per_completion * price.output + requests * prompt * price.input) / 1000
-        if expected > left:
-            raise Unaffordable(f"finishing is expected to cost ${expected:.6f}; the budget has ${left:.6f} left")
+        expected = request_costs((price.input, price.output), [prompt] * len(samples), missing, per_completion)
+        if sum(expected) > left:
+            raise Unaffordable(f"finishing is expected to cost ${sum(expected):.6f}; the budget has ${left:.6f} left")
+        last = max(i for i, count in enumerate(missing) if count)
+        return tight(expected, self.worst_case(params, self.data[last], missing[last]), left)
 
     def _fill(self, params: dict, samples: list[_Samples], indices: range, n: int) -> None:
         todo = [i for i in indices if samples[i].have < n]
@@ -359,16 +408,19 @@ class TrialEvaluator:
         prompt-counting differences)."""
         price = self.price(params)
         model = str(params["model"])
-        allow = params.get("allow_format_str_template", True)
         chat = self._is_chat(params)
-        if "messages" in params:
-            messages = instantiate_messages(params["messages"], instance, allow)
-            prompt = pricing.prompt_tokens(model, chat, messages=messages)
-        else:
-            prompt = pricing.prompt_tokens(model, chat, prompt=str(instantiate(params.get("prompt"), instance, allow)))
+        prompt = self._prompt_tokens(params, instance)
         limit = pricing.completion_limit(model, chat, prompt, pricing.requested_limit(params))
         generated = max(n, int(params.get("best_of") or 1)) if self.space.prune_hp == "n" else n
         return 1.05 * pricing.worst_case_cost(price, prompt, generated, limit)
+
+    def _prompt_tokens(self, params: dict, instance: dict) -> int:
+        model, chat = str(params["model"]), self._is_chat(params)
+        allow = params.get("allow_format_str_template", True)
+        if "messages" in params:
+            messages = instantiate_messages(params["messages"], instance, allow)
+            return pricing.prompt_tokens(model, chat, messages=messages)
+        return pricing.prompt_tokens(model, chat, prompt=str(instantiate(params.get("prompt"), instance, allow)))
 
     @staticmethod
     def _learn(updates: list, kind: str, region: tuple, max_tokens: float, n: int) -> None:
@@ -399,7 +451,7 @@ class TrialEvaluator:
         max_tokens: float,
         config_n: int,
     ) -> TrialOutcome:
-        results = self._run_eval_func(params, samples)
+        results = self._run_eval_func(params, samples, list(range(len(samples))))
         metrics = aggregate_metrics(results, self.metric)
         # Priced at the full input price: how much of a prompt a deployment gets from the provider's
         # cache depends on its traffic, so the estimate does not count on it.
@@ -411,31 +463,40 @@ class TrialEvaluator:
             outcome.metrics = {**metrics, self.metric: self.worst}
             outcome.measured = {**metrics, "inference_cost": inference_cost}
         else:
+            updates.append(best_update(metrics[self.metric], self.mode))
             outcome = TrialOutcome("ok", metrics, inference_cost, sum(s.cost for s in samples), updates)
         outcome.avg_input_tokens = avg_input_tokens
         return outcome
 
-    def _run_eval_func(self, params: dict, samples: list[_Samples]) -> list[dict]:
-        calls = [(s.responses, self.data[i]) for i, s in enumerate(samples)]
+    def _run_eval_func(self, params: dict, samples: list[_Samples], indices: list[int]) -> list[dict]:
+        """eval_func's results on ``indices``, each instance evaluated once (kept in its samples)."""
         executor = self.executor or ThreadEvalExecutor(None if self.serial_eval else self.pool)
-        # The first result is checked before eval_func runs (and spends) on the rest.
-        first = self._evaluate(executor, params, calls, [0])
-        return first + self._evaluate(executor, params, calls, list(range(1, len(calls))))
+        todo = [i for i in indices if samples[i].result is None]
+        if 0 in todo:  # an unusable result is reported before eval_func runs (and spends) on the rest
+            samples[0].result = self._call_eval_func(executor, params, samples, [0])[0]
+            todo.remove(0)
+        for i, result in zip(todo, self._call_eval_func(executor, params, samples, todo), strict=True):
+            samples[i].result = result
+        return [samples[i].result for i in indices]  # type: ignore[misc]
 
-    def _evaluate(self, executor: EvalExecutor, params: dict, calls: list[EvalCall], rows: list[int]) -> list[dict]:
+    def _call_eval_func(
+        self, executor: EvalExecutor, params: dict, samples: list[_Samples], rows: list[int]
+    ) -> list[dict]:
         """eval_func on ``rows`` through ``executor``; every result checked, a failure named by its row."""
+        if not rows:
+            return []
         try:
-            results = executor.map(self.eval_func, [calls[row] for row in rows])
+            results = executor.map(self.eval_func, [(samples[row].responses, self.data[row]) for row in rows])
         except EcoptigenError:
             raise  # budget and configuration errors of requests eval_func makes say what to do themselves
         except Exception as exc:
             row = rows[getattr(exc, "call_index", 0)]
             raise EvalFuncError(
                 f"eval_func raised {type(exc).__name__}: {exc} on data row {row} with config "
-                f"{_short(_public(params))}. Fix it and run the same tune call again: the answers already "
+                f"{short(public(params))}. Fix it and run the same tune call again: the answers already "
                 "paid for are in the response cache and finished trials in log_file_name, so they are "
                 "not paid again.",
                 row,
-                _public(params),
+                public(params),
             ) from exc
         return [check_result(result, self.metric, row, params) for row, result in zip(rows, results, strict=True)]

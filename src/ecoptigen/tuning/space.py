@@ -364,9 +364,10 @@ def _plain(value: Any) -> Any:
     return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
 
 
-def make_searcher(space: SearchSpace, metric: str, mode: str, cost_budget: float | None) -> Any:
+def make_searcher(space: SearchSpace, metric: str, mode: str, cost_budget: float | None, seed: int = 20) -> Any:
     """A BlendSearch over ``space`` with ``cost`` as its cost attribute; with several models, every model
-    starts from the same first point (FLAML's per-model start points).
+    starts from the same first point (FLAML's per-model start points). ``seed`` is BlendSearch's (20,
+    its default, is what FLAML's tune uses).
 
     Example:
         >>> space = build_space({"model": ["gpt-4o-mini", "gpt-4o"], "prompt": "{q}"}, chat=True)
@@ -374,7 +375,7 @@ def make_searcher(space: SearchSpace, metric: str, mode: str, cost_budget: float
         >>> sorted(searcher.suggest(f"t{i}")["subspace"]["model"] for i in range(2))
         ['gpt-4o', 'gpt-4o-mini']
     """
-    settings: dict[str, Any] = {"metric": metric, "mode": mode, "space": space.searched}
+    settings: dict[str, Any] = {"metric": metric, "mode": mode, "space": space.searched, "seed": seed}
     settings.update(cost_attr="cost", cost_budget=cost_budget)
     points: list[dict[str, Any]] = []
     with quiet_third_party("optuna"):  # BlendSearch announces each optuna study it creates at INFO

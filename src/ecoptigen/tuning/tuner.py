@@ -33,7 +33,7 @@ from ecoptigen.tuning.progress import TuningProgress
 from ecoptigen.tuning.space import SearchSpace, build_space, make_searcher
 from ecoptigen.tuning.validate import check_arguments, check_prices, check_templates
 
-__all__ = ["DEFAULT_CONCURRENCY", "MAX_SUGGEST_FAILURES", "Tuner", "TunerOptions"]
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_SEARCH_SEED", "MAX_SUGGEST_FAILURES", "Tuner", "TunerOptions"]
 
 logger = RunLogger("ecoptigen.tuning")
 
@@ -43,6 +43,8 @@ DEFAULT_CONCURRENCY = 16
 UNAFFORDABLE_PATIENCE = 5
 # Suggestions in a row that the searcher may decline before the search ends (flaml.tune's max_failure).
 MAX_SUGGEST_FAILURES = 100
+# BlendSearch's own default seed, the one FLAML's tune always uses.
+DEFAULT_SEARCH_SEED = 20
 
 
 @dataclass
@@ -57,6 +59,8 @@ class TunerOptions:
         show_progress: show a progress bar.
         use_ray: call eval_func as Ray tasks on a cluster (see :mod:`ecoptigen.distributed`).
         ray_options: options of those tasks (``num_cpus``, ...), as Ray's ``.options()`` takes them.
+        search_seed: the searcher's random seed (FLAML's is always 20): the same seed, data and
+            endpoint give the same trials.
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
@@ -65,6 +69,7 @@ class TunerOptions:
     show_progress: bool = True
     use_ray: bool = False
     ray_options: dict[str, Any] | None = None
+    search_seed: int = DEFAULT_SEARCH_SEED
 
     @classmethod
     def pop_from(cls, config: dict[str, Any]) -> TunerOptions:
@@ -76,6 +81,9 @@ class TunerOptions:
             value = getattr(options, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"{name} must be a positive integer; got {value!r}.")
+        seed = options.search_seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise ConfigurationError(f"search_seed must be an integer from 0 to 2**32 - 1; got {seed!r}.")
         return options
 
 
@@ -162,7 +170,8 @@ class Tuner:
 
     def run(self) -> Analysis:
         """Search until ``num_samples`` trials, the budget, or the search space is exhausted."""
-        searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget))
+        seed = self.options.search_seed
+        searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget, seed))
         total = None if self.num_samples == -1 else self.num_samples
         try:
             with (
