@@ -12,9 +12,9 @@ nothing. An eval_func says so with an attribute ``prefix_rule_for(keywords)``, c
 ``functools.partial`` binds to it, which returns ``None`` (its results need every response) or a rule
 ``rule(result, have, n) -> bool``: given its result on the first ``have`` of ``n`` responses, whether
 that is its result on all n. For such an eval_func a trial asks for an instance's completions at the
-configuration's own ``n`` in doubling rounds (2, 4, 8, ... up to n), evaluates each prefix, and stops
-buying completions for an instance once its result is decided: the trial's metrics are exactly those of
-n completions, and it pays only for the completions that could change them.
+configuration's own ``n`` in two rounds (:func:`next_round`), evaluates the first round's prefix, and
+buys the rest only for the instances it leaves undecided: the trial's metrics are exactly those of
+n completions, and the completions that could not change them are not bought.
 """
 
 from __future__ import annotations
@@ -91,11 +91,12 @@ def prefix_rule(eval_func: Callable[..., Any]) -> PrefixRule | None:
 
 
 def next_round(have: int, n: int) -> int:
-    """How many completions an instance being decided should have after its next round: 2, then twice as
-    many each round, up to ``n``.
+    """How many completions an instance being decided should have after its next round: a quarter of ``n``
+    (at least 2) first, then all ``n``. Two rounds keep most of what stopping early saves (most decided
+    instances are decided by their first few responses) for one extra round trip per trial.
 
     Example:
-        >>> [next_round(have, 27) for have in (0, 2, 4, 8, 16)]
-        [2, 4, 8, 16, 27]
+        >>> [next_round(have, 27) for have in (0, 7)], next_round(0, 4)
+        ([7, 27], 2)
     """
-    return min(n, max(2, 2 * have))
+    return min(n, max(2, -(-n // 4))) if have == 0 else n
