@@ -77,10 +77,10 @@ def instrument() -> None:
         TRIAL.set(index)
         return run_trial(self, index, config, knowledge)
 
-    def tagged_fill(self, params, samples, indices, n):
+    def tagged_fill(self, params, samples, indices, n, *rest):
         token = STEP.set((n, indices.start, indices.stop))
         try:
-            return fill(self, params, samples, indices, n)
+            return fill(self, params, samples, indices, n, *rest)
         finally:
             STEP.reset(token)
 
@@ -90,6 +90,7 @@ def instrument() -> None:
 def priced_eval_func(eval_func: Any, paid: dict[int | None, float], lock: threading.Lock) -> Any:
     """``eval_func`` with what its own requests pay (generate_assertions) added to ``paid`` by trial."""
     from ecoptigen import spend
+    from ecoptigen.tuning.samples import prefix_rule
 
     def call(responses, **instance):
         ledger = spend.SpendLedger(name="eval_func")
@@ -99,6 +100,9 @@ def priced_eval_func(eval_func: Any, paid: dict[int | None, float], lock: thread
             paid[TRIAL.get()] = paid.get(TRIAL.get(), 0.0) + ledger.paid
         return result
 
+    # What eval_func says about deciding by a prefix of the responses holds for the wrapper too.
+    rule = prefix_rule(eval_func)
+    call.prefix_rule_for = lambda keywords: rule  # type: ignore[attr-defined]
     return call
 
 

@@ -336,6 +336,30 @@ def eval_function_completions(
     return result
 
 
+def _selected_by_assertions(result: dict, have: int, n: int) -> bool:
+    """Whether :func:`eval_function_completions`' ``result`` on the first ``have`` of ``n`` responses, with
+    assertions, is its result on all ``n``: it selects the first response that passes them, so once one of
+    the first ``have`` does, the later ones change nothing. A single response gets no generated
+    assertions, so it decides nothing.
+
+    Example:
+        >>> _selected_by_assertions({"index_selected": 1, "succeed_assertions": True}, have=4, n=27)
+        True
+        >>> _selected_by_assertions({"index_selected": 0, "succeed_assertions": True}, have=1, n=27)
+        False
+    """
+    return have >= 2 and result.get("succeed_assertions") is True
+
+
+def _prefix_rule_for(keywords: dict) -> Callable[[dict, int, int], bool] | None:
+    """How a tuning may stop buying responses for an instance (see :mod:`ecoptigen.tuning.samples`): with
+    assertions, once one passes them; without, never, since every response counts."""
+    return _selected_by_assertions if keywords.get("assertions") is not None else None
+
+
+eval_function_completions.prefix_rule_for = _prefix_rule_for  # type: ignore[attr-defined]
+
+
 def _create(context: dict | None = None, **config: Any) -> dict:
     """``oai.Completion.create`` for the helpers here, which need an answer to return: a request whose
     every attempt was rate limited or timed out raises :class:`~ecoptigen.errors.RetryableError`, whatever

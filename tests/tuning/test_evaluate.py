@@ -7,7 +7,10 @@ import pytest
 from tuning_fakes import FakeEngine
 
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator, aggregate_metrics, salt_after
+from ecoptigen.tuning.evaluate import TrialEvaluator
+from ecoptigen.tuning.outcome import Knowledge
+from ecoptigen.tuning.samples import salt_after
+from ecoptigen.tuning.scores import aggregate_metrics
 from ecoptigen.tuning.space import build_space
 from ecoptigen.tuning.steps import StepBudget, Unaffordable, call_all
 

@@ -5,8 +5,9 @@ import functools
 import pytest
 from tuning_fakes import FakeEngine
 
-from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator, TrialOutcome
+from ecoptigen.tuning.evaluate import TrialEvaluator
 from ecoptigen.tuning.forecast import cannot_start, request_costs, tight
+from ecoptigen.tuning.outcome import Knowledge, TrialOutcome
 from ecoptigen.tuning.space import build_space
 
 DATA = [{"q": f"question {i}"} for i in range(10)]
@@ -42,7 +43,7 @@ def test_a_first_trial_the_budget_surely_covers_is_still_sent_in_one_round():
     engine, steps = FakeEngine(), []
     trial = evaluator(engine, 1.0, n=30)
     fill = trial._fill
-    trial._fill = lambda params, samples, indices, n: (steps.append(indices), fill(params, samples, indices, n))
+    trial._fill = lambda params, samples, indices, *n: (steps.append(indices), fill(params, samples, indices, *n))
     assert trial.evaluate({"prompt": 0}, Knowledge()).status == "ok"
     assert steps == [range(0, len(DATA))]
 
@@ -76,7 +77,7 @@ def test_close_to_the_end_of_the_budget_the_rest_comes_in_doubling_steps():
     # Finishing fits (ten instances), but not with a quarter more and the last request's worst case.
     trial = evaluator(engine, 10.6 * one, budget=None, n=8)
     fill = trial._fill
-    trial._fill = lambda params, samples, indices, n: (steps.append(indices), fill(params, samples, indices, n))
+    trial._fill = lambda params, samples, indices, *n: (steps.append(indices), fill(params, samples, indices, *n))
     outcome = trial.evaluate({"prompt": 0}, Knowledge(avg_input_tokens=5))
     assert [(r.start, r.stop) for r in steps][:3] == [(0, 1), (1, 2), (2, 4)]
     assert outcome.status in ("ok", "unaffordable")

@@ -6,7 +6,8 @@ import pytest
 from tuning_fakes import FakeEngine
 
 from ecoptigen import tuning
-from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator
+from ecoptigen.tuning.evaluate import TrialEvaluator
+from ecoptigen.tuning.outcome import Knowledge
 from ecoptigen.tuning.racing import Race, best_update, reachable
 from ecoptigen.tuning.space import build_space
 
@@ -88,7 +89,7 @@ def test_knowledge_keeps_the_best_metric_in_the_tunings_mode():
 
 
 def _outcome(updates):
-    from ecoptigen.tuning.evaluate import TrialOutcome
+    from ecoptigen.tuning.outcome import TrialOutcome
 
     return TrialOutcome("ok", {"success": 0.0}, 0.0, 0.0, updates)
 

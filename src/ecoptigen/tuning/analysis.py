@@ -33,7 +33,7 @@ class Trial:
         config: the search config (choices of prompt/messages/stop by index).
         params: the ``create`` arguments of the config (secrets never included in the journal).
         status: ``ok``, ``pruned``, ``over_budget``, ``error``, ``unaffordable`` or ``beaten`` (see
-            :class:`~ecoptigen.tuning.evaluate.TrialOutcome`).
+            :class:`~ecoptigen.tuning.outcome.TrialOutcome`).
         metrics: eval_func's results averaged over the data (the metric's worst value unless ``ok``).
         inference_cost: estimated dollars per instance with this config.
         cost: dollars of the responses the trial used, cache hits included.

@@ -2,9 +2,9 @@
 
 Requests for the data instances of one step go out concurrently on the tuner's thread pool; decisions
 are taken only between steps and results are gathered in data order, so for a given server and cache a
-trial's outcome does not depend on the number of threads. Growing ``n`` asks only for the completions an
-instance does not have yet; those extra requests carry a ``cache_salt`` naming how many completions came
-before, so the cache never hands the earlier samples back as "new" ones.
+trial's outcome does not depend on the number of threads. How an instance's completions are gathered
+(growing ``n``, and stopping once a prefix decides eval_func's result) is in
+:mod:`~ecoptigen.tuning.samples`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from ecoptigen import models, pricing
 from ecoptigen.errors import ConfigurationError, EcoptigenError, EvalFuncError, RetryableError
@@ -22,113 +21,22 @@ from ecoptigen.responses import extract_text_or_function_call
 from ecoptigen.tuning.executors import EvalExecutor, ThreadEvalExecutor
 from ecoptigen.tuning.forecast import cannot_start, request_costs, tight
 from ecoptigen.tuning.logs import RunLogger
+from ecoptigen.tuning.outcome import Knowledge, Status, TrialOutcome
 from ecoptigen.tuning.pruning import (
-    PruningRegions,
     budget_verdict,
     hoeffding_serfling_ratio,
     plan_start,
     target_output_tokens,
 )
 from ecoptigen.tuning.racing import Beaten, Race, best_update, in_unit_interval
+from ecoptigen.tuning.samples import Samples, next_round, prefix_rule, salt_after
 from ecoptigen.tuning.scores import aggregate_metrics, check_result, number, public, short
 from ecoptigen.tuning.space import SearchSpace
 from ecoptigen.tuning.steps import StepBudget, Unaffordable, call_all, waiting_for_money
 
-__all__ = ["Knowledge", "TrialEvaluator", "TrialOutcome", "aggregate_metrics", "check_result", "salt_after"]
+__all__ = ["TrialEvaluator"]
 
 logger = RunLogger("ecoptigen.tuning")
-
-Status = Literal["ok", "pruned", "over_budget", "error", "unaffordable", "beaten"]
-
-
-@dataclass
-class TrialOutcome:
-    """What evaluating one configuration produced.
-
-    Attributes:
-        status: ``ok`` (fully evaluated), ``pruned`` (known over budget, nothing sent), ``over_budget``
-            (found over the inference budget), ``error`` (requests kept failing with rate limits/timeouts),
-            ``unaffordable`` (the worst case of its next requests, or the expected cost of finishing,
-            does not fit in what is left of the optimization budget), ``beaten`` (its first instances
-            show that it cannot beat the best configuration so far: see :mod:`~ecoptigen.tuning.racing`).
-        metrics: the eval_func results averaged over the data (the worst value of the metric otherwise;
-            for ``beaten``, the averages over the instances it was evaluated on).
-        inference_cost: estimated dollars per instance of the config used as is (``inf`` unless ``ok``).
-        cost: dollars of every response the trial used, cache hits included (what BlendSearch budgets).
-        updates: pruning facts learned, in the journal's form, for the tuner to apply.
-        avg_input_tokens: the average prompt tokens per instance seen (``None`` unless fully evaluated).
-        measured: the real metrics and ``inference_cost`` of a config evaluated on all the data and found
-            over the inference budget (``metrics`` then holds the worst value, for the searcher).
-    """
-
-    status: Status
-    metrics: dict[str, float]
-    inference_cost: float
-    cost: float
-    updates: list[list[Any]] = field(default_factory=list)
-    error: str | None = None
-    avg_input_tokens: float | None = None
-    measured: dict[str, float] | None = None
-
-
-@dataclass
-class _Samples:
-    """The completions gathered so far for one data instance."""
-
-    responses: list[Any] = field(default_factory=list)
-    have: int = 0
-    output_tokens: int = 0
-    prompt_tokens: int | None = None
-    cost: float = 0.0
-    result: dict[str, Any] | None = None  # eval_func's, once the instance has all its completions
-
-
-def salt_after(have: int) -> str | None:
-    """The cache salt of a request for more completions after ``have`` earlier ones (``None`` for the first).
-
-    Example:
-        >>> salt_after(0), salt_after(4)
-        (None, 'ecoptigen.tuning:after=4')
-    """
-    return None if have == 0 else f"ecoptigen.tuning:after={have}"
-
-
-@dataclass
-class Knowledge:
-    """What earlier trials taught: pruning regions, the average prompt length (FLAML's ``avg_input_tokens``),
-    the best metric within the inference budget, whether every per-instance metric value was in [0, 1],
-    and the shortest average completion (output tokens) a trial saw.
-
-    Trials only read it; the tuner applies each trial's updates in trial order, so trials that run at the
-    same time see the same knowledge whatever their timing.
-    """
-
-    regions: PruningRegions = field(default_factory=PruningRegions)
-    avg_input_tokens: float | None = None
-    best: float | None = None
-    bounded: bool = True
-    shortest_completion: float | None = None
-
-    def learn(self, outcome: TrialOutcome) -> None:
-        """Apply what one trial found."""
-        for update in outcome.updates:
-            if update[0] == "best":
-                _, value, mode = update
-                if self.best is None or (value > self.best if mode == "max" else value < self.best):
-                    self.best = value
-            elif update[0] == "unbounded":
-                self.bounded = False
-            elif update[0] == "completion_tokens":
-                known = self.shortest_completion
-                self.shortest_completion = update[1] if known is None else min(known, update[1])
-            else:
-                self.regions.apply(update)
-        if self.avg_input_tokens is None and outcome.avg_input_tokens is not None:
-            self.avg_input_tokens = outcome.avg_input_tokens
-
-    def race(self, mode: str, total: int) -> Race | None:
-        """A race against the best configuration so far, when the metric is known to be bounded."""
-        return Race(self.best, mode, total) if self.best is not None and self.bounded else None
 
 
 class TrialEvaluator:
@@ -172,6 +80,7 @@ class TrialEvaluator:
         # Where eval_func runs when not on ``pool`` (e.g. Ray tasks); set by the tuner for a run.
         self.executor: EvalExecutor | None = None
         self._prompts: dict[tuple, list[int]] = {}  # counted prompt tokens per (model, prompt choice)
+        self._prefix_rule = prefix_rule(eval_func) if space.prune_hp == "n" else None
 
     @property
     def worst(self) -> float:
@@ -208,7 +117,7 @@ class TrialEvaluator:
             ConfigurationError: eval_func's result lacks the metric.
         """
         params = self.space.params(config)
-        samples = [_Samples() for _ in self.data]
+        samples = [Samples() for _ in self.data]
         outcome = self._evaluate(config, params, knowledge, samples)
         # What every trial teaches, however it ended: whether the metric stayed in [0, 1] (for racing)
         # and how long completions are (for forecasts).
@@ -220,7 +129,7 @@ class TrialEvaluator:
             outcome.updates.append(["completion_tokens", sum(s.output_tokens for s in samples) / seen])
         return outcome
 
-    def _evaluate(self, config: dict, params: dict, knowledge: Knowledge, samples: list[_Samples]) -> TrialOutcome:
+    def _evaluate(self, config: dict, params: dict, knowledge: Knowledge, samples: list[Samples]) -> TrialOutcome:
         region = self.space.region_key(config)
         config_n = int(params.get(self.space.prune_hp) or 1)
         max_tokens = self.max_tokens(params)
@@ -288,7 +197,7 @@ class TrialEvaluator:
     def _grow_data(
         self,
         params: dict,
-        samples: list[_Samples],
+        samples: list[Samples],
         n: int,
         config_n: int,
         target: float | None,
@@ -306,8 +215,8 @@ class TrialEvaluator:
         if race is not None:
             limit = race.next_limit(0, limit)
         while True:
-            self._fill(params, samples, range(done, limit), n)
-            average = sum(s.output_tokens for s in samples[:limit]) / limit
+            self._fill(params, samples, range(done, limit), n, config_n)
+            average = sum(s.output_tokens_at(n) for s in samples[:limit]) / limit
             verdict = budget_verdict(average, target, hoeffding_serfling_ratio(limit, total))
             if verdict == "over":
                 return verdict
@@ -325,7 +234,7 @@ class TrialEvaluator:
             planned = total if needed and not close_to_the_end else min(2 * limit, total)
             done, limit = limit, planned if race is None else race.next_limit(limit, planned)
 
-    def _score(self, params: dict, samples: list[_Samples], indices: range, race: Race) -> None:
+    def _score(self, params: dict, samples: list[Samples], indices: range, race: Race) -> None:
         """Run eval_func on ``indices`` and record their metric in the race.
 
         Raises:
@@ -337,15 +246,15 @@ class TrialEvaluator:
         if race.beaten():
             raise Beaten(race)
 
-    def _risky(self, params: dict, samples: list[_Samples], n: int) -> bool:
+    def _risky(self, params: dict, samples: list[Samples], n: int) -> bool:
         """Whether the worst cases of bringing every instance to ``n`` completions exceed what is left."""
         left = self.budget_left()
         if math.isinf(left):
             return False
-        worst = (self.worst_case(params, self.data[i], n - s.have) for i, s in enumerate(samples) if s.have < n)
+        worst = (self.worst_case(params, self.data[i], s.missing(n)) for i, s in enumerate(samples) if s.missing(n))
         return sum(worst) > left
 
-    def _check_finishable(self, params: dict, samples: list[_Samples], seen: int, config_n: int) -> bool:
+    def _check_finishable(self, params: dict, samples: list[Samples], seen: int, config_n: int) -> bool:
         """Stop a trial whose completion, at the prompt and completion lengths seen so far, is expected to
         cost more than the optimization budget has left: it would end unaffordable anyway, after
         spending what is left on a configuration that gets no result.
@@ -358,7 +267,7 @@ class TrialEvaluator:
             Unaffordable: finishing is expected to cost more than is left.
         """
         left = self.budget_left()
-        missing = [config_n - s.have for s in samples]
+        missing = [s.missing(config_n) for s in samples]
         if math.isinf(left) or not any(missing):
             return False
         done = samples[:seen]
@@ -371,10 +280,27 @@ class TrialEvaluator:
         last = max(i for i, count in enumerate(missing) if count)
         return tight(expected, self.worst_case(params, self.data[last], missing[last]), left)
 
-    def _fill(self, params: dict, samples: list[_Samples], indices: range, n: int) -> None:
-        todo = [i for i in indices if samples[i].have < n]
+    def _fill(self, params: dict, samples: list[Samples], indices: range, n: int, config_n: int) -> None:
+        """Bring the instances ``indices`` to ``n`` completions; at the config's own ``n``, with an eval_func
+        whose result a prefix can decide, in rounds that stop buying for an instance once it is decided."""
+        todo = [i for i in indices if samples[i].missing(n)]
+        rule = self._prefix_rule if n == config_n else None
+        while todo:
+            want = {i: next_round(samples[i].have, n) if rule else n for i in todo}
+            self._request(params, samples, todo, want)
+            if rule is None:
+                return
+            deciding = [i for i in todo if samples[i].have < n]
+            results = self._call_eval_func(self._eval_executor(), params, samples, deciding)
+            for i, result in zip(deciding, results, strict=True):
+                if rule(result, samples[i].have, n):
+                    samples[i].result, samples[i].decided = result, True
+            todo = [i for i in deciding if not samples[i].decided]
+
+    def _request(self, params: dict, samples: list[Samples], todo: list[int], want: dict[int, int]) -> None:
+        """One round of requests: instance ``i`` of ``todo`` asks for what it lacks of ``want[i]`` completions."""
         hp = self.space.prune_hp
-        worst = [self.worst_case(params, self.data[i], n - samples[i].have) for i in todo]
+        worst = [self.worst_case(params, self.data[i], want[i] - samples[i].have) for i in todo]
         step = StepBudget(self.budget_left(), worst)
 
         def request(position: int) -> dict:
@@ -382,7 +308,7 @@ class TrialEvaluator:
             have = samples[i].have
             step.admit(position)
             send = waiting_for_money(
-                lambda _: self.create(self.data[i], cache_salt=salt_after(have), **{**params, hp: n - have})
+                lambda _: self.create(self.data[i], cache_salt=salt_after(have), **{**params, hp: want[i] - have})
             )
             try:
                 response = send(position)
@@ -397,7 +323,7 @@ class TrialEvaluator:
             usage = response.get("usage") or {}
             entry = samples[i]
             entry.responses.extend(extract_text_or_function_call(response))
-            entry.have = n
+            entry.have = want[i]
             entry.output_tokens += int(usage.get("completion_tokens", 0) or 0)
             if entry.prompt_tokens is None:
                 entry.prompt_tokens = int(usage.get("prompt_tokens", 0) or 0)
@@ -428,7 +354,7 @@ class TrialEvaluator:
 
     def _over(
         self,
-        samples: list[_Samples],
+        samples: list[Samples],
         updates: list,
         region: tuple,
         max_tokens: float,
@@ -444,7 +370,7 @@ class TrialEvaluator:
     def _finish(
         self,
         params: dict,
-        samples: list[_Samples],
+        samples: list[Samples],
         updates: list,
         price: pricing.Price,
         region: tuple,
@@ -455,7 +381,10 @@ class TrialEvaluator:
         metrics = aggregate_metrics(results, self.metric)
         # Priced at the full input price: how much of a prompt a deployment gets from the provider's
         # cache depends on its traffic, so the estimate does not count on it.
-        per_instance = [((s.prompt_tokens or 0) * price.input + s.output_tokens * price.output) / 1000 for s in samples]
+        # An instance decided with fewer completions is priced at the config's n: what a deployment pays.
+        per_instance = [
+            ((s.prompt_tokens or 0) * price.input + s.output_tokens_at(config_n) * price.output) / 1000 for s in samples
+        ]
         inference_cost = sum(per_instance) / len(samples)
         avg_input_tokens = sum(s.prompt_tokens or 0 for s in samples) / len(samples)
         if self.inference_budget is not None and inference_cost > self.inference_budget:
@@ -468,9 +397,9 @@ class TrialEvaluator:
         outcome.avg_input_tokens = avg_input_tokens
         return outcome
 
-    def _run_eval_func(self, params: dict, samples: list[_Samples], indices: list[int]) -> list[dict]:
+    def _run_eval_func(self, params: dict, samples: list[Samples], indices: list[int]) -> list[dict]:
         """eval_func's results on ``indices``, each instance evaluated once (kept in its samples)."""
-        executor = self.executor or ThreadEvalExecutor(None if self.serial_eval else self.pool)
+        executor = self._eval_executor()
         todo = [i for i in indices if samples[i].result is None]
         if 0 in todo:  # an unusable result is reported before eval_func runs (and spends) on the rest
             samples[0].result = self._call_eval_func(executor, params, samples, [0])[0]
@@ -479,8 +408,11 @@ class TrialEvaluator:
             samples[i].result = result
         return [samples[i].result for i in indices]  # type: ignore[misc]
 
+    def _eval_executor(self) -> EvalExecutor:
+        return self.executor or ThreadEvalExecutor(None if self.serial_eval else self.pool)
+
     def _call_eval_func(
-        self, executor: EvalExecutor, params: dict, samples: list[_Samples], rows: list[int]
+        self, executor: EvalExecutor, params: dict, samples: list[Samples], rows: list[int]
     ) -> list[dict]:
         """eval_func on ``rows`` through ``executor``; every result checked, a failure named by its row."""
         if not rows:

@@ -25,10 +25,11 @@ from ecoptigen import spend, waiting
 from ecoptigen.errors import BudgetExceededError, ConfigurationError
 from ecoptigen.options import RUN_OPTIONS
 from ecoptigen.tuning.analysis import Analysis, Trial
-from ecoptigen.tuning.evaluate import Knowledge, TrialEvaluator, TrialOutcome
+from ecoptigen.tuning.evaluate import TrialEvaluator
 from ecoptigen.tuning.executors import check_use_ray, eval_executor
 from ecoptigen.tuning.journal import Journal, fingerprint, public_params
 from ecoptigen.tuning.logs import RunLogger
+from ecoptigen.tuning.outcome import Knowledge, TrialOutcome
 from ecoptigen.tuning.progress import TuningProgress
 from ecoptigen.tuning.space import SearchSpace, build_space, make_searcher
 from ecoptigen.tuning.validate import check_arguments, check_prices, check_templates
