@@ -166,10 +166,10 @@ class RayEvalExecutor:
         while todo:
             answers.update(self._run(function, calls, todo, context))
             refused = [i for i in todo if isinstance(answers[i].error, BudgetExceededError)]
-            if not refused or not _money_held():
+            if not refused or spend.money_held() <= 1e-12:
                 break
             # Refused only because requests in flight hold money: wait for them, and try those again.
-            while _money_held():
+            while spend.money_held() > 1e-12:
                 time.sleep(_MONEY_POLL)
             todo = refused
         errors: list[tuple[int, BaseException]] = [
@@ -229,7 +229,3 @@ def deal(indices: list[int], parts: int) -> list[list[int]]:
     """
     count = max(1, min(parts, len(indices)))
     return [indices[k::count] for k in range(count)]
-
-
-def _money_held() -> bool:
-    return any(ledger.reserved > 1e-12 for ledger in spend.active_ledgers() if ledger.budget is not None)
