@@ -1,10 +1,13 @@
 """Sending ``create`` calls to another process that holds the key, the cache and the budget.
 
 A process that evaluates for a tuning running elsewhere (a Ray worker, see :mod:`ecoptigen.distributed`)
-has no API key. While it runs an eval_func, every ``oai.Completion.create`` / ``oai.ChatCompletion.create``
+has no API key. While it runs eval_funcs, every ``oai.Completion.create`` / ``oai.ChatCompletion.create``
 made in it -- from any thread eval_func starts -- goes to the forwarder installed here, which has the
-driver make the request. The forwarder is process-wide on purpose: such a process runs one eval_func
-at a time, and a request from a thread eval_func started must not slip past it to the network.
+driver make the request. The forwarder is process-wide on purpose: a request from a thread eval_func
+started must not slip past it to the network. Such a process may run several eval_func calls at once,
+one per thread: each call names its own forwarder in a context variable (:func:`forwarding_in_context`),
+which its requests use; a thread that eval_func starts without copying its context falls back to the
+process-wide one.
 
 On the driver, :func:`receive` makes a forwarded call with the ``create`` that :mod:`ecoptigen.oai`
 registers when it is imported (:func:`set_receiver`), so this module -- and the distributed code that
@@ -14,11 +17,12 @@ uses it -- never imports ``oai``.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["Forwarder", "current_forwarder", "forwarding_to", "receive", "set_receiver"]
+__all__ = ["Forwarder", "current_forwarder", "forwarding_in_context", "forwarding_to", "receive", "set_receiver"]
 
 # forwarder(chat, context, kwargs) -> the response (or raises what create raised on the driver)
 Forwarder = Callable[[bool, Any, dict[str, Any]], Any]
@@ -26,6 +30,7 @@ Forwarder = Callable[[bool, Any, dict[str, Any]], Any]
 _forwarder: Forwarder | None = None
 _receiver: Forwarder | None = None
 _lock = threading.Lock()
+_in_context: contextvars.ContextVar[Forwarder | None] = contextvars.ContextVar("ecoptigen_forwarder", default=None)
 
 
 def set_receiver(receiver: Forwarder) -> None:
@@ -42,8 +47,9 @@ def receive(chat: bool, context: Any, kwargs: dict[str, Any]) -> Any:
 
 
 def current_forwarder() -> Forwarder | None:
-    """Where ``create`` calls made in this process go instead of the network, if anywhere."""
-    return _forwarder
+    """Where ``create`` calls made here go instead of the network, if anywhere: this context's forwarder,
+    else the process's."""
+    return _in_context.get() or _forwarder
 
 
 @contextlib.contextmanager
@@ -57,3 +63,22 @@ def forwarding_to(forwarder: Forwarder) -> Iterator[None]:
     finally:
         with _lock:
             _forwarder = previous
+
+
+@contextlib.contextmanager
+def forwarding_in_context(forwarder: Forwarder) -> Iterator[None]:
+    """Send the ``create`` calls made in this context (this thread, and threads started in a copy of its
+    context) to ``forwarder`` until the block ends, in preference to the process-wide forwarder.
+
+    Example:
+        >>> with forwarding_in_context(lambda chat, context, kwargs: "answered elsewhere"):
+        ...     current_forwarder()(False, None, {})
+        'answered elsewhere'
+        >>> current_forwarder() is None
+        True
+    """
+    token = _in_context.set(forwarder)
+    try:
+        yield
+    finally:
+        _in_context.reset(token)

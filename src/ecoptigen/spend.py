@@ -53,6 +53,7 @@ __all__ = [
     "SpendLedger",
     "active_ledgers",
     "budget_enforced",
+    "money_held",
     "reserve",
     "run_in_context",
 ]
@@ -346,6 +347,24 @@ def reserve(amount: float, extra: tuple[SpendLedger, ...] = ()) -> Reservations:
             hold.release()
         raise
     return Reservations(holds)
+
+
+def money_held() -> float:
+    """Dollars held for requests in flight on the budgeted ledgers active in this context.
+
+    A request refused while this is above zero may fit once those requests settle (worst-case holds are
+    far above real costs): callers wait for it to fall and try again, and give up when it is zero.
+
+    Example:
+        >>> ledger = SpendLedger(budget=1.0, name="example")
+        >>> with ledger.activate():
+        ...     hold = reserve(0.25)
+        ...     held = money_held()
+        ...     hold.release()
+        >>> held, money_held()
+        (0.25, 0)
+    """
+    return sum(ledger.reserved for ledger in _ACTIVE.get() if ledger.budget is not None)
 
 
 def budget_enforced() -> bool:

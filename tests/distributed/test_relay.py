@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 import time
 
 import pytest
@@ -139,3 +140,34 @@ def test_a_worker_remembers_per_run_and_only_its_last_runs():
     for other in range(_MEMORIES_KEPT):
         _memory_of(f"run-{other}")
     assert _memory_of("run-a") is not first  # forgotten: the worker keeps only its last runs' memories
+
+
+def test_a_relayed_request_refused_for_money_held_in_flight_waits_for_it_instead_of_failing(endpoint):
+    from ecoptigen.distributed._relay import RelayPump
+
+    relay = _FakeRelay()
+    pump = RelayPump(_FakeRay(), relay, concurrency=2)
+    trial = spend.SpendLedger(budget=0.01, name="trial")
+    request = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
+    with trial.activate():
+        in_flight = spend.reserve(0.01)  # another request's worst case: nothing is left to hold
+        context = contextvars.copy_context()
+    settles = threading.Timer(0.3, in_flight.release)
+    try:
+        pump.open_calls(["c1"], context)
+        settles.start()
+        started = time.perf_counter()
+        pump._serve("c1", "k/0", (True, None, request))
+        waited = time.perf_counter() - started
+        pump.close_calls(["c1"])
+        with spend.SpendLedger(budget=0.01, name="spent", paid=0.01).activate():
+            context = contextvars.copy_context()  # nothing held and nothing fits: refused at once
+        pump.open_calls(["c2"], context)
+        pump._serve("c2", "k/0", (True, None, {**request, "use_cache": False}))
+    finally:
+        settles.cancel()
+        pump.close()
+    answer = relay.answers["c1", "k/0"]
+    assert answer.error is None and answer.value["cost"] > 0 and waited >= 0.25
+    assert isinstance(relay.answers["c2", "k/0"].error, BudgetExceededError)
+    assert endpoint.stats()["requests"] == 1

@@ -1,6 +1,8 @@
 """Fault injection, rate limits and determinism behave as configured."""
 
 import json
+import socket
+import threading
 import time
 
 import httpx2
@@ -102,6 +104,36 @@ def test_latency_is_applied():
             client.completions.create(model="davinci-002", prompt="x", max_tokens=2)
         elapsed = time.perf_counter() - start
     assert elapsed >= 0.17  # a lower bound on the simulated delay, not a speed requirement
+
+
+def test_a_burst_of_new_connections_is_served_without_dropped_handshakes():
+    # A tuner opens many connections at once (its request pool, plus the requests it relays for eval_funcs
+    # on a Ray cluster). A listen backlog smaller than the burst makes the kernel drop handshakes: those
+    # connections wait for a retransmission (1 s, then 3 s, ...) or die, and an answer lost that way
+    # counts as maybe billed, which changes a tuning's decisions near the end of its budget.
+    body = json.dumps({"model": "davinci-002", "prompt": "x", "max_tokens": 2}).encode()
+    request = b"POST /v1/completions HTTP/1.1\r\nhost: sim\r\ncontent-type: application/json\r\n"
+    request += b"content-length: %d\r\n\r\n%s" % (len(body), body)
+    burst, seconds, answers = 64, [], []
+    with sim.serve(latency=0.2) as server:
+        address = ("127.0.0.1", int(server.base_url.rsplit(":", 1)[1].split("/")[0]))
+        ready = threading.Barrier(burst)
+
+        def one() -> None:
+            ready.wait()
+            started = time.perf_counter()
+            with socket.create_connection(address, timeout=10) as connection:
+                connection.sendall(request)
+                answers.append(connection.recv(100).split(b" ")[1])
+            seconds.append(time.perf_counter() - started)
+
+        threads = [threading.Thread(target=one) for _ in range(burst)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert answers == [b"200"] * burst
+    assert max(seconds) < 1.0  # no connection waited for a retransmitted handshake
 
 
 def test_bad_fault_configuration_is_rejected():

@@ -1,4 +1,11 @@
-"""eval_func as Ray tasks: :class:`RayEvalExecutor`, the driver's side (the workers' side: ``_worker.py``)."""
+"""eval_func as Ray tasks: :class:`RayEvalExecutor`, the driver's side (the workers' side: ``_worker.py``).
+
+The calls of one ``map`` are dealt round-robin into as many chunks as the cluster has task slots, one
+Ray task each; a task runs its chunk's calls on up to ``concurrency / slots`` threads. An eval_func call
+mostly waits (on sandboxed programs, or on a request the driver makes for it), so one call per slot
+would leave most of the cluster idle -- and the requests eval_func makes would go out a few at a time,
+where the default executor sends up to ``concurrency`` of them at once.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import contextlib
 import contextvars
 import itertools
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -17,7 +25,7 @@ from ecoptigen.distributed._relay import Answer, RelayPump, RequestRelay
 from ecoptigen.distributed._worker import evaluate_remotely, probe_node, warm_up
 from ecoptigen.errors import BudgetExceededError, ConfigurationError, SandboxError
 
-__all__ = ["DEFAULT_TASK_OPTIONS", "RayEvalExecutor"]
+__all__ = ["DEFAULT_TASK_OPTIONS", "RayEvalExecutor", "deal"]
 
 logger = logging.getLogger("ecoptigen.distributed")
 
@@ -36,9 +44,11 @@ class RayEvalExecutor:
     """Runs eval_func calls as Ray tasks; a context manager that connects (or starts) and checks the cluster.
 
     Args:
-        concurrency: requests made for eval_funcs that the driver sends at once.
+        concurrency: eval_func calls in flight at once over the cluster, and requests made for them that
+            the driver sends at once.
         task_options: options of the eval_func tasks, over :data:`DEFAULT_TASK_OPTIONS`.
         preload: modules the workers import while they wait for their first call (eval_func's).
+        serial: run one eval_func call at a time in each worker (for eval_funcs that are not thread-safe).
 
     Raises:
         ConfigurationError: Ray is not installed; a worker has an API key in its environment; the
@@ -47,16 +57,20 @@ class RayEvalExecutor:
     """
 
     def __init__(
-        self, concurrency: int = 16, task_options: dict[str, Any] | None = None, preload: tuple[str, ...] = ()
+        self,
+        concurrency: int = 16,
+        task_options: dict[str, Any] | None = None,
+        preload: tuple[str, ...] = (),
+        serial: bool = False,
     ):
-        self.concurrency = concurrency
-        self.preload = preload
+        self.concurrency, self.preload, self.serial = concurrency, preload, serial
         self.task_options = {**DEFAULT_TASK_OPTIONS, **(task_options or {})}
         self._stack = contextlib.ExitStack()
         self._ids = itertools.count()
         self._run_id = uuid.uuid4().hex[:12]
         self._shared: dict[int, tuple[Callable, Any]] = {}
         self._warming: list[Any] = []
+        self._slots = 1
         self.nodes: list[dict[str, Any]] = []
 
     def __enter__(self) -> RayEvalExecutor:
@@ -74,9 +88,10 @@ class RayEvalExecutor:
             self._stack.callback(self._pump.close)
             self._task = ray.remote(evaluate_remotely).options(**self.task_options)
             # Workers import ecoptigen while the driver sends the first trial's requests, not after.
-            slots = int(sum(n["Resources"]["CPU"] for n in self._usable_nodes()) // self._cpus_per_task)
+            cpus = sum(n["Resources"]["CPU"] for n in self._usable_nodes())
+            self._slots = max(1, int(cpus // self._cpus_per_task))
             warm = ray.remote(warm_up).options(**self.task_options)
-            self._warming = [warm.remote(self._cpus_per_task, self.preload) for _ in range(max(1, slots))]
+            self._warming = [warm.remote(self._cpus_per_task, self.preload) for _ in range(self._slots)]
         except BaseException:
             self._stack.close()
             raise
@@ -151,10 +166,10 @@ class RayEvalExecutor:
         while todo:
             answers.update(self._run(function, calls, todo, context))
             refused = [i for i in todo if isinstance(answers[i].error, BudgetExceededError)]
-            if not refused or not _money_held():
+            if not refused or spend.money_held() <= 1e-12:
                 break
             # Refused only because requests in flight hold money: wait for them, and try those again.
-            while _money_held():
+            while spend.money_held() > 1e-12:
                 time.sleep(_MONEY_POLL)
             todo = refused
         errors: list[tuple[int, BaseException]] = [
@@ -174,22 +189,43 @@ class RayEvalExecutor:
         self, function: Any, calls: Sequence[EvalCall], todo: list[int], context: contextvars.Context
     ) -> dict[int, Answer]:
         call_ids = {i: f"{self._run_id}-{next(self._ids)}" for i in todo}
-        self._pump.open_calls(list(call_ids.values()), context)
+        chunks = deal(todo, self._slots)
+        chunk_ids = [f"{self._run_id}-{next(self._ids)}" for _ in chunks]
+        threads = 1 if self.serial else math.ceil(self.concurrency / self._slots)
+        self._pump.open_calls([*call_ids.values(), *chunk_ids], context)
         try:
-            refs = {
-                i: self._task.remote(function, *calls[i], call_ids[i], self._relay, self._cpus_per_task) for i in todo
-            }
-            self._ray.wait(list(refs.values()), num_returns=len(refs))
-            answers = {}
-            for i, ref in refs.items():
+            refs = [
+                self._task.remote(
+                    function,
+                    [(*calls[i], call_ids[i]) for i in chunk],
+                    chunk_id,
+                    self._relay,
+                    self._cpus_per_task,
+                    threads,
+                )
+                for chunk, chunk_id in zip(chunks, chunk_ids, strict=True)
+            ]
+            self._ray.wait(refs, num_returns=len(refs))
+            answers: dict[int, Answer] = {}
+            for chunk, ref in zip(chunks, refs, strict=True):
                 try:
-                    answers[i] = self._ray.get(ref)
+                    answers.update(zip(chunk, self._ray.get(ref), strict=True))
                 except Exception as exc:  # the task itself failed (its retries used up): Ray's error
-                    answers[i] = Answer(error=exc)
+                    answers.update((i, Answer(error=exc)) for i in chunk)
             return answers
         finally:
-            self._pump.close_calls(list(call_ids.values()))
+            self._pump.close_calls([*call_ids.values(), *chunk_ids])
 
 
-def _money_held() -> bool:
-    return any(ledger.reserved > 1e-12 for ledger in spend.active_ledgers() if ledger.budget is not None)
+def deal(indices: list[int], parts: int) -> list[list[int]]:
+    """``indices`` dealt round-robin into at most ``parts`` chunks (neighbouring data instances, often
+    alike in cost, go to different chunks).
+
+    Example:
+        >>> deal([0, 1, 2, 3, 4], 2)
+        [[0, 2, 4], [1, 3]]
+        >>> deal([7], 4)
+        [[7]]
+    """
+    count = max(1, min(parts, len(indices)))
+    return [indices[k::count] for k in range(count)]

@@ -34,6 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ecoptigen import spend
+from ecoptigen.errors import BudgetExceededError
 from ecoptigen.forwarding import receive
 
 __all__ = ["Answer", "RelayClient", "RelayPump", "RequestRelay", "portable"]
@@ -41,6 +43,7 @@ __all__ = ["Answer", "RelayClient", "RelayPump", "RequestRelay", "portable"]
 logger = logging.getLogger("ecoptigen.distributed")
 
 _TAKE_WAIT = 0.2  # seconds the pump's long poll waits for requests before checking whether to stop
+_MONEY_POLL = 0.005
 
 
 @dataclass
@@ -128,11 +131,20 @@ class RelayClient:
 
 
 def _send(payload: Any) -> Answer:
+    """Make a relayed request. One refused only because requests in flight hold money for their worst
+    case waits here for them to settle and tries again, as the tuner's own requests do: refused at once,
+    it would fail its eval_func call, and with it the tuning, for money that is not spent."""
     chat, context, kwargs = payload
-    try:
-        return Answer(receive(chat, context, kwargs))
-    except Exception as exc:
-        return Answer(error=portable(exc))
+    while True:
+        try:
+            return Answer(receive(chat, context, kwargs))
+        except BudgetExceededError as exc:
+            if spend.money_held() <= 1e-12:
+                return Answer(error=portable(exc))
+        except Exception as exc:
+            return Answer(error=portable(exc))
+        while spend.money_held() > 1e-12:
+            time.sleep(_MONEY_POLL)
 
 
 class RelayPump:

@@ -1,4 +1,4 @@
-"""What runs on the Ray workers: the node probe, the warm-up, and one eval_func call.
+"""What runs on the Ray workers: the node probe, the warm-up, and a chunk of eval_func calls.
 
 Kept apart from the driver's side so that a worker imports only what an eval_func call needs (not the
 tuning package, its searcher and their dependencies: seconds and hundreds of MB per worker process).
@@ -6,6 +6,7 @@ tuning package, its searcher and their dependencies: seconds and hundreds of MB 
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import importlib
 import logging
@@ -15,6 +16,7 @@ import threading
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ecoptigen.distributed._cluster import credentials_in
@@ -22,7 +24,7 @@ from ecoptigen.distributed._relay import Answer, RelayClient, portable
 from ecoptigen.errors import SandboxError
 from ecoptigen.memory import RunMemory
 
-__all__ = ["evaluate_remotely", "probe_node", "warm_up"]
+__all__ = ["evaluate_remotely", "probe_node", "run_chunk", "warm_up"]
 
 logger = logging.getLogger("ecoptigen.distributed")
 
@@ -85,17 +87,56 @@ def _memory_of(run: str) -> RunMemory:
 
 
 def evaluate_remotely(
-    function: Callable[..., dict], responses: list, instance: dict, call_id: str, relay: Any, cpus_per_task: float
-) -> Answer:
-    """One eval_func call, on a worker: requests it makes go to the driver through the relay."""
+    function: Callable[..., dict],
+    calls: list[tuple[list, dict, str]],
+    chunk_id: str,
+    relay: Any,
+    cpus_per_task: float,
+    threads: int,
+) -> list[Answer]:
+    """A chunk of eval_func calls as a Ray task: see :func:`run_chunk`."""
     import ray
-
-    from ecoptigen.forwarding import forwarding_to
 
     try:
         _prepare(cpus_per_task)
-        run = call_id.rsplit("-", 1)[0]
-        with _memory_of(run).activate(), forwarding_to(RelayClient(ray, relay, call_id)):
+    except Exception as exc:
+        return [Answer(error=portable(exc))] * len(calls)
+    return run_chunk(ray, relay, function, calls, chunk_id, threads)
+
+
+def run_chunk(
+    ray: Any,
+    relay: Any,
+    function: Callable[..., dict],
+    calls: list[tuple[list, dict, str]],
+    chunk_id: str,
+    threads: int,
+) -> list[Answer]:
+    """Several eval_func calls ``(responses, instance, call_id)``, up to ``threads`` at a time (each in a
+    copy of this context, as the default executor runs them on its pool); answers in order.
+
+    Requests a call makes go to the driver through ``relay``, named by the call's id; requests from a
+    thread that eval_func starts without its context are named by ``chunk_id``.
+    """
+    from ecoptigen.forwarding import forwarding_to
+
+    run = chunk_id.rsplit("-", 1)[0]
+    with _memory_of(run).activate(), forwarding_to(RelayClient(ray, relay, chunk_id)):
+        if threads <= 1 or len(calls) <= 1:
+            return [_evaluate_one(ray, relay, function, call) for call in calls]
+        with ThreadPoolExecutor(min(threads, len(calls)), thread_name_prefix="ecoptigen-eval") as pool:
+            futures = [
+                pool.submit(contextvars.copy_context().run, _evaluate_one, ray, relay, function, call) for call in calls
+            ]
+            return [future.result() for future in futures]
+
+
+def _evaluate_one(ray: Any, relay: Any, function: Callable[..., dict], call: tuple[list, dict, str]) -> Answer:
+    from ecoptigen.forwarding import forwarding_in_context
+
+    responses, instance, call_id = call
+    try:
+        with forwarding_in_context(RelayClient(ray, relay, call_id)):
             return Answer(function(responses, **instance))
     except Exception as exc:
         logger.debug("eval_func failed on %s:\n%s", _where(), traceback.format_exc())

@@ -291,10 +291,10 @@ def _send_together(parts: list[PreparedRequest], policy: RetryPolicy, send_paid:
             try:
                 return send_paid(part, policy)
             except BudgetExceededError:
-                held = _money_held()
+                held = spend.money_held()
                 if held <= 1e-12:
                     raise
-                while _money_held() >= held:
+                while spend.money_held() >= held:
                     time.sleep(_MONEY_POLL)
 
     if len(parts) == 1:
@@ -305,8 +305,3 @@ def _send_together(parts: list[PreparedRequest], policy: RetryPolicy, send_paid:
     if errors:
         raise errors[0]  # type: ignore[misc]
     return [f.result() for f in futures]
-
-
-def _money_held() -> float:
-    """Dollars held for requests in flight on the budgets active in this context."""
-    return sum(ledger.reserved for ledger in spend.active_ledgers() if ledger.budget is not None)

@@ -76,6 +76,10 @@ class SimHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 is far below a tuner's burst of new connections (a pool of
+    # requests, plus those relayed for eval_funcs on a cluster): the kernel then drops handshakes, and
+    # some connections stall for seconds or die -- answers lost, money counted as maybe billed.
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0):
         self.simulator = simulator

@@ -103,14 +103,21 @@ def check_use_ray(use_ray: Any, ray_options: Any = None) -> bool:
 
 @contextlib.contextmanager
 def eval_executor(
-    use_ray: bool, concurrency: int, ray_options: dict | None = None, eval_func: Callable | None = None
+    use_ray: bool,
+    concurrency: int,
+    ray_options: dict | None = None,
+    eval_func: Callable | None = None,
+    serial: bool = False,
 ) -> Iterator[EvalExecutor | None]:
     """The executor a run asked for: ``None`` (the caller's own thread pool), or Ray's.
 
     Args:
         use_ray: run eval_func as Ray tasks (the cluster is connected to, or started, and checked here).
-        concurrency: requests that eval_func makes on the cluster, sent at once from this process.
+        concurrency: eval_func calls in flight at once on the cluster, and requests that they make sent at
+            once from this process.
         ray_options: options of the eval_func tasks (``num_cpus``, ...), as Ray's ``.options()`` takes them.
+        eval_func: the run's eval_func (the workers import its module while they wait for their first call).
+        serial: on the cluster, each worker runs one eval_func call at a time (``serial_eval_func``).
 
     Raises:
         ConfigurationError: Ray is missing, or a worker has an API key in its environment.
@@ -121,7 +128,7 @@ def eval_executor(
         return
     from ecoptigen.distributed import RayEvalExecutor
 
-    with RayEvalExecutor(concurrency, ray_options, preload=modules_of(eval_func)) as executor:
+    with RayEvalExecutor(concurrency, ray_options, preload=modules_of(eval_func), serial=serial) as executor:
         yield executor
 
 

@@ -120,13 +120,9 @@ def waiting_for_money(fn: Callable[[int], Any], poll: float = 0.005) -> Callable
             try:
                 return fn(i)
             except BudgetExceededError:
-                if not _money_held():
+                if spend.money_held() <= 1e-12:
                     raise
-            while _money_held():
+            while spend.money_held() > 1e-12:
                 time.sleep(poll)
 
     return call
-
-
-def _money_held() -> bool:
-    return any(ledger.reserved > 1e-12 for ledger in spend.active_ledgers() if ledger.budget is not None)

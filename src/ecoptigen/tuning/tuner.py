@@ -180,7 +180,11 @@ class Tuner:
                 ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="ecoptigen-tune") as pool,
                 ThreadPoolExecutor(self.options.parallel_trials, thread_name_prefix="ecoptigen-trial") as trial_pool,
                 eval_executor(
-                    self.options.use_ray, self.options.concurrency, self.options.ray_options, self.evaluator.eval_func
+                    self.options.use_ray,
+                    self.options.concurrency,
+                    self.options.ray_options,
+                    self.evaluator.eval_func,
+                    self.options.serial_eval_func,
                 ) as executor,
                 TuningProgress(total, self.budget, self.metric, self.options.show_progress) as progress,
                 waiting.listening(progress.waiting),
