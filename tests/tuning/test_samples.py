@@ -7,6 +7,7 @@ import pytest
 from tuning_fakes import FakeEngine
 
 from ecoptigen.code_utils import eval_function_completions
+from ecoptigen.errors import EvalFuncError
 from ecoptigen.tuning.evaluate import TrialEvaluator
 from ecoptigen.tuning.outcome import Knowledge
 from ecoptigen.tuning.samples import Samples, next_round, prefix_rule, salt_after
@@ -117,3 +118,16 @@ def test_an_instance_decided_early_needs_nothing_more_and_counts_tokens_at_n():
     assert samples.missing(16) == 0 and samples.output_tokens_at(16) == 400
     assert Samples(have=4, output_tokens=100).missing(16) == 12
     assert [next_round(have, 5) for have in (0, 2)] == [2, 5] and next_round(0, 27) == 7
+
+
+def test_an_unusable_result_on_a_prefix_is_reported_before_eval_func_runs_on_the_other_rows():
+    calls = []
+
+    def broken(responses, q):
+        calls.append(q)
+        return {"success": float("nan")}
+
+    broken.prefix_rule_for = once_one_passes
+    with pytest.raises(EvalFuncError, match="data row 0"):
+        trial(FakeEngine(), broken).evaluate({"prompt": 0}, Knowledge())
+    assert calls == [DATA[0]["q"]]

@@ -291,7 +291,7 @@ class TrialEvaluator:
             if rule is None:
                 return
             deciding = [i for i in todo if samples[i].have < n]
-            results = self._call_eval_func(self._eval_executor(), params, samples, deciding)
+            results = self._results(params, samples, deciding)
             for i, result in zip(deciding, results, strict=True):
                 if rule(result, samples[i].have, n):
                     samples[i].result, samples[i].decided = result, True
@@ -399,14 +399,19 @@ class TrialEvaluator:
 
     def _run_eval_func(self, params: dict, samples: list[Samples], indices: list[int]) -> list[dict]:
         """eval_func's results on ``indices``, each instance evaluated once (kept in its samples)."""
-        executor = self._eval_executor()
         todo = [i for i in indices if samples[i].result is None]
-        if 0 in todo:  # an unusable result is reported before eval_func runs (and spends) on the rest
-            samples[0].result = self._call_eval_func(executor, params, samples, [0])[0]
-            todo.remove(0)
-        for i, result in zip(todo, self._call_eval_func(executor, params, samples, todo), strict=True):
+        for i, result in zip(todo, self._results(params, samples, todo), strict=True):
             samples[i].result = result
         return [samples[i].result for i in indices]  # type: ignore[misc]
+
+    def _results(self, params: dict, samples: list[Samples], rows: list[int]) -> list[dict]:
+        """eval_func's results on ``rows`` (ascending), with their responses so far; row 0 alone first, so
+        that an unusable result is reported before eval_func runs (and spends) on the rest."""
+        executor = self._eval_executor()
+        if len(rows) > 1 and rows[0] == 0:
+            first = self._call_eval_func(executor, params, samples, [0])
+            return first + self._call_eval_func(executor, params, samples, rows[1:])
+        return self._call_eval_func(executor, params, samples, rows)
 
     def _eval_executor(self) -> EvalExecutor:
         return self.executor or ThreadEvalExecutor(None if self.serial_eval else self.pool)
