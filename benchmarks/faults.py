@@ -17,6 +17,13 @@ Targets (issue 10): faulty runs at least 80% of the clean run's trials and never
 a killed and resumed run reports at most 1.25x the endpoint's bill (+$0.003), runs at least 80% of the
 clean run's trials, and pays again for nothing but what was in flight at the kill.
 
+The seeded endpoint answers the retry of a lost answer with the sample that was lost (common random
+numbers, docs/sim.md), so a faulty run sees the clean run's samples and its trials differ from the clean
+run's only by what the faults cost. Without that, one retried answer that changes a trial's score sends the
+search elsewhere, and the trial ratio measured the samples more than the faults (docs/tuning.md, "Failed
+requests and money"). ``lost_usd`` is what the endpoint billed for answers the client never got: the
+direct measure of money eaten by faults.
+
 Run: python benchmarks/faults.py [--quick] [--out FOLDER] (about 4 minutes; --quick: the chat tuning, one
 seed, under a minute)
 """
@@ -166,6 +173,7 @@ def run(workload: str, scenario: str, seed: int, latency: float, kill_after: int
         "billed_over_budget": billed > BUDGETS[workload] + 1e-12,
         "reported_total_over_billed": reported / billed if billed else None,
         "billed_but_lost_answers": stats["billed_but_lost"],
+        "lost_usd": stats["billed_but_lost_usd"],
         "server_requests": stats["requests"],
         "repeated_requests": stats["repeated_requests"],
         "seconds": round(time.monotonic() - started, 1),
@@ -213,6 +221,7 @@ def summarize(rows: list[dict]) -> list[dict]:
                 "sim_seed": row["sim_seed"],
                 "latency": row["latency"],
                 "trials_vs_clean": round(row["trials"] / base["trials"], 3) if base["trials"] else None,
+                "lost_share_of_budget": round(row["lost_usd"] / row["budget"], 4),
                 "billed_over_budget": row["billed_over_budget"],
                 "reported_total_over_billed": row["reported_total_over_billed"],
                 "reported_minus_1_25_billed": round(

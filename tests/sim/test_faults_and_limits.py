@@ -141,3 +141,28 @@ def test_bad_fault_configuration_is_rejected():
         sim.serve(faults={"explode": 0.1})
     with pytest.raises(ConfigurationError, match="add up"):
         sim.serve(faults={"429": 0.7, "500": 0.7})
+
+
+def test_an_answer_lost_to_a_fault_is_drawn_again_by_the_retry():
+    # Common random numbers: a seeded run with faults sees the samples of the same run without them, so
+    # comparing the two measures what the faults cost (benchmarks/faults.py), not which samples each drew.
+    def answers(fault_plan):
+        question = [{"role": "user", "content": "Is 9 prime? Answer Yes or No."}]
+        request = {"model": "gpt-4.1-nano", "messages": question, "max_tokens": 4, "temperature": 1.5, "n": 12}
+        texts = []
+        with sim.serve(seed=3, fault_plan=fault_plan) as server, httpx2.Client() as http:
+            for _ in fault_plan:
+                response = http.post(server.base_url + "/chat/completions", json=request)
+                try:
+                    texts.append([c["message"]["content"] for c in response.json()["choices"]])
+                except json.JSONDecodeError:  # the malformed answer: billed, lost
+                    pass
+            return texts, server.stats()
+
+    clean, clean_stats = answers([None, None])
+    faulty, faulty_stats = answers(["malformed", None, None])
+    assert len(faulty) == 2 and faulty == clean  # the retry got the lost sample; the next one is the clean run's
+    assert clean[0] != clean[1]  # identical requests still draw new samples
+    assert faulty_stats["billed_but_lost"] == 1 and faulty_stats["repeated_requests"] == 2
+    lost_bill = faulty_stats["total_billed_usd"] - clean_stats["total_billed_usd"]
+    assert faulty_stats["billed_but_lost_usd"] == pytest.approx(lost_bill) and lost_bill > 0

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import random
 import threading
@@ -38,6 +39,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     transport_fault: str | None = None
     raw: bytes | None = None
+    billed: float = 0.0  # dollars the answer was billed
 
 
 class _ApiError(Exception):
@@ -100,7 +102,9 @@ class Simulator:
         self.api_key = api_key
         self.closing = threading.Event()
         self._lock = threading.Lock()
-        self._occurrences: dict[str, int] = defaultdict(int)
+        self._occurrences: dict[str, int] = defaultdict(int)  # identical requests sampled so far
+        self._lost: dict[str, list[int]] = defaultdict(list)  # their samples lost to a fault, to draw again
+        self._answered: dict[str, int] = defaultdict(int)
         self._fault_occurrences: dict[str, int] = defaultdict(int)
         self._windows: dict[str, _RateWindow] = defaultdict(_RateWindow)
         self._fault_rng = random.Random(None if seed is None else f"faults|{seed}")
@@ -116,6 +120,7 @@ class Simulator:
                 "requests": 0,
                 "errors": 0,
                 "billed_but_lost": 0,
+                "billed_but_lost_usd": 0.0,
                 "repeated_requests": 0,
                 "total_billed_usd": 0.0,
                 "models": {},
@@ -199,11 +204,12 @@ class Simulator:
             self._count(info.name, error=True)
             return _fault_reply(fault)
         self._check_rate_limit(info.name, params["prompt_tokens"] + params["max_tokens"] * params["generate"])
-        reply = self._generate(info, request, params, chat, caller)
+        reply = self._generate(info, request, params, chat, caller, lost=fault is not None)
         if fault is None:
             return reply
         with self._lock:
             self._stats["billed_but_lost"] += 1
+            self._stats["billed_but_lost_usd"] += reply.billed
         lost = _fault_reply(fault)
         if fault == "truncated":
             lost.raw = json.dumps(reply.body).encode()
@@ -249,8 +255,10 @@ class Simulator:
                 raise error
             window.events.append((now, tokens_requested))
 
-    def _generate(self, info: models.ModelInfo, request: dict, params: dict, chat: bool, caller: str = "") -> Reply:
-        rng = self._rng(request)
+    def _generate(
+        self, info: models.ModelInfo, request: dict, params: dict, chat: bool, caller: str = "", lost: bool = False
+    ) -> Reply:
+        rng = self._rng(request, lost)
         prompt_text = params["prompt_text"]
         choices, completion_tokens, reasoning = [], 0, 0
         for index in range(params["generate"]):
@@ -280,7 +288,7 @@ class Simulator:
         }
         limits = self.rate_limits.get(info.name)
         headers = _rate_headers(limits, *self._windows[info.name].usage(time.monotonic()), 0.0) if limits else {}
-        return Reply(200, body, headers)
+        return Reply(200, body, headers, billed=billed)
 
     def _cached_tokens(self, caller: str, info: models.ModelInfo, request: dict, chat: bool, prompt_tokens: int) -> int:
         if self.prompt_cache is None or not self.prompt_cache.applies(info.name, prompt_tokens):
@@ -288,16 +296,28 @@ class Simulator:
         ids = prompt_token_ids(request, chat, info.name)
         return self.prompt_cache.serve(caller, info.name, ids, request.get("prompt_cache_key"))
 
-    def _rng(self, request: dict) -> random.Random:
+    def _rng(self, request: dict, lost: bool = False) -> random.Random:
+        """The randomness of one answer. Seeded, the k-th identical request draws the k-th sample, and a sample
+        whose answer is ``lost`` to a fault is drawn again by the next identical request: the retry gets the
+        answer the client never saw. So a run with faults sees the samples a run without them sees, and comparing
+        the two measures what the faults cost, not which samples each run happened to draw (common random
+        numbers). Either way the retry is a fresh draw from the same distribution, as a real model's would be."""
         canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
         if request.get("seed") is not None:
             return random.Random(f"request-seed|{request['seed']}|{canonical}")
         if self.seed is None:
             return random.Random()
         with self._lock:
-            occurrence = self._occurrences[canonical]
-            self._occurrences[canonical] += 1
-            self._stats["repeated_requests"] += occurrence > 0
+            self._stats["repeated_requests"] += self._answered[canonical] > 0
+            self._answered[canonical] += 1
+            lost_before = self._lost[canonical]
+            if lost_before:
+                occurrence = heapq.heappop(lost_before)
+            else:
+                occurrence = self._occurrences[canonical]
+                self._occurrences[canonical] += 1
+            if lost:
+                heapq.heappush(lost_before, occurrence)
         return random.Random(f"{self.seed}|{occurrence}|{canonical}")
 
     def _delay(self, output_tokens: int) -> None:
