@@ -1,5 +1,6 @@
 """Fault injection, rate limits and determinism behave as configured."""
 
+import contextlib
 import json
 import socket
 import threading
@@ -153,10 +154,8 @@ def test_an_answer_lost_to_a_fault_is_drawn_again_by_the_retry():
         with sim.serve(seed=3, fault_plan=fault_plan) as server, httpx2.Client() as http:
             for _ in fault_plan:
                 response = http.post(server.base_url + "/chat/completions", json=request)
-                try:
+                with contextlib.suppress(json.JSONDecodeError):  # the malformed answer: billed, lost
                     texts.append([c["message"]["content"] for c in response.json()["choices"]])
-                except json.JSONDecodeError:  # the malformed answer: billed, lost
-                    pass
             return texts, server.stats()
 
     clean, clean_stats = answers([None, None])
