@@ -24,8 +24,8 @@ search elsewhere, and the trial ratio measured the samples more than the faults 
 requests and money"). ``lost_usd`` is what the endpoint billed for answers the client never got: the
 direct measure of money eaten by faults.
 
-Run: python benchmarks/faults.py [--quick] [--out FOLDER] (about 4 minutes; --quick: the chat tuning, one
-seed, under a minute)
+Run: python benchmarks/faults.py [--quick] [--out FOLDER] (about 5 minutes; --quick: the chat tuning, one
+seed, about 1.5 minutes)
 """
 
 from __future__ import annotations
