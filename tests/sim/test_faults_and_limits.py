@@ -165,3 +165,29 @@ def test_an_answer_lost_to_a_fault_is_drawn_again_by_the_retry():
     assert faulty_stats["billed_but_lost"] == 1 and faulty_stats["repeated_requests"] == 2
     lost_bill = faulty_stats["total_billed_usd"] - clean_stats["total_billed_usd"]
     assert faulty_stats["billed_but_lost_usd"] == pytest.approx(lost_bill) and lost_bill > 0
+
+
+def test_an_answer_whose_client_went_away_is_billed_and_drawn_again():
+    # A tuning killed mid-request: the endpoint bills the answer, nobody receives it, and the resumed run's
+    # identical request gets that sample, as the uninterrupted run did.
+    request = {"model": "gpt-4.1-nano", "messages": [{"role": "user", "content": "Is 9 prime? Answer Yes or No."}]}
+    request |= {"max_tokens": 4, "temperature": 1.5, "n": 12}
+    with sim.serve(seed=3, latency=0.4) as server, httpx2.Client(timeout=10) as http:
+        first = http.post(server.base_url + "/chat/completions", json=request).json()
+    body = json.dumps(request).encode()
+    with sim.serve(seed=3, latency=0.4) as server, httpx2.Client(timeout=10) as http:
+        address = ("127.0.0.1", int(server.base_url.rsplit(":", 1)[1].split("/")[0]))
+        with socket.create_connection(address) as connection:  # sends the request, then goes away
+            head = b"POST /v1/chat/completions HTTP/1.1\r\nhost: sim\r\ncontent-type: application/json\r\n"
+            connection.sendall(head + b"content-length: %d\r\n\r\n%s" % (len(body), body))
+            time.sleep(0.1)
+        deadline = time.monotonic() + 5
+        while server.stats()["billed_but_lost"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lost = server.stats()
+        again = http.post(server.base_url + "/chat/completions", json=request).json()
+        second = http.post(server.base_url + "/chat/completions", json=request).json()
+    assert lost["billed_but_lost"] == 1 and lost["total_billed_usd"] > 0
+    assert lost["billed_but_lost_usd"] == pytest.approx(lost["total_billed_usd"])
+    texts = [[c["message"]["content"] for c in answer["choices"]] for answer in (first, again, second)]
+    assert texts[1] == texts[0] and texts[2] != texts[0]

@@ -80,8 +80,9 @@ def serve(
     Args:
         port: the port to listen on; 0 picks a free one.
         seed: makes every answer reproducible: the k-th identical request gets the same answer in
-            every run, however requests interleave. An answer lost to a fault is drawn again by the next
-            identical request, so a run with faults sees the samples of a run without them. ``None``: fresh
+            every run, however requests interleave. An answer lost to a fault, or whose client went away
+            before it was sent, is drawn again by the next identical request, so a run with faults (or
+            killed and resumed) sees the samples of a run without them. ``None``: fresh
             randomness.
         latency: seconds before an answer starts (time to first token); jittered by +-10%.
         per_token_latency: seconds per output token of the longest choice.
@@ -90,7 +91,8 @@ def serve(
             strike after the answer was generated, so it is billed and lost, as a real provider bills it:
             ``"hang"`` (no answer until the client gives up), ``"malformed"`` (a 200 with invalid JSON),
             ``"truncated"`` (the connection dies halfway through the body). ``stats()["billed_but_lost"]``
-            counts those, ``stats()["billed_but_lost_usd"]`` sums their bill.
+            counts those and the answers whose client went away, ``stats()["billed_but_lost_usd"]`` sums
+            their bill.
         fault_plan: the faults of the first requests to reach a model, in order (``None``: no fault), before
             ``faults`` apply; for tests that need a fault at an exact request.
         rate_limits: per model ``{"rpm": requests, "tpm": tokens}`` per minute, answered with 429.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +55,10 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
+        if reply.status == 200 and reply.transport_fault is None and self._client_gone():
+            self.server.simulator.lost(reply)  # billed, as a provider bills it; never received
+            self.close_connection = True
+            return
         payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
         self.send_response(reply.status)
         self.send_header("content-type", "application/json")
@@ -69,6 +74,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         self.wfile.write(payload)
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its end while its answer was being generated (killed, or gave up). An
+        HTTP/1.1 client sends nothing more on a connection while it waits for an answer, so a readable socket
+        with no data means the connection was closed."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError):
+            return True
 
 
 class SimHTTPServer(ThreadingHTTPServer):

@@ -40,6 +40,7 @@ class Reply:
     transport_fault: str | None = None
     raw: bytes | None = None
     billed: float = 0.0  # dollars the answer was billed
+    sample: tuple[str, int] | None = None  # (request, occurrence) of a seeded answer, to draw again if it is lost
 
 
 class _ApiError(Exception):
@@ -204,12 +205,10 @@ class Simulator:
             self._count(info.name, error=True)
             return _fault_reply(fault)
         self._check_rate_limit(info.name, params["prompt_tokens"] + params["max_tokens"] * params["generate"])
-        reply = self._generate(info, request, params, chat, caller, lost=fault is not None)
+        reply = self._generate(info, request, params, chat, caller)
         if fault is None:
             return reply
-        with self._lock:
-            self._stats["billed_but_lost"] += 1
-            self._stats["billed_but_lost_usd"] += reply.billed
+        self.lost(reply)
         lost = _fault_reply(fault)
         if fault == "truncated":
             lost.raw = json.dumps(reply.body).encode()
@@ -255,10 +254,17 @@ class Simulator:
                 raise error
             window.events.append((now, tokens_requested))
 
-    def _generate(
-        self, info: models.ModelInfo, request: dict, params: dict, chat: bool, caller: str = "", lost: bool = False
-    ) -> Reply:
-        rng = self._rng(request, lost)
+    def lost(self, reply: Reply) -> None:
+        """``reply`` was billed and never reached the client (a fault, or a client that went away)."""
+        with self._lock:
+            self._stats["billed_but_lost"] += 1
+            self._stats["billed_but_lost_usd"] += reply.billed
+            if reply.sample is not None:
+                canonical, occurrence = reply.sample
+                heapq.heappush(self._lost[canonical], occurrence)
+
+    def _generate(self, info: models.ModelInfo, request: dict, params: dict, chat: bool, caller: str = "") -> Reply:
+        rng, drawn = self._rng(request)
         prompt_text = params["prompt_text"]
         choices, completion_tokens, reasoning = [], 0, 0
         for index in range(params["generate"]):
@@ -288,7 +294,7 @@ class Simulator:
         }
         limits = self.rate_limits.get(info.name)
         headers = _rate_headers(limits, *self._windows[info.name].usage(time.monotonic()), 0.0) if limits else {}
-        return Reply(200, body, headers, billed=billed)
+        return Reply(200, body, headers, billed=billed, sample=drawn)
 
     def _cached_tokens(self, caller: str, info: models.ModelInfo, request: dict, chat: bool, prompt_tokens: int) -> int:
         if self.prompt_cache is None or not self.prompt_cache.applies(info.name, prompt_tokens):
@@ -296,17 +302,18 @@ class Simulator:
         ids = prompt_token_ids(request, chat, info.name)
         return self.prompt_cache.serve(caller, info.name, ids, request.get("prompt_cache_key"))
 
-    def _rng(self, request: dict, lost: bool = False) -> random.Random:
-        """The randomness of one answer. Seeded, the k-th identical request draws the k-th sample, and a sample
-        whose answer is ``lost`` to a fault is drawn again by the next identical request: the retry gets the
-        answer the client never saw. So a run with faults sees the samples a run without them sees, and comparing
-        the two measures what the faults cost, not which samples each run happened to draw (common random
-        numbers). Either way the retry is a fresh draw from the same distribution, as a real model's would be."""
+    def _rng(self, request: dict) -> tuple[random.Random, tuple[str, int] | None]:
+        """The randomness of one answer, and which sample it is. Seeded, the k-th identical request draws the
+        k-th sample, and a sample whose answer was :meth:`lost` is drawn again by the next identical request:
+        the retry gets the answer the client never saw. So a run with faults, or killed and resumed, sees the
+        samples of a run without them, and comparing the two measures what the faults cost, not which samples
+        each run happened to draw (common random numbers). Either way the retry is a draw from the same
+        distribution, as a real model's would be."""
         canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
         if request.get("seed") is not None:
-            return random.Random(f"request-seed|{request['seed']}|{canonical}")
+            return random.Random(f"request-seed|{request['seed']}|{canonical}"), None
         if self.seed is None:
-            return random.Random()
+            return random.Random(), None
         with self._lock:
             self._stats["repeated_requests"] += self._answered[canonical] > 0
             self._answered[canonical] += 1
@@ -316,9 +323,7 @@ class Simulator:
             else:
                 occurrence = self._occurrences[canonical]
                 self._occurrences[canonical] += 1
-            if lost:
-                heapq.heappush(lost_before, occurrence)
-        return random.Random(f"{self.seed}|{occurrence}|{canonical}")
+        return random.Random(f"{self.seed}|{occurrence}|{canonical}"), (canonical, occurrence)
 
     def _delay(self, output_tokens: int) -> None:
         if self.latency <= 0 and self.per_token_latency <= 0:
