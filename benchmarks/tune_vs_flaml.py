@@ -91,8 +91,10 @@ def run_ours(sim: SimWithStats, data: dict, args: argparse.Namespace) -> dict:
     from ecoptigen import oai
     from ecoptigen.code_utils import eval_function_completions, generate_assertions
 
-    assertions = generate_assertions if args.eval_func == "seed" else None
+    assertions = generate_assertions if args.eval_func in ("seed", "seed-all-n") else None
     evaluate = partial(eval_function_completions, assertions=assertions)
+    if args.eval_func == "seed-all-n":  # the same eval_func, without the rule by which a prefix decides it
+        evaluate = partial(_every_response, evaluate)
     os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"] = sim.base_url, "sk-sim-ecoptigen"
     times = TrialTimes()
     logging.getLogger("ecoptigen.tuning").addHandler(times)
@@ -147,6 +149,11 @@ def run_ours(sim: SimWithStats, data: dict, args: argparse.Namespace) -> dict:
     }
 
 
+def _every_response(evaluate, responses, **row):
+    """``evaluate`` under a name that declares no prefix rule: every trial buys all ``n`` completions."""
+    return evaluate(responses, **row)
+
+
 def run_reference(peer: str, sim: SimWithStats, data_file: str, args: argparse.Namespace) -> dict:
     python = peer_python(peer)
     with tempfile.TemporaryDirectory() as folder:
@@ -154,7 +161,8 @@ def run_reference(peer: str, sim: SimWithStats, data_file: str, args: argparse.N
         common = [
             "--base-url", sim.base_url, "--data", data_file, "--out", out, "--cache", os.path.join(folder, "cache"),
             "--inference-budget", str(args.inference_budget), "--optimization-budget", str(args.optimization_budget),
-            "--models", args.models, "--num-samples", str(args.num_samples), "--eval-func", args.eval_func,
+            "--models", args.models, "--num-samples", str(args.num_samples),
+            "--eval-func", "tests" if args.eval_func == "tests" else "seed",  # FLAML buys all n either way
             "--search-seed", str(args.search_seed_of_repeat),
         ]  # fmt: skip
         script = str(HERE / "_flaml_reference.py")
@@ -278,7 +286,11 @@ def parse_args() -> argparse.Namespace:
         "--num-samples", type=int, default=-1, help="-1 (the seed's): until the budget is spent; k: the first k trials"
     )
     parser.add_argument(
-        "--eval-func", choices=["seed", "tests"], default="seed", help="seed: with generate_assertions; tests: without"
+        "--eval-func",
+        choices=["seed", "tests", "seed-all-n"],
+        default="seed",
+        help="seed: with generate_assertions; tests: without; seed-all-n: seed, buying all n completions for every "
+        "instance (no deciding by a prefix of the responses, as FLAML)",
     )
     parser.add_argument("--references", default=",".join(REFERENCES), help="comma-separated peers to compare with")
     parser.add_argument("--search-seed", type=int, default=20, help="the first repeat's search seed (FLAML's: 20)")
