@@ -226,13 +226,18 @@ def main() -> None:
             print(f"{job.name:34} {job.script:28} {'' if job.quick else '(full run only) '}{job.what}")
         return
     if args.check:
+        malformed = 0
         for path in args.check:
             job = next((j for j in JOBS if j.name == path.stem), None)
             try:
                 check_results(path, quick=None, peers=job.peers if job else (), numbers=job.numbers if job else ())
             except SchemaError as exc:
-                raise SystemExit(f"malformed: {exc}") from None
-            print(f"{path}: well-formed")
+                print(f"malformed: {exc}")
+                malformed += 1
+            else:
+                print(f"{path}: well-formed")
+        if malformed:
+            raise SystemExit(f"{malformed} of {len(args.check)} results files are malformed")
         return
     out = args.out or (QUICK_RESULTS if args.quick else RESULTS)
     out.mkdir(parents=True, exist_ok=True)
