@@ -52,6 +52,7 @@ _TUNE_NUMBERS = (
     "runs.*.*.tune_seconds",
     "runs.*.*.billed",
 )
+_OURS_NUMBERS = tuple(n for n in _TUNE_NUMBERS if not n.startswith("summary.vs_"))  # with no reference
 _TUNE_PEERS = ("flaml-1.2.4", "flaml-2.7.0")
 _TUNE_WHAT = "the seed's HumanEval tuning vs FLAML 1.2.4 and 2.7.0 (0.5 s latency)"
 
@@ -154,6 +155,23 @@ JOBS = [
         quick=False,
         numbers=("profile.paid_total", "profile.eval_func_share", "runs.*.billed"),
         what="the same with FLAML's search seed (20) in every run",
+    ),
+    Job(
+        "tune_prefix_rule_on",
+        "tune_vs_flaml.py",
+        "--references= --repeats 8 --n-test 144",
+        quick=False,
+        numbers=_OURS_NUMBERS,
+        what="A/B of the prefix rule: the seed's HumanEval tuning ($1, 0.5 s latency), ecoptigen alone, 8 repeats, "
+        "144 held-out problems",
+    ),
+    Job(
+        "tune_prefix_rule_off",
+        "tune_vs_flaml.py",
+        "--references= --repeats 8 --n-test 144 --eval-func seed-all-n",
+        quick=False,
+        numbers=_OURS_NUMBERS,
+        what="the same, buying all n completions for every instance (no prefix rule, as FLAML)",
     ),
     Job(
         "tune_vs_flaml_real_tests",
