@@ -80,10 +80,17 @@ class _Handler(BaseHTTPRequestHandler):
         HTTP/1.1 client sends nothing more on a connection while it waits for an answer, so a readable socket
         with no data means the connection was closed."""
         try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
-        except (OSError, ValueError):
+            if hasattr(select, "poll"):  # poll has no limit on descriptor numbers, unlike select
+                poller = select.poll()
+                poller.register(self.connection, select.POLLIN)
+                readable = bool(poller.poll(0))
+            else:
+                readable = bool(select.select([self.connection], [], [], 0)[0])
+            return readable and not self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:  # reset by the peer
             return True
+        except ValueError:  # cannot tell: answer as if the client were there
+            return False
 
 
 class SimHTTPServer(ThreadingHTTPServer):

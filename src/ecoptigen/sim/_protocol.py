@@ -104,8 +104,7 @@ class Simulator:
         self.closing = threading.Event()
         self._lock = threading.Lock()
         self._occurrences: dict[str, int] = defaultdict(int)  # identical requests sampled so far
-        self._lost: dict[str, list[int]] = defaultdict(list)  # their samples lost to a fault, to draw again
-        self._answered: dict[str, int] = defaultdict(int)
+        self._lost: dict[str, list[int]] = {}  # their samples whose answers were lost, to draw again
         self._fault_occurrences: dict[str, int] = defaultdict(int)
         self._windows: dict[str, _RateWindow] = defaultdict(_RateWindow)
         self._fault_rng = random.Random(None if seed is None else f"faults|{seed}")
@@ -261,7 +260,7 @@ class Simulator:
             self._stats["billed_but_lost_usd"] += reply.billed
             if reply.sample is not None:
                 canonical, occurrence = reply.sample
-                heapq.heappush(self._lost[canonical], occurrence)
+                heapq.heappush(self._lost.setdefault(canonical, []), occurrence)
 
     def _generate(self, info: models.ModelInfo, request: dict, params: dict, chat: bool, caller: str = "") -> Reply:
         rng, drawn = self._rng(request)
@@ -315,14 +314,15 @@ class Simulator:
         if self.seed is None:
             return random.Random(), None
         with self._lock:
-            self._stats["repeated_requests"] += self._answered[canonical] > 0
-            self._answered[canonical] += 1
-            lost_before = self._lost[canonical]
+            lost_before = self._lost.get(canonical)
             if lost_before:
                 occurrence = heapq.heappop(lost_before)
+                if not lost_before:
+                    del self._lost[canonical]
             else:
                 occurrence = self._occurrences[canonical]
                 self._occurrences[canonical] += 1
+            self._stats["repeated_requests"] += bool(lost_before is not None or occurrence > 0)
         return random.Random(f"{self.seed}|{occurrence}|{canonical}"), (canonical, occurrence)
 
     def _delay(self, output_tokens: int) -> None:
