@@ -37,6 +37,7 @@ import contextvars
 import itertools
 import math
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ __all__ = [
     "money_held",
     "reserve",
     "run_in_context",
+    "wait_for_held_money",
 ]
 
 T = TypeVar("T")
@@ -365,6 +367,24 @@ def money_held() -> float:
         (0.25, 0)
     """
     return sum(ledger.reserved for ledger in _ACTIVE.get() if ledger.budget is not None)
+
+
+def wait_for_held_money(poll: float = 0.005) -> bool:
+    """Wait until no money is held for requests in flight on the budgets active in this context.
+
+    For a request refused by a budget: when money was held, it may fit once those requests settle, and
+    this returns ``True`` after they have (try again); when none was, the refusal is final and this returns
+    ``False`` at once.
+
+    Example:
+        >>> wait_for_held_money()
+        False
+    """
+    if money_held() <= 1e-12:
+        return False
+    while money_held() > 1e-12:
+        time.sleep(poll)
+    return True
 
 
 def budget_enforced() -> bool:

@@ -14,7 +14,6 @@ import contextvars
 import itertools
 import logging
 import math
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,7 +32,6 @@ logger = logging.getLogger("ecoptigen.distributed")
 # extra workers for each trial (seconds each) and stops them between trials; eval_func parallelises its
 # own sandbox checks. Ray runs a call again when its worker or node died (not when eval_func raised).
 DEFAULT_TASK_OPTIONS: dict[str, Any] = {"num_cpus": 1, "max_retries": 3}
-_MONEY_POLL = 0.005
 
 
 # One eval_func call: the responses of one data instance, and the instance (tuning.executors.EvalCall).
@@ -166,11 +164,9 @@ class RayEvalExecutor:
         while todo:
             answers.update(self._run(function, calls, todo, context))
             refused = [i for i in todo if isinstance(answers[i].error, BudgetExceededError)]
-            if not refused or spend.money_held() <= 1e-12:
+            # Refused only because requests in flight held money: once they settle, try those again.
+            if not refused or not spend.wait_for_held_money():
                 break
-            # Refused only because requests in flight hold money: wait for them, and try those again.
-            while spend.money_held() > 1e-12:
-                time.sleep(_MONEY_POLL)
             todo = refused
         errors: list[tuple[int, BaseException]] = [
             (i, error) for i in sorted(answers) if (error := answers[i].error) is not None

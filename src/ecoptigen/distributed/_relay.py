@@ -43,7 +43,6 @@ __all__ = ["Answer", "RelayClient", "RelayPump", "RequestRelay", "portable"]
 logger = logging.getLogger("ecoptigen.distributed")
 
 _TAKE_WAIT = 0.2  # seconds the pump's long poll waits for requests before checking whether to stop
-_MONEY_POLL = 0.005
 
 
 @dataclass
@@ -139,12 +138,10 @@ def _send(payload: Any) -> Answer:
         try:
             return Answer(receive(chat, context, kwargs))
         except BudgetExceededError as exc:
-            if spend.money_held() <= 1e-12:
+            if not spend.wait_for_held_money():
                 return Answer(error=portable(exc))
         except Exception as exc:
             return Answer(error=portable(exc))
-        while spend.money_held() > 1e-12:
-            time.sleep(_MONEY_POLL)
 
 
 class RelayPump:

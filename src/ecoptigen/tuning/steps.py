@@ -9,7 +9,6 @@ is held for requests still in flight.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, wait
 from typing import Any
@@ -120,9 +119,7 @@ def waiting_for_money(fn: Callable[[int], Any], poll: float = 0.005) -> Callable
             try:
                 return fn(i)
             except BudgetExceededError:
-                if spend.money_held() <= 1e-12:
+                if not spend.wait_for_held_money(poll):
                     raise
-            while spend.money_held() > 1e-12:
-                time.sleep(poll)
 
     return call
