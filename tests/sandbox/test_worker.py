@@ -35,8 +35,9 @@ def test_a_run_sees_no_process_but_the_worker_and_itself(one_worker):
     for _ in range(3):
         result = one_worker.run(LIST_PROCESSES, timeout=5)
         seen = json.loads(result.output)
-        # The worker is PID 1 (--as-pid-1), else bubblewrap's init is and the worker is PID 2.
-        worker = [1] if "--as-pid-1" in _backends._hardening_flags() else [1, 2]
+        # The worker's zygote is PID 1 (--as-pid-1) and its monitor PID 2; else bubblewrap's init is
+        # PID 1 and they are 2 and 3.
+        worker = [1, 2] if "--as-pid-1" in _backends._hardening_flags() else [1, 2, 3]
         assert result.passed and seen["pids"] == [*worker, seen["own"]]
 
 
