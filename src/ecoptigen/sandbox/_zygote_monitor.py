@@ -61,7 +61,7 @@ class Ready:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def exit_status(zygote, pid):
+def child_status(zygote, pid):
     """The exit status of child ``pid``, which the zygote sends once it has reaped it."""
     message = zygote.recv(4096)
     if not message:
@@ -86,7 +86,7 @@ def read_capped(fds, deadline, zygote, pid, mode):
         watched = list(open_fds) + ([zygote] if status is None else [])
         for fd in select.select(watched, [], [], remaining)[0]:
             if fd is zygote:
-                status = exit_status(zygote, pid)
+                status = child_status(zygote, pid)
                 sweep(mode, pid)
                 continue
             chunk = os.read(fd, 65536)
@@ -212,7 +212,7 @@ def run_job(job, header, test_length, ready, mode, protocol_in, zygote):
     if status is None:  # out of time: the child first (SIGKILL cannot be caught), then the rest
         with contextlib.suppress(OSError):
             os.kill(ready.pid, signal.SIGKILL)
-        status = exit_status(zygote, ready.pid)
+        status = child_status(zygote, ready.pid)
         sweep(mode, ready.pid)
     files, left_out = collect_files(ready.workdir, job.get("files") or {}) if job.get("collect_files") else ({}, 0)
     result = answer(job, start, status, timed_out, output, report, truncated)
