@@ -35,6 +35,8 @@ import contextlib
 import gc
 import json
 import os
+import select
+import signal
 import socket
 import sys
 
@@ -130,6 +132,13 @@ def not_dumpable():
     return prctl(4, 0)  # PR_SET_DUMPABLE, 0
 
 
+def host_gone():
+    """Whether the host has closed our stdin (it holds the only writing end): it has exited."""
+    poller = select.poll()
+    poller.register(0, select.POLLIN)
+    return any(events & (select.POLLHUP | select.POLLERR) for _, events in poller.poll(0))
+
+
 def serve_children(monitor_socket, monitor_pid, keep_out):
     """The zygote's loop: fork a child, hand it to the monitor, reap it (and any orphan, as PID 1),
     report its exit status; fork the next when the monitor asks. Returns when the monitor has gone."""
@@ -157,6 +166,12 @@ def serve_children(monitor_socket, monitor_pid, keep_out):
 
 
 def main():
+    # Die with our parent (bubblewrap, or the host for the weak backend). bubblewrap asks the same for
+    # us, but the switch to the unprivileged user (setpriv, as root) clears it: the kernel resets the
+    # parent-death signal whenever a process's user changes.
+    prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if host_gone():  # it died before we asked: no signal will come
+        return
     mode = sys.argv[1] if len(sys.argv) > 1 else "namespace"
     hardened = not_dumpable()
     for name in PRELOADED:

@@ -72,10 +72,11 @@ def child_status(zygote, pid):
     return info["status"]
 
 
-def read_capped(fds, deadline, zygote, pid, mode):
+def read_capped(fds, deadline, zygote, pid, mode, protocol_in):
     """Collect output and the record until the child has exited and the pipes are drained, or the
     deadline passes. Anything the child left running is killed as soon as the child exits, so a
-    grandchild holding a pipe open cannot stretch a run to its timeout."""
+    grandchild holding a pipe open cannot stretch a run to its timeout. If the host goes meanwhile
+    (our stdin ends: the host sends nothing while a job runs), the job is killed and we exit."""
     output, report, truncated, report_over = bytearray(), bytearray(), False, False
     open_fds = dict(fds)
     status = None
@@ -83,8 +84,13 @@ def read_capped(fds, deadline, zygote, pid, mode):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        watched = list(open_fds) + ([zygote] if status is None else [])
+        watched = list(open_fds) + ([zygote] if status is None else []) + [protocol_in]
         for fd in select.select(watched, [], [], remaining)[0]:
+            if fd == protocol_in:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                sweep(mode, pid)
+                os._exit(0)  # the zygote follows, and with it the sandbox
             if fd is zygote:
                 status = child_status(zygote, pid)
                 sweep(mode, pid)
@@ -208,7 +214,7 @@ def run_job(job, header, test_length, ready, mode, protocol_in, zygote):
         os.close(ready.test_w)
     deadline = start + job["timeout"]
     fds = {ready.out_r: "out", ready.report_r: "report"}
-    output, report, truncated, status, timed_out = read_capped(fds, deadline, zygote, ready.pid, mode)
+    output, report, truncated, status, timed_out = read_capped(fds, deadline, zygote, ready.pid, mode, protocol_in)
     if status is None:  # out of time: the child first (SIGKILL cannot be caught), then the rest
         with contextlib.suppress(OSError):
             os.kill(ready.pid, signal.SIGKILL)
