@@ -121,7 +121,9 @@ class Journal:
         >>> path = os.path.join(tempfile.mkdtemp(), "tune.jsonl")
         >>> journal = Journal.open(path, "abc", metric="success", mode="max")
         >>> journal.money("hold", 0, 0.5); journal.money("paid", 0, 0.01)
-        >>> journal.append({"kind": "trial", "index": 0, "config": {"n": 1}})
+        >>> journal.append({"kind": "trial", "index": 0, "config": {"n": 1}, "status": "ok",
+        ...                 "metrics": {"success": 1.0}, "inference_cost": 0.001, "cost": 0.01})
+        >>> journal.close()
         >>> again = Journal.open(path, "abc", metric="success", mode="max")
         >>> [r["index"] for r in again.records], again.paid, again.next_id
         ([0], 0.01, 1)

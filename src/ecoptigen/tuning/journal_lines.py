@@ -88,7 +88,7 @@ def _trial_problem(record: dict[str, Any], metric: str | None) -> str | None:
     if metric is not None and (metric not in metrics or math.isnan(metrics[metric])):
         return f"its metrics have no number for the tuning's metric {metric!r}"
     for name in ("cost", "paid", "total_paid", "unconfirmed"):
-        if name in record and (problem := _money(name, record)):
+        if (name == "cost" or name in record) and (problem := _money(name, record)):
             return problem
     cost = record.get("inference_cost")
     if not (_is_number(cost) and cost >= 0):
