@@ -24,7 +24,7 @@ from tuning_fakes import FakeEngine
 
 from ecoptigen import errors, sim, tuning
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.tuning import journal as journal_module
+from ecoptigen.tuning import _journal as journal_module
 from ecoptigen.tuning._flaml import tune as flaml_tune
 
 DATA = [{"q": f"question {i}", "answer": i} for i in range(8)]
@@ -91,7 +91,7 @@ def test_point_7_a_second_run_on_a_journal_in_use_is_refused_at_once_naming_the_
 HOLD_THE_LOCK = textwrap.dedent(
     """
     import sys, time
-    from ecoptigen.tuning.journal_lock import JournalLock
+    from ecoptigen.tuning._journal_lock import JournalLock
     lock = JournalLock.acquire(sys.argv[1])
     print("locked", flush=True)
     time.sleep(600)

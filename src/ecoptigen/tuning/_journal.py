@@ -24,10 +24,10 @@ arguments replays the journal's trials into the searcher instead of evaluating t
 searcher is deterministic, it proposes the same configurations in the same order and continues where
 the killed run stopped. Secrets (``api_key``, ``config_list``) are never written.
 
-What a resume trusts is checked first (:mod:`~ecoptigen.tuning.journal_lines`): a last line cut short
+What a resume trusts is checked first (:mod:`~ecoptigen.tuning._journal_lines`): a last line cut short
 by a kill (no newline at its end) is dropped with a warning; any other damaged or implausible line, or
 more money recorded than the budget allows, stops the resume with the file, the line and what to do.
-Only one run may use a journal at a time (:mod:`~ecoptigen.tuning.journal_lock`). A write that fails
+Only one run may use a journal at a time (:mod:`~ecoptigen.tuning._journal_lock`). A write that fails
 (a full disk) raises :class:`~ecoptigen.errors.StorageError` naming the file, and every later write
 of the run fails the same way without touching the file, so the file ends with at most one torn line,
 which the next resume drops.
@@ -49,9 +49,9 @@ from typing import Any
 
 from ecoptigen.errors import ConfigurationError, StorageError
 from ecoptigen.tuning._flaml import Domain
+from ecoptigen.tuning._journal_lines import MONEY_KINDS, MoneyIds, line_problem
+from ecoptigen.tuning._logs import RunLogger
 from ecoptigen.tuning.analysis import CREDENTIAL_KEYS
-from ecoptigen.tuning.journal_lines import MONEY_KINDS, MoneyIds, line_problem
-from ecoptigen.tuning.logs import RunLogger
 
 __all__ = ["JOURNAL_VERSION", "Journal", "describe", "fingerprint"]
 
@@ -219,7 +219,7 @@ class Journal:
         return left
 
     def money(self, kind: str, number: int, usd: float) -> None:
-        """Write one money event of the tuning's ledger (a :data:`ecoptigen.spend.Listener`)."""
+        """Write one money event of the tuning's ledger (a :data:`ecoptigen.money.ledger.Listener`)."""
         self._write({"kind": kind, "id": number, "usd": usd})
 
     def append(self, record: dict[str, Any]) -> None:

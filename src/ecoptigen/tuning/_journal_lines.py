@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any, TypeGuard, get_args
 
-from ecoptigen.tuning.outcome import Status
+from ecoptigen.tuning._outcome import Status
 
 __all__ = ["KINDS", "MoneyIds", "line_problem"]
 
