@@ -258,6 +258,27 @@ def test_point_9_a_full_disk_before_any_result_raises_a_storage_error_naming_the
     assert failed.value.analysis is not None
 
 
+def test_point_9_a_full_disk_under_the_cache_is_named_and_the_tuning_goes_on(endpoint, tmp_path, monkeypatch):
+    import diskcache
+
+    from ecoptigen import oai
+
+    def full(self, key, value, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(diskcache.Cache, "set", full)
+    log = tmp_path / "tune.jsonl"
+    data = [{"definition": f"def add_{i}(a, b):"} for i in range(3)]
+    with pytest.warns(RuntimeWarning, match=r"the response cache in .*cache.*could not be written.*No space left"):
+        config, analysis = oai.Completion.tune(
+            data=data, metric="success", mode="max", eval_func=lambda responses, **_: {"success": 1.0},
+            log_file_name=str(log), optimization_budget=0.01, num_samples=2, model="gpt-4o-mini",
+            prompt="{definition}", max_tokens=16, n=1, show_progress=False,
+        )  # fmt: skip
+    assert len(analysis.trials) == 2 and config["model"] == "gpt-4o-mini"
+    assert analysis.total_cost == pytest.approx(endpoint.stats()["total_billed_usd"])  # the journal still knows
+
+
 # -- 10: Ctrl-C with requests in flight ---------------------------------------------------------------------
 
 INTERRUPTIBLE = textwrap.dedent(
