@@ -376,9 +376,9 @@ def test_resuming_with_a_larger_budget_continues_to_it_and_says_what_it_resumed(
     second = FakeEngine()
     with caplog.at_level(logging.INFO, logger="ecoptigen.tuning"):
         _, resumed = run(second, log_file_name=log, optimization_budget=2 * budget, logging_level=logging.INFO)
-    paid = f"${ended.total_cost:.6f}"
-    assert f"resumed {len(ended.trials)} trials from {log}, {paid} already paid" in caplog.text
     assert len(resumed.trials) > len(ended.trials)
     assert resumed.total_cost > 1.5 * budget  # it went on spending, towards the new budget ...
     assert resumed.total_cost <= 2 * budget  # ... and not past it
     assert resumed.total_cost == pytest.approx(first.paid + second.paid)
+    paid = f"${ended.total_cost:.6f}"
+    assert f"resumed {len(ended.trials)} trials from {log}, {paid} already paid" in caplog.text
