@@ -258,6 +258,58 @@ def test_point_9_a_full_disk_before_any_result_raises_a_storage_error_naming_the
     assert failed.value.analysis is not None
 
 
+ON_A_SMALL_DISK = textwrap.dedent(
+    """
+    import json, shutil, sys
+    from ecoptigen import oai
+    log, cache, copy = sys.argv[1], sys.argv[2], sys.argv[3]
+    data = json.loads(sys.argv[4])
+    oai.Completion.set_cache(seed=7, cache_path_root=cache)
+    def has_text(responses, **instance):
+        return {"success": float(any(str(r).strip() for r in responses))}
+    config, analysis = oai.Completion.tune(
+        data=data, metric="success", mode="max", eval_func=has_text, log_file_name=log,
+        optimization_budget=0.05, num_samples=-1, model=["gpt-4o-mini", "gpt-4.1-nano"],
+        prompt=["{definition}", "# Python 3{definition}"], max_tokens=32, n=1, show_progress=False)
+    shutil.copy(log, copy)  # the small disk goes away with this process
+    print(json.dumps({"config": config, "stopped": analysis.stopped_because, "trials": len(analysis.trials),
+                      "paid": analysis.total_cost, "unconfirmed": analysis.unconfirmed_cost}))
+    """
+)
+
+
+def test_point_9_a_real_full_disk_stops_the_run_with_the_best_config_and_the_resume_works(endpoint, tmp_path):
+    """The journal on a 16 KiB tmpfs of its own (bubblewrap mounts it, as the sandbox's root does)."""
+    from ecoptigen import oai
+
+    small, cache, copy = tmp_path / "small", str(tmp_path / "cache"), tmp_path / "copied.jsonl"
+    small.mkdir()
+    log = str(small / "tune.jsonl")
+    data = [{"definition": f"def add_{i}(a, b):"} for i in range(4)]
+    bwrap = ["bwrap", "--dev-bind", "/", "/", "--size", "16384", "--tmpfs", str(small), "--"]
+    done = subprocess.run(
+        [*bwrap, sys.executable, "-W", "error", "-c", ON_A_SMALL_DISK, log, cache, str(copy), json.dumps(data)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.splitlines()[-1])
+    assert summary["stopped"].startswith(f"the disk failed: the journal {log} could not be written")
+    assert "No space left on device" in summary["stopped"]
+    assert summary["config"]["model"] in ("gpt-4o-mini", "gpt-4.1-nano") and summary["trials"] >= 1
+    billed = endpoint.stats()["total_billed_usd"]
+    assert billed - 1e-9 <= summary["paid"] + summary["unconfirmed"]  # nothing was sent unaccounted for
+
+    _, resumed = oai.Completion.tune(
+        data=data, metric="success", mode="max",
+        eval_func=lambda responses, **_: {"success": float(any(str(r).strip() for r in responses))},
+        log_file_name=str(copy), optimization_budget=0.05, num_samples=summary["trials"] + 3,
+        model=["gpt-4o-mini", "gpt-4.1-nano"], prompt=["{definition}", "# Python 3{definition}"],
+        max_tokens=32, n=1, show_progress=False,
+    )  # fmt: skip
+    assert sum(t.replayed for t in resumed.trials) >= 1 and len(resumed.trials) == summary["trials"] + 3
+    assert endpoint.stats()["total_billed_usd"] <= 0.05
+
+
 def test_point_9_a_full_disk_under_the_cache_is_named_and_the_tuning_goes_on(endpoint, tmp_path, monkeypatch):
     import diskcache
 
