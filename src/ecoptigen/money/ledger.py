@@ -173,6 +173,11 @@ class SpendLedger:
             raise
         return Reservation(self, amount, number)
 
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._stopped is not None
+
     def stop(self, reason: str) -> None:
         """Refuse every later :meth:`hold` with :class:`~ecoptigen.errors.RunStopped` (``reason`` says why);
         holds already taken end as usual, so the requests in flight settle."""

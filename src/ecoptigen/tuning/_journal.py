@@ -263,6 +263,12 @@ class Journal:
         """The error of the write that failed, if one did (the journal then writes nothing more)."""
         return self._failure
 
+    @property
+    def failure_cause(self) -> str:
+        """What the operating system said when the write failed (e.g. "No space left on device"), or ``""``."""
+        cause = self._failure.__cause__ if self._failure is not None else None
+        return (getattr(cause, "strerror", None) or str(cause)) if cause is not None else ""
+
     def close(self) -> None:
         """Close the file (appends reopen it)."""
         with self._lock:

@@ -279,13 +279,12 @@ class Tuner:
 
     def _disk_failed(self) -> str:
         """Stop the run after a write of the journal failed: no new request, the trials so far are kept."""
-        failure = self.journal.failure
-        path = failure.path if failure is not None else self.journal.path
-        reason = f"the disk failed: the journal {path} could not be written"
-        self.ledger.stop(reason)
-        if failure is not None:
-            logger.error("%s", failure)
-        return f"{reason} ({failure})" if failure is not None else reason
+        journal = self.journal
+        reason = f"the disk failed: the journal {journal.path} could not be written ({journal.failure_cause})"
+        if not self.ledger.stopped:
+            self.ledger.stop(reason)
+            logger.error("%s", journal.failure)
+        return reason
 
     def _interrupted(self, running: int) -> None:
         """Ctrl-C: refuse every new request at once, and let the ones in flight settle (or their holds stay
