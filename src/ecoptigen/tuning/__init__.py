@@ -32,6 +32,7 @@ from ecoptigen.options import check_known, create_options, tune_options
 from ecoptigen.tuning import logs
 from ecoptigen.tuning.analysis import Analysis, Trial
 from ecoptigen.tuning.executors import check_use_ray, eval_executor
+from ecoptigen.tuning.scores import check_metric_names
 from ecoptigen.tuning.space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
 from ecoptigen.tuning.testing import TEST_OPTIONS, remember_eval_func, resolve_test_call, run_test
 from ecoptigen.tuning.tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions
@@ -268,6 +269,8 @@ def test(
         ['cost', 'inference_cost', 'success']
     """
     config, eval_func, _ = resolve_test_call(engine, config, eval_func, {})
+    if isinstance(agg_method, dict):
+        check_metric_names(agg_method, eval_func, "agg_method's metric")
     check_known(config, create_options() | set(TEST_OPTIONS), "test")
     _refuse_raise_option(config, "test")
     if not isinstance(data, list) or not data:
