@@ -11,6 +11,7 @@ Every exception ecoptigen raises on purpose derives from :class:`EcoptigenError`
      ├── TuningError               a tuning ended without any configuration fully evaluated within budget
      ├── RequestError             the endpoint answered with an error that retrying cannot fix
      │    ├── AuthenticationError  the endpoint refused the credentials
+     │    ├── EndpointUnreachableError  an endpoint that never answered cannot be connected to
      │    └── RetryableError       every attempt failed with an error worth retrying
      │         ├── RateLimitError  the endpoint kept answering 429
      │         └── RequestTimeout  the endpoint kept timing out or dropping the connection
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigurationError",
     "EcoptigenError",
     "EcoptigenWarning",
+    "EndpointUnreachableError",
     "EvalFuncError",
     "InferenceBudgetWarning",
     "RateLimitError",
@@ -120,6 +122,11 @@ class RequestError(EcoptigenError):
 
 class AuthenticationError(RequestError):
     """Raised when the endpoint refused the API key (HTTP 401 or 403)."""
+
+
+class EndpointUnreachableError(RequestError):
+    """Raised at once, without retrying, when an endpoint that has not answered once cannot be connected to
+    (connection refused, unknown host, no route): most likely a wrong ``base_url`` or a server not started."""
 
 
 class RetryableError(RequestError):

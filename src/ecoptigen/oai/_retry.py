@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ecoptigen import waiting
+from ecoptigen.oai._endpoints import ClientCache
 from ecoptigen.oai._errors import Failure
+from ecoptigen.oai._io import BlockingIO, Sleep, Steps, drive
 
-__all__ = ["RetryLog", "RetryPolicy", "call_with_retries"]
+__all__ = ["RetryLog", "RetryPolicy", "call_with_retries", "retrying"]
 
 logger = logging.getLogger("ecoptigen.oai")
 
@@ -46,14 +48,14 @@ class RetryPolicy:
         return rng.uniform(backoff / 2, backoff)  # jitter spreads out clients that failed together
 
 
-def call_with_retries(
-    attempt: Callable[[], T],
+def retrying(
+    attempt: Callable[[], Steps[T]],
     on_failure: Callable[[BaseException], Failure],
     policy: RetryPolicy,
-    sleep: Callable[[float], None] = time.sleep,
     on_wait: Callable[[Failure, float, int], None] | None = None,
-) -> T:
-    """Run ``attempt`` until it succeeds, a failure is not retryable, or ``retry_timeout`` is used up.
+) -> Steps[T]:
+    """Steps (see :mod:`ecoptigen.oai._io`) that run ``attempt`` until it succeeds, a failure is not
+    retryable, or ``retry_timeout`` is used up.
 
     ``on_failure`` translates an exception into a :class:`Failure` (and may settle money); exceptions it
     does not handle propagate unchanged. ``on_wait(failure, seconds, next_attempt)`` is called before
@@ -67,7 +69,7 @@ def call_with_retries(
     number = 1
     while True:
         try:
-            return attempt()
+            return (yield from attempt())
         except Exception as exc:
             failure = on_failure(exc)
             if not failure.retryable:
@@ -79,7 +81,28 @@ def call_with_retries(
                 raise failure.error from exc
             if on_wait is not None:
                 on_wait(failure, wait, number)
-            sleep(wait)
+            yield Sleep(wait)
+
+
+def call_with_retries(
+    attempt: Callable[[], T],
+    on_failure: Callable[[BaseException], Failure],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    on_wait: Callable[[Failure, float, int], None] | None = None,
+) -> T:
+    """:func:`retrying` for a plain function ``attempt``, waiting with ``sleep``.
+
+    Raises:
+        EcoptigenError: the translated error of the last failed attempt.
+    """
+
+    def steps() -> Steps[T]:
+        return attempt()
+        yield  # a generator that asks for nothing
+
+    waits = retrying(steps, on_failure, policy, on_wait)
+    return drive(waits, BlockingIO(ClientCache(size=0), sleep))
 
 
 class RetryLog:
