@@ -12,8 +12,8 @@ import time
 import pytest
 
 from ecoptigen import errors, oai, sim
+from ecoptigen.money.ledger import SpendLedger
 from ecoptigen.oai import CompletionEngine
-from ecoptigen.spend import SpendLedger
 
 PROMPTS = [f"Say the number {i}" for i in range(8)]
 

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from ecoptigen import errors, oai, sim
+from ecoptigen.money.ledger import SpendLedger
 from ecoptigen.oai import CompletionEngine
-from ecoptigen.spend import SpendLedger
 
 # The issue's acceptance bound: a user with a wrong base URL learns it within seconds, not after retry_timeout.
 WITHIN = 10.0
@@ -60,7 +60,7 @@ def warm_up_a_cold_process(base_url):
     """Load what a process loads once (the tuner's imports: flaml, numpy; the tokenizer; the SDK's modules), so
     that the clock below measures how soon the failure is reported, not a cold start on a busy machine."""
     import ecoptigen.tuning  # noqa: F401
-    from ecoptigen import pricing
+    from ecoptigen.money import prices as pricing
 
     pricing.prompt_tokens("gpt-4o-mini", True, None, [{"role": "user", "content": "warm"}])
     with pytest.raises(errors.EndpointUnreachableError):

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import openai
 
 from ecoptigen import errors
-from ecoptigen.oai._endpoints import Endpoint
+from ecoptigen.client._endpoints import Endpoint
 
 __all__ = ["CANNOT_CONNECT", "Failure", "never_answered", "translate_sdk_error"]
 

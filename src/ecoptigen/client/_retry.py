@@ -1,7 +1,7 @@
 """ecoptigen's one retry policy: exponential backoff with jitter, honouring ``Retry-After``.
 
 Waits are never silent: :class:`RetryLog` logs each one (a WARNING for the first of a burst, INFO for
-the rest) and announces it to progress displays (:mod:`ecoptigen.waiting`).
+the rest) and announces it to progress displays (:mod:`ecoptigen.run_context._waiting`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ecoptigen import waiting
-from ecoptigen.oai._endpoints import ClientCache
-from ecoptigen.oai._errors import Failure
-from ecoptigen.oai._io import BlockingIO, Sleep, Steps, drive
+from ecoptigen.client._endpoints import ClientCache
+from ecoptigen.client._errors import Failure
+from ecoptigen.client._io import BlockingIO, Sleep, Steps, drive
+from ecoptigen.run_context import _waiting as waiting
 
 __all__ = ["RetryLog", "RetryPolicy", "call_with_retries", "retrying"]
 
@@ -54,7 +54,7 @@ def retrying(
     policy: RetryPolicy,
     on_wait: Callable[[Failure, float, int], None] | None = None,
 ) -> Steps[T]:
-    """Steps (see :mod:`ecoptigen.oai._io`) that run ``attempt`` until it succeeds, a failure is not
+    """Steps (see :mod:`ecoptigen.client._io`) that run ``attempt`` until it succeeds, a failure is not
     retryable, or ``retry_timeout`` is used up.
 
     ``on_failure`` translates an exception into a :class:`Failure` (and may settle money); exceptions it

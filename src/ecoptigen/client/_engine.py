@@ -12,7 +12,7 @@ A request goes through small steps, one concern each::
                                     answered and cannot be connected to fails at once
                          └─ Send    one SDK call, performed by _io.BlockingIO or _io.AsyncIO
 
-The steps are generators that yield the I/O they need (:mod:`ecoptigen.oai._io`), so ``create`` and
+The steps are generators that yield the I/O they need (:mod:`ecoptigen.client._io`), so ``create`` and
 ``acreate`` share every step and differ only in how a request is sent and how a wait is waited.
 Every method may be called from many threads (and ``acreate`` from many tasks) at once. An engine owns
 its SDK clients and response caches; :meth:`CompletionEngine.close` (or leaving a ``with`` block) closes
@@ -36,7 +36,15 @@ from typing import Any
 import httpx2
 import openai
 
-from ecoptigen import models, spend
+from ecoptigen.client._cache import ResponseCache, cache_key
+from ecoptigen.client._endpoints import AsyncClientCaches, ClientCache, Endpoint
+from ecoptigen.client._errors import CANNOT_CONNECT, Failure, never_answered, translate_sdk_error
+from ecoptigen.client._io import AsyncIO, BlockingIO, Send, Steps, adrive, drive
+from ecoptigen.client._keywords import check_known, config_options
+from ecoptigen.client._quirks import EndpointQuirks
+from ecoptigen.client._request import PreparedRequest, prepare
+from ecoptigen.client._responses import Response
+from ecoptigen.client._retry import RetryLog, RetryPolicy, retrying
 from ecoptigen.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -45,15 +53,8 @@ from ecoptigen.errors import (
     RequestError,
     RetryableError,
 )
-from ecoptigen.oai._cache import ResponseCache, cache_key
-from ecoptigen.oai._endpoints import AsyncClientCaches, ClientCache, Endpoint
-from ecoptigen.oai._errors import CANNOT_CONNECT, Failure, never_answered, translate_sdk_error
-from ecoptigen.oai._io import AsyncIO, BlockingIO, Send, Steps, adrive, drive
-from ecoptigen.oai._quirks import EndpointQuirks
-from ecoptigen.oai._request import PreparedRequest, prepare
-from ecoptigen.oai._retry import RetryLog, RetryPolicy, retrying
-from ecoptigen.options import check_known, config_options
-from ecoptigen.responses import Response
+from ecoptigen.money import catalog as models
+from ecoptigen.money import ledger as spend
 
 __all__ = ["DEFAULT_SETTINGS", "CompletionEngine"]
 
@@ -71,7 +72,7 @@ class CompletionEngine:
         cache_seed: the cache namespace used when a request's config has no ``seed``.
         cache_path_root: the folder holding one cache subfolder per seed.
         chat_models: extra model names to send to the chat endpoint.
-        price_table: USD per 1K tokens by model (defaults to :data:`ecoptigen.models.PRICE_1K`).
+        price_table: USD per 1K tokens by model (defaults to :data:`ecoptigen.money.catalog.PRICE_1K`).
         settings: defaults for ``request_timeout``, ``retry_timeout`` and ``retry_time`` (see
             :data:`DEFAULT_SETTINGS`) used when a request's config does not give them.
         max_clients: SDK clients kept open at once (one per endpoint).

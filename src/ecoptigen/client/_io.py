@@ -36,9 +36,9 @@ from typing import Any, TypeVar
 
 import httpx2
 
-from ecoptigen import spend
-from ecoptigen.oai._endpoints import AsyncClientCache, ClientCache
-from ecoptigen.oai._request import PreparedRequest
+from ecoptigen.client._endpoints import AsyncClientCache, ClientCache
+from ecoptigen.client._request import PreparedRequest
+from ecoptigen.money import ledger as spend
 
 __all__ = ["AsyncIO", "BlockingIO", "Outcome", "Send", "Sleep", "Steps", "Together", "adrive", "drive"]
 

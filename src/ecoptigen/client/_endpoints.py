@@ -11,7 +11,7 @@ or ``azure_ad_token_provider`` (a callable returning a fresh one, e.g. ``azure.i
 ``get_bearer_token_provider(...)``).
 
 Clients are built in one place, :func:`build_client`, with the SDK's own retries off (``max_retries=0``):
-ecoptigen retries once, in :mod:`ecoptigen.oai._retry`, so retries never multiply. A :class:`ClientCache`
+ecoptigen retries once, in :mod:`ecoptigen.client._retry`, so retries never multiply. A :class:`ClientCache`
 keeps one client per endpoint, at most ``size`` of them; the least recently used is closed when it is no
 longer in use. The SDK's clients are safe to share between threads. ``acreate`` uses ``AsyncOpenAI``
 clients, kept the same way by an :class:`AsyncClientCache` per event loop (:class:`AsyncClientCaches`).
@@ -31,8 +31,8 @@ from typing import Generic, Literal, TypeVar, overload
 
 import openai
 
+from ecoptigen.client._keywords import ENDPOINT_KEYS
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.options import ENDPOINT_KEYS
 
 __all__ = [
     "ENDPOINT_KEYS",
@@ -356,7 +356,7 @@ def build_client(endpoint: Endpoint, asynchronous: Literal[False] = ...) -> open
 def build_client(endpoint: Endpoint, asynchronous: Literal[True]) -> openai.AsyncOpenAI: ...
 def build_client(endpoint: Endpoint, asynchronous: bool = False) -> openai.OpenAI | openai.AsyncOpenAI:
     """The SDK client for ``endpoint`` (``AsyncOpenAI`` / ``AsyncAzureOpenAI`` when ``asynchronous``), with
-    the SDK's own retries off: ecoptigen retries, once (:mod:`ecoptigen.oai._retry`)."""
+    the SDK's own retries off: ecoptigen retries, once (:mod:`ecoptigen.client._retry`)."""
     if endpoint.is_azure:
         azure = openai.AsyncAzureOpenAI if asynchronous else openai.AzureOpenAI
         return azure(
