@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ecoptigen.client._endpoints import ClientCache
 from ecoptigen.client._errors import Failure
-from ecoptigen.client._io import BlockingIO, Sleep, Steps, drive
+from ecoptigen.client._io import Sleep, Steps
 from ecoptigen.run_context import _waiting as waiting
 
 __all__ = ["RetryLog", "RetryPolicy", "call_with_retries", "retrying"]
@@ -99,10 +98,14 @@ def call_with_retries(
 
     def steps() -> Steps[T]:
         return attempt()
-        yield  # a generator that asks for nothing
+        yield  # a generator that asks for nothing: the only steps left are the waits
 
     waits = retrying(steps, on_failure, policy, on_wait)
-    return drive(waits, BlockingIO(ClientCache(size=0), sleep))
+    try:
+        while True:
+            sleep(next(waits).seconds)
+    except StopIteration as done:
+        return done.value
 
 
 class RetryLog:
