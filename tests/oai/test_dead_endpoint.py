@@ -128,6 +128,6 @@ def test_an_endpoint_that_answered_before_is_retried_as_before(engine, caplog):
     engine.close()  # no kept-alive connection: the next request must connect again
     caplog.set_level(logging.INFO, logger="ecoptigen.oai")
     with pytest.raises(errors.RequestTimeout, match="could not connect"):
-        ask(engine, url, retry_timeout=1.0, retry_time=0.2)
+        ask(engine, url, retry_timeout=5.0, retry_time=0.2)
     waits = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
     assert waits and all(m.startswith("cannot connect from") for m in waits)

@@ -22,7 +22,6 @@ them.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import logging
 import math
@@ -37,6 +36,7 @@ import httpx2
 import openai
 
 from ecoptigen.client._cache import ResponseCache, cache_key
+from ecoptigen.client._config_list import call_filter, merged_configs, none_reachable
 from ecoptigen.client._endpoints import AsyncClientCaches, ClientCache, Endpoint
 from ecoptigen.client._errors import CANNOT_CONNECT, Failure, never_answered, translate_sdk_error
 from ecoptigen.client._io import AsyncIO, BlockingIO, Send, Steps, adrive, drive
@@ -47,8 +47,6 @@ from ecoptigen.client._responses import Response
 from ecoptigen.client._retry import RetryLog, RetryPolicy, retrying
 from ecoptigen.errors import (
     AuthenticationError,
-    ConfigurationError,
-    EcoptigenError,
     EndpointUnreachableError,
     RequestError,
     RetryableError,
@@ -229,7 +227,7 @@ class CompletionEngine:
     ) -> Steps[Response | int]:
         for key, value in self.settings.items():
             config.setdefault(key, value)
-        configs = [config] if config_list is None else _merged_configs(config, config_list)
+        configs = [config] if config_list is None else merged_configs(config, config_list)
         for each in configs:
             check_known(each, config_options(), "create")
         prepared = [
@@ -274,10 +272,10 @@ class CompletionEngine:
                     logger.info("config %d of the config_list failed (%s); trying the next", index, exc)
                     continue
                 if len(unreachable) == len(prepared) > 1:
-                    raise _none_reachable(unreachable) from exc
+                    raise none_reachable(unreachable) from exc
                 raise
             total += response["cost"]
-            passed = filter_func is None or _call_filter(filter_func, context, request.config, response)
+            passed = filter_func is None or call_filter(filter_func, context, request.config, response)
             if passed or index == last:
                 response["cost"] = total
                 response["config_id"] = index
@@ -467,38 +465,7 @@ def _completion_data(answer: httpx2.Response) -> dict:
     return data
 
 
-def _none_reachable(errors: list[EndpointUnreachableError]) -> EndpointUnreachableError:
-    listed = "\n".join(f"  - {error}" for error in errors)
-    return EndpointUnreachableError(f"none of the {len(errors)} endpoints of the config_list can be reached:\n{listed}")
-
-
 def _policy(request: PreparedRequest) -> RetryPolicy:
     return RetryPolicy(
         retry_timeout=float(request.config["retry_timeout"]), retry_time=float(request.config["retry_time"])
     )
-
-
-def _merged_configs(config: dict, config_list: list[dict]) -> list[dict]:
-    if not isinstance(config_list, list) or not config_list:
-        raise ConfigurationError("config_list must be a non-empty list of dicts (one per endpoint/model).")
-    merged = []
-    for index, entry in enumerate(config_list):
-        if not isinstance(entry, dict):
-            raise ConfigurationError(f"config_list[{index}] is {type(entry).__name__}, expected a dict.")
-        merged.append({**config, **entry})
-    return merged
-
-
-def _call_filter(filter_func: Callable[..., bool], context: dict | None, config: dict, response: Response) -> bool:
-    parameters = inspect.signature(filter_func).parameters
-    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    kwargs: dict[str, Any] = {"context": context, "response": response}
-    for name in ("base_config", "config"):
-        if accepts_any or name in parameters:
-            kwargs[name] = config
-    try:
-        return bool(filter_func(**kwargs))
-    except EcoptigenError:
-        raise
-    except Exception as exc:
-        raise ConfigurationError(f"filter_func raised {type(exc).__name__}: {exc}") from exc
