@@ -345,6 +345,16 @@ def eval_function_completions(
     return result
 
 
+# The metrics it can return, so that tune() and test() refuse a misspelt one before spending anything.
+eval_function_completions.metrics = (  # type: ignore[attr-defined]
+    "expected_success",
+    "success",
+    "index_selected",
+    "succeed_assertions",
+    "gen_cost",
+)
+
+
 def _selected_by_assertions(result: dict, have: int, n: int) -> bool:
     """Whether :func:`eval_function_completions`' ``result`` on the first ``have`` of ``n`` responses, with
     assertions, is its result on all ``n``: it selects the first response that passes them, so once one of
@@ -402,9 +412,18 @@ def implement(
 ) -> tuple[str, float, int]:
     """Implement a function, trying configs from cheap to expensive until one passes the assertions.
 
+    Args:
+        definition: the function's signature and docstring, as a string (a HumanEval problem's ``prompt``).
+        configs: ``create`` configs, tried in order (default: cheap to expensive).
+        assertions: assertions to select a completion with, or a function generating them.
+
     Returns:
         ``(code, cost, config_id)``: the selected completion, all dollars spent, the config used.
+
+    Raises:
+        ConfigurationError: ``definition`` is not a string (before anything is spent).
     """
+    _check_definition(definition)
     configs = configs or IMPLEMENT_CONFIGS
     cost = 0.0
     if len(configs) > 1 and callable(assertions):
@@ -419,6 +438,23 @@ def implement(
         if metrics["succeed_assertions"] or index == len(configs) - 1:
             return responses[metrics["index_selected"]], cost, index
     raise ConfigurationError("configs is empty: give at least one config.")
+
+
+def _check_definition(definition: Any) -> None:
+    """Refuse a ``definition`` that is not the function's source text, saying what to pass instead."""
+    if isinstance(definition, str):
+        return
+    if isinstance(definition, dict):
+        key = next((k for k in ("definition", "prompt") if isinstance(definition.get(k), str)), None)
+        instead = f"definition[{key!r}]" if key else "the signature and docstring as a string"
+        raise ConfigurationError(
+            f"implement() takes the function's signature and docstring as a string, not a dict (keys: "
+            f"{sorted(map(str, definition))}): pass {instead}, e.g. implement(problem['prompt']) for a "
+            "HumanEval problem."
+        )
+    raise ConfigurationError(
+        f"implement() takes the function's signature and docstring as a string; got {type(definition).__name__}."
+    )
 
 
 def execute_code(
