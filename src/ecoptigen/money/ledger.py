@@ -18,9 +18,9 @@ may have billed is not spent twice.
 
 Ledgers are activated with ``with ledger.activate():`` and stack: a tuning activates its ledger,
 and every ``create`` made under it (including those made inside an ``eval_func``, e.g. by
-``generate_assertions``) is charged to it. Activation lives in a :mod:`contextvars` variable, so
-two tunings in one process do not see each other; code that hands work to threads must run it in
-a copy of the caller's context (:func:`run_in_context`).
+``generate_assertions``) is charged to it. Activation lives in the run context
+(:mod:`ecoptigen.run_context`), so two tunings in one process do not see each other; code that hands
+work to threads must run it in a copy of the caller's context (:func:`run_in_context`).
 
 A ledger may have a ``listener``, called (under no lock of the caller's) with every money event of
 that ledger: ``("hold", id, usd)``, ``("paid", id, usd)``, ``("free", id, 0.0)``, ``("estimate", id,
@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ecoptigen import run_context
 from ecoptigen.errors import BudgetExceededError
 from ecoptigen.money.prices import token_usage
 
@@ -63,10 +64,6 @@ __all__ = [
 T = TypeVar("T")
 # Called with every money event of a ledger: (kind, id, usd); kind is hold, paid, free or estimate.
 Listener = Callable[[str, int, float], None]
-
-_ACTIVE: contextvars.ContextVar[tuple[SpendLedger, ...]] = contextvars.ContextVar(
-    "ecoptigen_active_ledgers", default=()
-)
 
 
 @dataclass
@@ -217,11 +214,8 @@ class SpendLedger:
     @contextlib.contextmanager
     def activate(self) -> Iterator[SpendLedger]:
         """Charge every request made in this context (and contexts copied from it) to this ledger."""
-        token = _ACTIVE.set((*_ACTIVE.get(), self))
-        try:
+        with run_context.activated(ledgers=(*run_context.current().ledgers, self)):
             yield self
-        finally:
-            _ACTIVE.reset(token)
 
     def summary(self) -> dict[str, Any]:
         """A plain-dict snapshot: totals and per-model usage."""
@@ -331,7 +325,7 @@ class Estimates:
 
 def active_ledgers() -> tuple[SpendLedger, ...]:
     """The ledgers requests made in the current context are charged to, outermost first."""
-    return _ACTIVE.get()
+    return run_context.current().ledgers
 
 
 def reserve(amount: float, extra: tuple[SpendLedger, ...] = ()) -> Reservations:
@@ -342,7 +336,7 @@ def reserve(amount: float, extra: tuple[SpendLedger, ...] = ()) -> Reservations:
     """
     holds: list[Reservation] = []
     try:
-        for ledger in (*extra, *_ACTIVE.get()):
+        for ledger in (*extra, *active_ledgers()):
             holds.append(ledger.hold(amount))
     except BudgetExceededError:
         for hold in holds:
@@ -366,7 +360,7 @@ def money_held() -> float:
         >>> held, money_held()
         (0.25, 0)
     """
-    return sum(ledger.reserved for ledger in _ACTIVE.get() if ledger.budget is not None)
+    return sum(ledger.reserved for ledger in active_ledgers() if ledger.budget is not None)
 
 
 def wait_for_held_money(poll: float = 0.005) -> bool:
@@ -389,7 +383,7 @@ def wait_for_held_money(poll: float = 0.005) -> bool:
 
 def budget_enforced() -> bool:
     """Whether any active ledger has a budget (then every model called must have a price)."""
-    return any(ledger.budget is not None for ledger in _ACTIVE.get())
+    return any(ledger.budget is not None for ledger in active_ledgers())
 
 
 def run_in_context(fn: Callable[..., T]) -> Callable[..., T]:

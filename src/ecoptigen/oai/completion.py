@@ -31,7 +31,7 @@ from ecoptigen.client import (
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.money import catalog as models
 from ecoptigen.money import prices as pricing
-from ecoptigen.run_context._forwarding import current_forwarder, set_receiver
+from ecoptigen.run_context import current_forwarder, set_receiver
 
 __all__ = ["ChatCompletion", "Completion"]
 

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ecoptigen import run_context
 from ecoptigen.client import check_known, create_options, tune_options
 from ecoptigen.errors import (
     BudgetExceededError,
@@ -28,8 +29,7 @@ from ecoptigen.errors import (
     InferenceBudgetWarning,
     TuningError,
 )
-from ecoptigen.run_context._verdict_cache import RunMemory
-from ecoptigen.tuning import _logs as logs
+from ecoptigen.run_context import RunMemory
 from ecoptigen.tuning._executors import check_use_ray, eval_executor
 from ecoptigen.tuning._space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
 from ecoptigen.tuning._test_run import TEST_OPTIONS, remember_eval_func, resolve_test_call, run_test
@@ -138,7 +138,7 @@ def tune(
     _refuse_raise_option(config, "tune")
     options = TunerOptions.pop_from(config)
     create = functools.partial(engine.create, chat=chat)
-    with logs.logging_level(logging_level), RunMemory().activate():
+    with run_context.activated(memory=RunMemory(), log_level=logging_level):
         tuner = Tuner(
             create,
             engine.price_table,
@@ -274,8 +274,7 @@ def test(
         raise ConfigurationError("data is empty: give at least one data instance to test on.")
     check_use_ray(use_ray, ray_options)
     with (
-        logs.logging_level(logging_level),
-        RunMemory().activate(),
+        run_context.activated(memory=RunMemory(), log_level=logging_level),
         eval_executor(use_ray, concurrency, ray_options, eval_func) as executor,
     ):
         return run_test(
