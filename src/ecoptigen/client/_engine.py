@@ -46,6 +46,7 @@ from ecoptigen.errors import (
 )
 from ecoptigen.money import catalog as models
 from ecoptigen.money import ledger as spend
+from ecoptigen.money import prices as pricing
 
 __all__ = ["DEFAULT_SETTINGS", "CompletionEngine"]
 
@@ -330,8 +331,7 @@ class CompletionEngine:
         per_completion = self.usage.per_completion(request.model)
         if per_completion is None:
             return worst_case
-        completions = max(int(request.body.get("n") or 1), int(request.body.get("best_of") or 1))
-        return min(worst_case, per_completion * completions)
+        return min(worst_case, per_completion * pricing.billed_completions(request.body))
 
     def _send_once(self, request: PreparedRequest, sending: Callable[[], None] | None = None) -> dict:
         """One SDK call; ``sending()`` is called just before the request goes out (after the client is built)."""

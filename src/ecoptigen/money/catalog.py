@@ -47,7 +47,6 @@ __all__ = [
     "base_model_name",
     "capabilities",
     "context_window",
-    "cost_of_tokens",
     "endpoint_kind",
     "lookup",
     "parse_price",
@@ -255,7 +254,7 @@ _SNAPSHOT = re.compile(r"-(\d{4}|\d{4}-\d{2}-\d{2})(-preview)?$")
 _COMPLETION_NAME = re.compile(r"^(text-|code-|davinci|babbage|curie|ada)|-instruct(-|$)")
 
 
-def base_model_name(model: str, table: dict | None = None) -> str:
+def base_model_name(model: str, table: Mapping | None = None) -> str:
     """Map a versioned or Azure-style model name to the name it is priced and described under.
 
     ``gpt-4o-2024-08-06`` -> ``gpt-4o``; ``gpt-35-turbo`` (Azure) -> ``gpt-3.5-turbo``;
@@ -360,7 +359,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def price_entry(model: str, table: dict | None = None) -> Any:
+def price_entry(model: str, table: Mapping | None = None) -> Any:
     """The raw entry of ``model`` (or of its base name) in the price table, ``None`` if it has none."""
     table = PRICE_1K if table is None else table
     price = table.get(model)
@@ -369,7 +368,7 @@ def price_entry(model: str, table: dict | None = None) -> Any:
     return price
 
 
-def price_of(model: str, table: dict | None = None) -> tuple[float, float] | None:
+def price_of(model: str, table: Mapping | None = None) -> tuple[float, float] | None:
     """``(input, output)`` USD per 1K tokens for ``model``, or ``None`` when no price is known.
 
     Args:
@@ -381,17 +380,3 @@ def price_of(model: str, table: dict | None = None) -> tuple[float, float] | Non
         return None
     prompt_price, completion_price, _ = parse_price(entry)
     return prompt_price, completion_price
-
-
-def cost_of_tokens(model: str, prompt_tokens: int, completion_tokens: int, table: dict | None = None) -> float | None:
-    """Dollars for the given token counts at the uncached input price, or ``None`` when ``model`` has no
-    price (:func:`ecoptigen.money.prices.cost_of_usage` also counts cached prompt tokens).
-
-    Example:
-        >>> round(cost_of_tokens("gpt-4", 1000, 1000), 4)
-        0.09
-    """
-    price = price_of(model, table)
-    if price is None:
-        return None
-    return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1000
