@@ -69,7 +69,8 @@ class CompletionEngine:
         cache_seed: the cache namespace used when a request's config has no ``seed``.
         cache_path_root: the folder holding one cache subfolder per seed.
         chat_models: extra model names to send to the chat endpoint.
-        price_table: USD per 1K tokens by model (defaults to :data:`ecoptigen.money.catalog.PRICE_1K`).
+        price_table: USD per 1K tokens by model, the engine's own (defaults to a fresh copy of
+            :data:`ecoptigen.money.catalog.PRICE_1K`).
         settings: defaults for ``request_timeout``, ``retry_timeout`` and ``retry_time`` (see
             :data:`DEFAULT_SETTINGS`) used when a request's config does not give them.
         max_clients: SDK clients kept open at once (one per endpoint).
@@ -92,7 +93,7 @@ class CompletionEngine:
         self.cache_seed = cache_seed
         self.cache_path_root = cache_path_root
         self.chat_models = chat_models if chat_models is not None else set()
-        self.price_table = price_table if price_table is not None else models.PRICE_1K
+        self.price_table = price_table if price_table is not None else models.price_table()
         self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
         self._clients = ClientCache(max_clients)
         self.usage = spend.SpendLedger(name="usage of this engine")

@@ -1,8 +1,10 @@
 """The model catalog: which endpoint a model is served on, what it costs, how long its context is.
 
-This is the one place that owns prices. ``oai.Completion.price1K`` is the same dict as
-:data:`PRICE_1K`, so ``oai.Completion.price1K["my-model"] = (0.001, 0.002)`` is seen everywhere,
-including by the simulated endpoint's bill.
+This is the one place that states ecoptigen's prices. :data:`PRICE_1K` is read-only: each request
+engine owns an editable copy (:func:`price_table`), and ``oai.Completion.price1K`` is the copy of the
+engine behind ``oai.Completion``, so ``oai.Completion.price1K["my-model"] = (0.001, 0.002)`` prices a
+model for ``create``, ``cost``, ``tune`` and ``test`` and for nothing else in the process. The
+simulated endpoint bills from prices of its own (``ecoptigen/sim/_prices.py``).
 
 Sources for the numbers (USD per 1,000 tokens, as ``(input, output)``):
 
@@ -34,6 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from ecoptigen.errors import ConfigurationError
@@ -52,6 +55,7 @@ __all__ = [
     "parse_price",
     "price_entry",
     "price_of",
+    "price_table",
 ]
 
 Kind = Literal["chat", "completion"]
@@ -118,7 +122,7 @@ MODELS: dict[str, ModelInfo] = {
 
 # USD per 1K tokens: one number when input and output cost the same, else (input, output), or
 # (input, output, cached_input) for models with prompt caching.
-PRICE_1K: dict[str, float | tuple[float, ...]] = {
+PRICE_1K: Mapping[str, float | tuple[float, ...]] = {
     # FLAML 1.2.0 table (OpenAI prices of spring 2023).
     "text-ada-001": 0.0004,
     "text-babbage-001": 0.0005,
@@ -150,6 +154,20 @@ PRICE_1K: dict[str, float | tuple[float, ...]] = {
     "gpt-5-mini": (0.00025, 0.002, 0.000025),
     "gpt-5-nano": (0.00005, 0.0004, 0.000005),
 }
+# Read-only: an engine edits its own copy (price_table()), never a table the whole process shares.
+PRICE_1K = MappingProxyType(dict(PRICE_1K))
+
+
+def price_table() -> dict[str, float | tuple[float, ...]]:
+    """A fresh, editable copy of :data:`PRICE_1K`: the price table a request engine owns.
+
+    Example:
+        >>> table = price_table()
+        >>> table["my-model"] = (0.001, 0.002)
+        >>> "my-model" in PRICE_1K
+        False
+    """
+    return dict(PRICE_1K)
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,7 @@ class Completion(metaclass=_Settings):
 
     _chat: ClassVar[bool] = False
     _engine: ClassVar[CompletionEngine] = CompletionEngine(
-        chat_models=set(_FLAML_CHAT_MODELS), price_table=models.PRICE_1K, settings=DEFAULT_SETTINGS
+        chat_models=set(_FLAML_CHAT_MODELS), price_table=models.price_table(), settings=DEFAULT_SETTINGS
     )
 
     @classmethod
