@@ -29,7 +29,6 @@ import hashlib
 import logging
 import math
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -292,17 +291,11 @@ def _send_together(parts: list[PreparedRequest], policy: RetryPolicy, send_paid:
             try:
                 return send_paid(part, policy)
             except BudgetExceededError:
-                held = spend.money_held()
-                if held <= 1e-12:
+                if not spend.wait_for_held_money(_MONEY_POLL, some=True):
                     raise
-                while spend.money_held() >= held:
-                    time.sleep(_MONEY_POLL)
 
     if len(parts) == 1:
         return [send(parts[0])]
     with ThreadPoolExecutor(max_workers=min(len(parts), _MAX_PARALLEL)) as pool:
         futures = [pool.submit(spend.run_in_context(send), part) for part in parts]
-    errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors:
-        raise errors[0]  # type: ignore[misc]
-    return [f.result() for f in futures]
+    return spend.collect_results(futures)

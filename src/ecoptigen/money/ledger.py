@@ -39,7 +39,8 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -55,6 +56,8 @@ __all__ = [
     "SpendLedger",
     "active_ledgers",
     "budget_enforced",
+    "collect_results",
+    "first_error",
     "money_held",
     "reserve",
     "run_in_context",
@@ -363,22 +366,57 @@ def money_held() -> float:
     return sum(ledger.reserved for ledger in active_ledgers() if ledger.budget is not None)
 
 
-def wait_for_held_money(poll: float = 0.005) -> bool:
+def wait_for_held_money(poll: float = 0.005, *, some: bool = False) -> bool:
     """Wait until no money is held for requests in flight on the budgets active in this context.
 
     For a request refused by a budget: when money was held, it may fit once those requests settle, and
     this returns ``True`` after they have (try again); when none was, the refusal is final and this returns
-    ``False`` at once.
+    ``False`` at once. Every "refused for money held in flight: wait, then retry" of ecoptigen is this.
+
+    Args:
+        poll: seconds between looks at the money held.
+        some: return as soon as *less* is held than at the call, rather than nothing: for the parts of
+            one request that are sent together, whose siblings hold money until they all end.
 
     Example:
         >>> wait_for_held_money()
         False
     """
-    if money_held() <= 1e-12:
+    held = money_held()
+    if held <= 1e-12:
         return False
-    while money_held() > 1e-12:
+    while money_held() >= held if some else money_held() > 1e-12:
         time.sleep(poll)
     return True
+
+
+def first_error(errors: Sequence[BaseException]) -> BaseException:
+    """The error to raise for work that failed in several places: the first :class:`BudgetExceededError`
+    (the budget ends the run, whatever else went wrong), else the first error.
+
+    Example:
+        >>> first_error([ValueError("bad"), BudgetExceededError("spent")])
+        BudgetExceededError('spent')
+    """
+    budget: list[BaseException] = [e for e in errors if isinstance(e, BudgetExceededError)]
+    return (budget or list(errors))[0]
+
+
+def collect_results(futures: Sequence[Future]) -> list[Any]:
+    """The results of ``futures`` in order, once every one has ended, so that no request is left running
+    unaccounted; if any failed, :func:`first_error` of their errors is raised.
+
+    Example:
+        >>> from concurrent.futures import ThreadPoolExecutor
+        >>> with ThreadPoolExecutor(2) as pool:
+        ...     collect_results([pool.submit(pow, 2, k) for k in (1, 2, 3)])
+        [2, 4, 8]
+    """
+    wait(futures)
+    errors = [error for f in futures if (error := f.exception()) is not None]
+    if errors:
+        raise first_error(errors)
+    return [f.result() for f in futures]
 
 
 def budget_enforced() -> bool:

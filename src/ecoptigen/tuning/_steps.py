@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, wait
+from concurrent.futures import Executor
 from typing import Any
 
 from ecoptigen.errors import BudgetExceededError
@@ -93,13 +93,7 @@ def call_all(pool: Executor | None, fn: Callable[[int], Any], indices: Sequence[
     """
     if pool is None or len(indices) <= 1:
         return [fn(i) for i in indices]
-    futures: list[Future] = [pool.submit(spend.run_in_context(fn), i) for i in indices]
-    wait(futures)
-    errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors:
-        budget = [e for e in errors if isinstance(e, BudgetExceededError)]
-        raise (budget or errors)[0]  # type: ignore[misc]
-    return [f.result() for f in futures]
+    return spend.collect_results([pool.submit(spend.run_in_context(fn), i) for i in indices])
 
 
 def waiting_for_money(fn: Callable[[int], Any], poll: float = 0.005) -> Callable[[int], Any]:
