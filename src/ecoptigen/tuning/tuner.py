@@ -31,6 +31,7 @@ from ecoptigen.tuning.journal import Journal, fingerprint, public_params
 from ecoptigen.tuning.logs import RunLogger
 from ecoptigen.tuning.outcome import Knowledge, TrialOutcome
 from ecoptigen.tuning.progress import TuningProgress
+from ecoptigen.tuning.scoring import Scoring
 from ecoptigen.tuning.space import SearchSpace, build_space, make_searcher
 from ecoptigen.tuning.validate import check_arguments, check_prices, check_templates
 
@@ -305,6 +306,7 @@ class Tuner:
                 error=outcome.error,
                 seconds=seconds,
                 measured=outcome.measured,
+                scoring=outcome.scoring,
             )
             self.journal.append(self._record(trial, outcome))
         trial.total_paid = self.ledger.paid if not trial.replayed else trial.total_paid
@@ -340,6 +342,7 @@ class Tuner:
             "error": trial.error,
             "seconds": trial.seconds,
             "measured": trial.measured,
+            "scoring": None if outcome.scoring is None else outcome.scoring.to_record(),
         }
 
     def _trial_from_record(self, index: int, record: dict[str, Any]) -> Trial:
@@ -358,6 +361,7 @@ class Tuner:
             error=record.get("error"),
             seconds=float(record.get("seconds", 0.0)),
             measured=record.get("measured"),
+            scoring=Scoring.from_record(record.get("scoring")),
         )
 
     def _analysis(self, stopped: str) -> Analysis:
