@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import sys
+import textwrap
 import time
 from functools import partial
 from pathlib import Path
@@ -105,8 +106,10 @@ def main() -> int:
         print("best result on tuning data", analysis.best_result)
 
         responses = oai.Completion.create(context=tune_data[1], **config)
-        print(responses)
-        print(eval_with_generated_assertions(oai.Completion.extract_text(responses), **tune_data[1]))
+        texts = oai.Completion.extract_text(responses)
+        print(f"{len(texts)} completions for tune_data[1]; the first:")  # the full response is hundreds of lines
+        print(textwrap.indent(texts[0].rstrip() or "(empty)", "    "))
+        print(eval_with_generated_assertions(texts, **tune_data[1]))
 
         result = oai.Completion.test(test_data, config)
         print("performance on test data with the tuned config:", result)

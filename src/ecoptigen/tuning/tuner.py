@@ -13,22 +13,27 @@ cannot be reserved, the run stops cleanly and returns the best configuration fou
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import itertools
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
+import ecoptigen
 from ecoptigen import spend, waiting
-from ecoptigen.errors import BudgetExceededError, ConfigurationError
+from ecoptigen.errors import BudgetExceededError, ConfigurationError, EcoptigenError
 from ecoptigen.options import RUN_OPTIONS
 from ecoptigen.tuning.analysis import Analysis, Trial
 from ecoptigen.tuning.evaluate import TrialEvaluator
 from ecoptigen.tuning.executors import check_use_ray, eval_executor
 from ecoptigen.tuning.journal import Journal, fingerprint, public_params
-from ecoptigen.tuning.logs import RunLogger
+from ecoptigen.tuning.logs import RunLogger, config_summary
 from ecoptigen.tuning.outcome import Knowledge, TrialOutcome
 from ecoptigen.tuning.progress import TuningProgress
 from ecoptigen.tuning.scoring import Scoring
@@ -226,7 +231,7 @@ class Tuner:
                 if not running:
                     return stopped or "num_samples trials done"
                 index = min(running)
-                result = running.pop(index).result()
+                result = _result_raised_here(running.pop(index))
                 if isinstance(result, BudgetExceededError):
                     searcher.tell(index, None)
                     self.refusal = self.refusal or result
@@ -315,13 +320,14 @@ class Tuner:
         told = {self.metric: outcome.metrics[self.metric], "cost": outcome.cost, "config": config}
         searcher.tell(index, told)
         logger.info(
-            "trial t%d %s: %s=%s inference_cost=%.6f cost=%.6f",
+            "trial t%d %s: %s=%s inference_cost=%.6f cost=%.6f | %s",
             index,
             outcome.status,
             self.metric,
             outcome.metrics[self.metric],
             outcome.inference_cost,
             outcome.cost,
+            config_summary(config),
         )
 
     def _record(self, trial: Trial, outcome: TrialOutcome) -> dict[str, Any]:
@@ -376,6 +382,32 @@ class Tuner:
             stopped_because=stopped,
             inference_budget=self.evaluator.inference_budget,
         )
+
+
+def _result_raised_here(future: Future) -> Any:
+    """The trial's result. An ecoptigen error it raised (eval_func's result lacks the metric, a request in
+    eval_func has no key, ...) is raised again here with only the frames of the user's code (and below
+    it) from the trial's thread: the thread pool's and the tuner's frames say nothing about the mistake,
+    and made such errors 50-line tracebacks."""
+    try:
+        return future.result()
+    except EcoptigenError as exc:
+        cause = exc.__cause__
+        if cause is not None:
+            cause.with_traceback(_from_user_code(cause.__traceback__))
+        raise exc.with_traceback(_from_user_code(exc.__traceback__)) from cause
+
+
+# Frames of these files are the machinery between the tuning and the user's code.
+_MACHINERY = (os.path.dirname(ecoptigen.__file__) + os.sep, os.path.dirname(concurrent.futures.__file__) + os.sep,
+              threading.__file__)  # fmt: skip
+
+
+def _from_user_code(traceback: TracebackType | None) -> TracebackType | None:
+    """``traceback`` from its first frame outside the machinery (``None`` if it has none)."""
+    while traceback is not None and traceback.tb_frame.f_code.co_filename.startswith(_MACHINERY):
+        traceback = traceback.tb_next
+    return traceback
 
 
 class _Suggestions:

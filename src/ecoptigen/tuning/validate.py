@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,7 @@ from ecoptigen.errors import ConfigurationError, TemplateError, UnknownPriceErro
 from ecoptigen.prompts import template_keys
 from ecoptigen.tuning.space import SearchSpace
 
-__all__ = ["check_arguments", "check_prices", "check_templates"]
+__all__ = ["check_arguments", "check_eval_func_signature", "check_prices", "check_templates"]
 
 
 def check_arguments(
@@ -47,6 +48,7 @@ def check_arguments(
         raise ConfigurationError(
             f"eval_func must be callable as eval_func(responses, **data_instance) -> dict; got {eval_func!r}."
         )
+    check_eval_func_signature(eval_func, data)
     for name, value in (("inference_budget", inference_budget), ("optimization_budget", optimization_budget)):
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
@@ -58,6 +60,39 @@ def check_arguments(
         )
     if num_samples == -1 and optimization_budget is None:
         raise ConfigurationError("num_samples=-1 runs until the budget is spent, so give an optimization_budget too.")
+
+
+def check_eval_func_signature(eval_func: Callable, data: list[dict]) -> None:
+    """Whether ``eval_func(responses, **instance)`` can be called with each data instance's keys, checked
+    on its signature before anything is sent (a function whose signature Python cannot read is let through).
+
+    Raises:
+        ConfigurationError: it cannot, naming the data instance and what to change.
+
+    Example:
+        >>> check_eval_func_signature(lambda responses: {"success": 1}, [{"q": "1+1"}])
+        Traceback (most recent call last):
+        ...
+        ecoptigen.errors.ConfigurationError: eval_func cannot be called as eval_func(responses, **data[0]) ...
+    """
+    try:
+        signature = inspect.signature(eval_func)
+    except (TypeError, ValueError):  # some builtins and C callables have no readable signature
+        return
+    checked: set[frozenset] = set()
+    for index, instance in enumerate(data):
+        keys = frozenset(instance)
+        if keys in checked:
+            continue
+        checked.add(keys)
+        try:
+            signature.bind([], **instance)
+        except TypeError as exc:
+            raise ConfigurationError(
+                f"eval_func cannot be called as eval_func(responses, **data[{index}]) with data[{index}]'s keys "
+                f"{sorted(map(str, instance))}: {exc}. Give it a first parameter for the list of responses and a "
+                "parameter for each data key (or **kwargs). Nothing was sent."
+            ) from None
 
 
 def check_prices(space: SearchSpace, price_table: dict) -> None:
