@@ -22,7 +22,7 @@ and every warning it gives on purpose from :class:`EcoptigenWarning`::
      └── InferenceBudgetWarning    tune found no configuration within the inference budget
 
 SDK exceptions from ``openai`` are translated into this tree in exactly one place,
-:func:`ecoptigen.oai._errors.translate_sdk_error`.
+:func:`ecoptigen.client._errors.translate_sdk_error`.
 """
 
 from __future__ import annotations

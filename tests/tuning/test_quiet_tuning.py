@@ -66,7 +66,9 @@ def frames_of(error):
 
 def test_an_eval_func_that_cannot_take_the_data_is_refused_before_any_request_or_thread():
     engine = FakeEngine()
-    with pytest.raises(ConfigurationError, match=r"eval_func cannot be called as eval_func\(responses, \*\*data\[0\]\)"):
+    with pytest.raises(
+        ConfigurationError, match=r"eval_func cannot be called as eval_func\(responses, \*\*data\[0\]\)"
+    ):
         run(engine, eval_func=lambda responses: {"success": 1.0}, num_samples=1)
     assert engine.requests == []
 

@@ -8,8 +8,8 @@ import pytest
 from test_tuner import DATA, run
 from tuning_fakes import FakeEngine
 
+from ecoptigen.tuning._scoring import Scoring, metric_interval, normal_interval, wilson_interval
 from ecoptigen.tuning.analysis import Analysis, Trial
-from ecoptigen.tuning.scoring import Scoring, metric_interval, normal_interval, wilson_interval
 
 NEW_COLUMNS = {"stop_reason", "rows_scored", "samples_scored", "success_ci_low", "success_ci_high"}
 

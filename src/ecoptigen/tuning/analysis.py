@@ -3,7 +3,7 @@
 :class:`Analysis` answers FLAML's ``ExperimentAnalysis`` questions as FLAML users ask them
 (``best_trial.last_result``, ``get_best_trial(metric, mode)``, ``results``, ``best_result_df``), plus
 ecoptigen's own (``trials_dataframe()``, ``plot()``, ``inference_budget_met``). Plot data is computed
-here; :mod:`ecoptigen.tuning.plots` only draws it.
+here; :mod:`ecoptigen.tuning._plots` only draws it.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecoptigen import models
+from ecoptigen.client import restriction
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.parameters import restriction
-from ecoptigen.tuning.scoring import Scoring, metric_interval
+from ecoptigen.money import catalog as models
+from ecoptigen.tuning._scoring import Scoring, metric_interval
 
 __all__ = ["CREDENTIAL_KEYS", "SCOPES", "Analysis", "Trial"]
 
@@ -34,7 +34,7 @@ class Trial:
         config: the search config (choices of prompt/messages/stop by index).
         params: the ``create`` arguments of the config (secrets never included in the journal).
         status: ``ok``, ``pruned``, ``over_budget``, ``error``, ``unaffordable`` or ``beaten`` (see
-            :class:`~ecoptigen.tuning.outcome.TrialOutcome`).
+            :class:`~ecoptigen.tuning._outcome.TrialOutcome`).
         metrics: eval_func's results averaged over the data (the metric's worst value unless ``ok``).
         inference_cost: estimated dollars per instance with this config.
         cost: dollars of the responses the trial used, cache hits included.
@@ -251,7 +251,7 @@ class Analysis:
         ``stop_reason``, ``rows_scored``, ``samples_scored`` and the metric's 95% confidence interval,
         ``<metric>_ci_low`` and ``<metric>_ci_high``.
 
-        A setting the trial's model cannot take (see :mod:`ecoptigen.parameters`) reads ``"fixed"``
+        A setting the trial's model cannot take (see :mod:`ecoptigen.client._parameter_checks`) reads ``"fixed"``
         (the model uses one value, e.g. a reasoning model's temperature) or ``"—"`` (the model refuses
         it, e.g. ``stop`` for o4-mini): it was left out of that trial's requests.
 
@@ -282,14 +282,14 @@ class Analysis:
         }
 
     def plot_data(self) -> dict[str, Any]:
-        """The series the plots draw: every trial's point (see :func:`ecoptigen.tuning.plot_data.plot_data`).
+        """The series the plots draw: every trial's point (see :func:`ecoptigen.tuning._plot_data.plot_data`).
 
         Example:
             >>> t = Trial(0, {}, {}, "ok", {"success": 0.5}, 0.01, 0.2, 0.2, 0.2)
             >>> Analysis("success", "max", [t]).plot_data()["spend"]
             [(0.2, 0.5)]
         """
-        from ecoptigen.tuning.plot_data import plot_data
+        from ecoptigen.tuning._plot_data import plot_data
 
         return plot_data(self)
 
@@ -303,7 +303,7 @@ class Analysis:
         Returns:
             ``path``.
         """
-        from ecoptigen.tuning.plots import draw
+        from ecoptigen.tuning._plots import draw
 
         draw(self.plot_data(), path)
         return path
@@ -334,7 +334,7 @@ def stop_reason(trial: Trial) -> str | None:
 def scoring_columns(trial: Trial, metric: str) -> dict[str, Any]:
     """The trial table's columns on how a trial was scored: why it stopped, the rows and completions its
     metric was measured on, and the metric's 95% confidence interval over those rows (Wilson when every
-    value is in [0, 1], else normal; see :mod:`ecoptigen.tuning.scoring`). Unknown values are ``None``.
+    value is in [0, 1], else normal; see :mod:`ecoptigen.tuning._scoring`). Unknown values are ``None``.
 
     Example:
         >>> t = Trial(0, {}, {}, "ok", {"success": 0.5}, 0.01, 0.2, 0.2, 0.2,

@@ -6,7 +6,7 @@ requests also run concurrently); results are told to the searcher in trial order
 ``i + parallel_trials`` is asked for when trial ``i`` is told. For a given server and cache the search
 is therefore the same whatever the timing; with ``parallel_trials=1`` it is FLAML's sequential search.
 
-Money: a :class:`~ecoptigen.spend.SpendLedger` with the optimization budget is active for the whole
+Money: a :class:`~ecoptigen.money.ledger.SpendLedger` with the optimization budget is active for the whole
 run, so every paid request -- eval_func's included -- reserves its worst case first. When a request
 cannot be reserved, the run stops cleanly and returns the best configuration found so far.
 """
@@ -26,19 +26,20 @@ from types import TracebackType
 from typing import Any
 
 import ecoptigen
-from ecoptigen import spend, waiting
+from ecoptigen.client import RUN_OPTIONS
 from ecoptigen.errors import BudgetExceededError, ConfigurationError, EcoptigenError
-from ecoptigen.options import RUN_OPTIONS
+from ecoptigen.money import ledger as spend
+from ecoptigen.run_context import _waiting as waiting
+from ecoptigen.tuning._evaluate import TrialEvaluator
+from ecoptigen.tuning._executors import check_use_ray, eval_executor
+from ecoptigen.tuning._journal import Journal, fingerprint, public_params
+from ecoptigen.tuning._logs import RunLogger, config_summary
+from ecoptigen.tuning._outcome import Knowledge, TrialOutcome
+from ecoptigen.tuning._progress import TuningProgress
+from ecoptigen.tuning._scoring import Scoring
+from ecoptigen.tuning._space import SearchSpace, build_space, make_searcher
+from ecoptigen.tuning._validate import check_arguments, check_prices, check_templates
 from ecoptigen.tuning.analysis import Analysis, Trial
-from ecoptigen.tuning.evaluate import TrialEvaluator
-from ecoptigen.tuning.executors import check_use_ray, eval_executor
-from ecoptigen.tuning.journal import Journal, fingerprint, public_params
-from ecoptigen.tuning.logs import RunLogger, config_summary
-from ecoptigen.tuning.outcome import Knowledge, TrialOutcome
-from ecoptigen.tuning.progress import TuningProgress
-from ecoptigen.tuning.scoring import Scoring
-from ecoptigen.tuning.space import SearchSpace, build_space, make_searcher
-from ecoptigen.tuning.validate import check_arguments, check_prices, check_templates
 
 __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_SEARCH_SEED", "MAX_SUGGEST_FAILURES", "Tuner", "TunerOptions"]
 

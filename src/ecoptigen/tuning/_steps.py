@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, wait
 from typing import Any
 
-from ecoptigen import spend
 from ecoptigen.errors import BudgetExceededError
+from ecoptigen.money import ledger as spend
 
 __all__ = ["StepBudget", "Unaffordable", "call_all", "waiting_for_money"]
 

@@ -1,4 +1,4 @@
-"""Drawing the tuning plots from :func:`ecoptigen.tuning.plot_data.plot_data` (matplotlib is an optional
+"""Drawing the tuning plots from :func:`ecoptigen.tuning._plot_data.plot_data` (matplotlib is an optional
 extra).
 
 Left: the best metric found vs dollars paid, with the optimization budget. Right: every trial's inference

@@ -189,7 +189,7 @@ class Journal:
         return left
 
     def money(self, kind: str, number: int, usd: float) -> None:
-        """Write one money event of the tuning's ledger (a :data:`ecoptigen.spend.Listener`)."""
+        """Write one money event of the tuning's ledger (a :data:`ecoptigen.money.ledger.Listener`)."""
         self._write({"kind": kind, "id": number, "usd": usd})
 
     def append(self, record: dict[str, Any]) -> None:

@@ -66,7 +66,10 @@ class _ConsoleRedirect:
             for handler in getattr(logger, "handlers", []):
                 if isinstance(handler, logging.StreamHandler) and id(handler.stream) in consoles:
                     original = handler.stream
-                    handler.setStream(_AboveTheBar(original))
+                    try:
+                        handler.setStream(_AboveTheBar(original))
+                    except AttributeError:  # a handler whose stream cannot be set (logging's _StderrHandler)
+                        continue
                     self._swapped.append((handler, original))
         if logging.lastResort is not None:
             self._last_resort = logging.lastResort

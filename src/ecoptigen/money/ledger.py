@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ecoptigen.errors import BudgetExceededError
-from ecoptigen.pricing import token_usage
+from ecoptigen.money.prices import token_usage
 
 __all__ = [
     "Estimate",

@@ -1,5 +1,5 @@
 """The numbers behind the tuning plots, computed from an :class:`~ecoptigen.tuning.analysis.Analysis`
-without matplotlib (so they can be tested and drawn elsewhere); :mod:`ecoptigen.tuning.plots` draws them.
+without matplotlib (so they can be tested and drawn elsewhere); :mod:`ecoptigen.tuning._plots` draws them.
 
 Every trial becomes one :class:`TrialPoint` on the inference cost vs metric plot:
 
