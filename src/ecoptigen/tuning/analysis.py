@@ -298,7 +298,7 @@ class Analysis:
         vs metric, coloured by model, trials stopped early marked, the inference budget drawn and the
         chosen configuration starred.
 
-        Needs matplotlib (``pip install "ecoptigen[plot]"``).
+        Needs matplotlib (``pip install -e ".[plot]"`` in the ecoptigen clone).
 
         Returns:
             ``path``.
