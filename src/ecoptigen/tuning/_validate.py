@@ -10,6 +10,7 @@ from typing import Any
 from ecoptigen.client import template_keys
 from ecoptigen.errors import ConfigurationError, TemplateError, UnknownPriceError
 from ecoptigen.money import catalog as models
+from ecoptigen.tuning._scores import check_metric_names
 from ecoptigen.tuning._space import SearchSpace
 
 __all__ = ["check_arguments", "check_eval_func_signature", "check_prices", "check_templates"]
@@ -48,6 +49,7 @@ def check_arguments(
         raise ConfigurationError(
             f"eval_func must be callable as eval_func(responses, **data_instance) -> dict; got {eval_func!r}."
         )
+    check_metric_names([metric], eval_func, "metric")
     check_eval_func_signature(eval_func, data)
     for name, value in (("inference_budget", inference_budget), ("optimization_budget", optimization_budget)):
         if value is not None and (
