@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import sys
+import textwrap
 import time
 from functools import partial
 from pathlib import Path
@@ -113,13 +114,22 @@ def main() -> int:
         print("best result on tuning data", analysis.best_result)
 
         responses = oai.Completion.create(context=tune_data[1], **config)
-        print(responses)
-        print(eval_with_generated_assertions(oai.Completion.extract_text(responses), **tune_data[1]))
+        texts = oai.Completion.extract_text(responses)
+        print(f"{len(texts)} completions for tune_data[1]; the first:")  # the full response is hundreds of lines
+        print(textwrap.indent(first_lines(texts[0], 12), "    "))
+        print(eval_with_generated_assertions(texts, **tune_data[1]))
 
         result = oai.Completion.test(test_data, config)
         print("performance on test data with the tuned config:", result)
     write_report(out, config, analysis, result, simulated, time.monotonic() - started)
     return 0
+
+
+def first_lines(text: str, count: int) -> str:
+    """The first ``count`` lines of ``text``, and how many more there are."""
+    lines = text.rstrip().splitlines() or ["(empty)"]
+    more = f"\n... ({len(lines) - count} more lines)" if len(lines) > count else ""
+    return "\n".join(lines[:count]) + more
 
 
 def write_report(out: Path, config: dict, analysis, result: dict, simulated: bool, seconds: float) -> None:

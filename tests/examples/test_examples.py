@@ -7,15 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_example(name, *args, cwd):
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-W", "error", str(ROOT / "examples" / name), *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+        cwd=cwd, env=env, capture_output=True, timeout=600,
     )  # fmt: skip
+    # Decoded by hand: text mode would turn the progress bar's carriage returns into line ends.
+    done.stdout, done.stderr = done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
+    return done
 
 
 def test_humaneval_workflow_quick(tmp_path):
@@ -30,6 +35,18 @@ def test_humaneval_workflow_quick(tmp_path):
     assert 0 <= summary["test_success"] <= 1
     assert (out / "tuning.png").stat().st_size > 10_000
     assert (out / "tune.jsonl").read_text().count("\n") >= 2
+    assert (done.stdout + done.stderr).count("\n") < 60, done.stdout  # a completion's text, not a full response
+
+
+# The documented full run ($3) reads in under 60 lines, progress bar included (it ends its line once).
+@pytest.mark.slow
+def test_humaneval_workflow_full_output_is_short(tmp_path):
+    done = run_example("humaneval_tune.py", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["trials"] >= 30  # a full tuning, not a quick one
+    lines = (done.stdout + done.stderr).count("\n")
+    assert lines < 60, done.stdout + done.stderr[-2000:]
 
 
 def test_a_quick_run_never_shares_its_folder_with_a_full_one_unless_asked(monkeypatch):

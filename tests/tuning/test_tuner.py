@@ -425,7 +425,7 @@ def test_trial_table_and_plots(tmp_path):
     assert {"status", "model", "prompt", "success", "inference_cost", "cost", "paid", "total_paid"} <= set(table)
     data = analysis.plot_data()
     assert [best for _, best in data["spend"]] == sorted(best for _, best in data["spend"])
-    assert sum(is_best for *_, is_best in data["trials"]) == 1
+    assert sum(point.chosen for point in data["trials"]) == 1
     path = analysis.plot(str(tmp_path / "tuning.png"))
     assert (tmp_path / "tuning.png").stat().st_size > 1000 and path.endswith("tuning.png")
 

@@ -28,9 +28,9 @@ def _tune(completion, **options):
 @pytest.mark.parametrize("completion", [oai.Completion, oai.ChatCompletion])
 def test_without_ray_tune_and_test_name_the_extra_before_sending_anything(endpoint, monkeypatch, completion):
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` does when Ray is not installed
-    with pytest.raises(ConfigurationError, match=re.escape('pip install "ecoptigen[ray]"')):
+    with pytest.raises(ConfigurationError, match=re.escape('pip install -e ".[ray]" in your ecoptigen clone')):
         _tune(completion, use_ray=True)
-    with pytest.raises(ConfigurationError, match=re.escape('pip install "ecoptigen[ray]"')):
+    with pytest.raises(ConfigurationError, match=re.escape('pip install -e ".[ray]" in your ecoptigen clone')):
         completion.test(DATA, {"model": "gpt-4o-mini", "prompt": "{q}"}, eval_func=_ev, use_ray=True)
     assert endpoint.stats()["requests"] == 0
 

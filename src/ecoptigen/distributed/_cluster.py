@@ -25,7 +25,7 @@ logger = logging.getLogger("ecoptigen.distributed")
 # Environment variables that hold a model provider's credentials (OPENAI_API_KEY, AZURE_OPENAI_API_KEY,
 # AZURE_OPENAI_AD_TOKEN, OAI_CONFIG_LIST, ...): they stay in the driver's process.
 CREDENTIAL_NAME = re.compile(r"API_KEY|_AD_TOKEN$|^OAI_CONFIG_LIST$")
-INSTALL_HINT = 'pip install "ecoptigen[ray]"'
+INSTALL_HINT = 'pip install -e ".[ray]" in your ecoptigen clone (or pip install "ray==2.58.0")'
 _environ_lock = threading.Lock()
 
 

@@ -13,8 +13,8 @@ The GPT-3-era encodings (``r50k_base`` for ``text-ada-001``..``text-curie-001``,
 ``text-davinci-00x`` and ``code-*``) are not shipped by any package we depend on, and the models that
 use them are retired from OpenAI's API (they live on in FLAML's documented runs and in the simulated
 endpoint). ecoptigen never downloads them: when tiktoken's cache already has the file, it is used;
-otherwise those models are counted with ``cl100k_base`` and a warning says once that the count is
-approximate, without any attempt to reach the network. To get exact legacy counts, run
+otherwise those models are counted with ``cl100k_base`` and one warning per process says that the
+count is approximate, without any attempt to reach the network. To get exact legacy counts, run
 ``python -c "import tiktoken; tiktoken.get_encoding('p50k_base'); tiktoken.get_encoding('r50k_base')"``
 once on a machine that is online (with the same ``TIKTOKEN_CACHE_DIR``), or copy such a cache
 directory and point ``TIKTOKEN_CACHE_DIR`` at it.
@@ -53,6 +53,7 @@ _LEGACY = {
 }
 _FALLBACK = "cl100k_base"
 _lock = threading.Lock()
+_fallback_reported = threading.Event()  # the approximate-count warning was given in this process
 
 
 def _tiktoken_cache_dir() -> str:
@@ -138,9 +139,14 @@ def _load_locked(encoding: str) -> tiktoken.Encoding:
             reason = f"its file in tiktoken's cache could not be loaded ({type(exc).__name__})"
     else:
         reason = "it is not in tiktoken's cache and ecoptigen does not download it"
-    logger.warning(
+    # Once per process: a second legacy encoding missing says nothing new (both are GPT-3-era).
+    level = logging.DEBUG if _fallback_reported.is_set() else logging.WARNING
+    _fallback_reported.set()
+    logger.log(
+        level,
         "tiktoken encoding %r is not available offline: %s; counting with %s instead. Token counts for "
-        "models using %r are approximate. See ecoptigen.money.tokens for how to provide the file.",
+        "models using %r (or another GPT-3-era encoding that is not cached) are approximate. See "
+        "ecoptigen.money.tokens for how to provide the file.",
         encoding,
         reason,
         _FALLBACK,

@@ -31,6 +31,7 @@ from ecoptigen.tuning._pruning import (
 from ecoptigen.tuning._racing import Beaten, Race, best_update, in_unit_interval
 from ecoptigen.tuning._samples import Samples, next_round, prefix_rule, salt_after
 from ecoptigen.tuning._scores import aggregate_metrics, check_result, number, public, short
+from ecoptigen.tuning._scoring import Scoring
 from ecoptigen.tuning._space import SearchSpace
 from ecoptigen.tuning._steps import StepBudget, Unaffordable, call_all, waiting_for_money
 
@@ -127,6 +128,11 @@ class TrialEvaluator:
         seen = sum(s.have for s in samples)
         if seen:
             outcome.updates.append(["completion_tokens", sum(s.output_tokens for s in samples) / seen])
+        outcome.scoring = Scoring.of(
+            [value or 0.0 for value in scored],
+            samples=sum(s.have for s in samples if s.result is not None),
+            answered=sum(1 for s in samples if s.have),
+        )
         return outcome
 
     def _evaluate(self, config: dict, params: dict, knowledge: Knowledge, samples: list[Samples]) -> TrialOutcome:

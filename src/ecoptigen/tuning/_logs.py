@@ -25,7 +25,7 @@ from typing import Any
 
 from ecoptigen import run_context
 
-__all__ = ["RunLogger", "logging_level", "quiet_third_party"]
+__all__ = ["RunLogger", "config_summary", "logging_level", "quiet_third_party"]
 
 
 class RunLogger:
@@ -96,3 +96,36 @@ def quiet_third_party(name: str) -> Iterator[None]:
             target.addFilter(_QUIET_FILTER)  # idempotent, and a no-op outside quiet contexts
     with run_context.activated(quiet_third_party=True):
         yield
+
+
+# Search-config keys whose values are indices into the user's lists of choices.
+_CHOICE_KEYS = frozenset({"prompt", "messages", "stop"})
+
+
+def config_summary(config: dict[str, Any]) -> str:
+    """A search config on one line for the logs: its settings, choices of prompt/messages/stop by index.
+
+    Example:
+        >>> config_summary({"prompt": 1, "subspace": {"model": "gpt-4o", "n": 3, "top_p": 0.61532}})
+        'model=gpt-4o n=3 top_p=0.615 prompt=#1'
+    """
+    settings: dict[str, Any] = {}
+
+    def collect(value: dict[str, Any]) -> None:
+        for key, item in value.items():
+            if isinstance(item, dict):
+                collect(item)
+            else:
+                settings[key] = item
+
+    collect(config)
+    order = sorted(settings, key=lambda key: (key in _CHOICE_KEYS, key != "model"))
+    return " ".join(f"{key}={_shown(key, settings[key])}" for key in order)
+
+
+def _shown(key: str, value: Any) -> str:
+    if key in _CHOICE_KEYS and isinstance(value, int):
+        return f"#{value}"
+    if isinstance(value, float) or type(value).__name__.startswith("float"):
+        return f"{float(value):.3g}"
+    return str(value)

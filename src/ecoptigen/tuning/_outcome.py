@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from ecoptigen.tuning._pruning import PruningRegions
 from ecoptigen.tuning._racing import Race
+from ecoptigen.tuning._scoring import Scoring
 
 __all__ = ["Knowledge", "Status", "TrialOutcome"]
 
@@ -32,6 +33,7 @@ class TrialOutcome:
         avg_input_tokens: the average prompt tokens per instance seen (``None`` unless fully evaluated).
         measured: the real metrics and ``inference_cost`` of a config evaluated on all the data and found
             over the inference budget (``metrics`` then holds the worst value, for the searcher).
+        scoring: the rows and completions the metric was measured on (see :mod:`~ecoptigen.tuning._scoring`).
     """
 
     status: Status
@@ -42,6 +44,7 @@ class TrialOutcome:
     error: str | None = None
     avg_input_tokens: float | None = None
     measured: dict[str, float] | None = None
+    scoring: Scoring | None = None
 
 
 @dataclass

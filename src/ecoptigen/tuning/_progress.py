@@ -1,14 +1,103 @@
 """The tuning progress bar: trials done, dollars paid of the budget, best metric so far, and waits.
 
-``tqdm.auto`` picks a notebook widget in Jupyter and a text bar in terminals.
+``tqdm.auto`` picks a notebook widget in Jupyter and a text bar in terminals. While a bar is shown, log
+records written to the console (by any logger's stream handler on stderr/stdout, or by logging's
+last-resort handler) go through tqdm's writer (:func:`lines_above_the_bar`), so a warning gets a line
+of its own above the bar instead of being glued to the end of the bar's line.
 """
 
 from __future__ import annotations
 
+import io
+import logging
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["TuningProgress", "format_usd"]
+__all__ = ["TuningProgress", "format_usd", "lines_above_the_bar"]
+
+
+class _AboveTheBar(io.TextIOBase):
+    """A console stream whose writes clear the progress bars, write, and redraw the bars (tqdm's writer)."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        from tqdm import tqdm
+
+        with tqdm.external_write_mode(file=self.stream):
+            self.stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+class _ConsoleRedirect:
+    """Counts the bars shown in the process: the first one redirects the console handlers, the last one
+    to close puts them back. Handlers belong to the process, not to a run, so tunings that show bars at
+    the same time share one redirect instead of undoing each other's. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bars = 0
+        self._swapped: list[tuple[logging.StreamHandler, Any]] = []
+        self._last_resort: logging.Handler | None = None
+
+    def enter(self) -> None:
+        with self._lock:
+            self._bars += 1
+            if self._bars == 1:
+                self._redirect()
+
+    def exit(self) -> None:
+        with self._lock:
+            self._bars -= 1
+            if self._bars == 0:
+                self._restore()
+
+    def _redirect(self) -> None:
+        consoles = {id(sys.stderr), id(sys.stdout), id(sys.__stderr__), id(sys.__stdout__)}
+        loggers = [logging.getLogger(), *logging.root.manager.loggerDict.values()]
+        for logger in loggers:
+            for handler in getattr(logger, "handlers", []):
+                if isinstance(handler, logging.StreamHandler) and id(handler.stream) in consoles:
+                    original = handler.stream
+                    try:
+                        handler.setStream(_AboveTheBar(original))
+                    except AttributeError:  # a handler whose stream cannot be set (logging's _StderrHandler)
+                        continue
+                    self._swapped.append((handler, original))
+        if logging.lastResort is not None:
+            self._last_resort = logging.lastResort
+            replacement = logging.StreamHandler(_AboveTheBar(sys.stderr))
+            replacement.setLevel(logging.lastResort.level)
+            logging.lastResort = replacement
+
+    def _restore(self) -> None:
+        for handler, original in self._swapped:
+            if isinstance(handler.stream, _AboveTheBar):  # unless someone set another stream meanwhile
+                handler.setStream(original)
+        self._swapped.clear()
+        if self._last_resort is not None:
+            logging.lastResort = self._last_resort
+            self._last_resort = None
+
+
+_CONSOLE = _ConsoleRedirect()
+
+
+@contextmanager
+def lines_above_the_bar() -> Iterator[None]:
+    """While inside, console log records are written through tqdm's writer (see the module docstring)."""
+    _CONSOLE.enter()
+    try:
+        yield
+    finally:
+        _CONSOLE.exit()
 
 
 def format_usd(amount: float, budget: float | None = None) -> str:
@@ -37,10 +126,13 @@ class TuningProgress:
         self._money = f"{format_usd(0.0, budget)}{self._of_budget()}"
         self._best = "-"
         self._lock = threading.Lock()
+        self._redirected = False
         if enabled:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=total, desc="tuning", unit="trial", leave=True)
+            _CONSOLE.enter()
+            self._redirected = True
 
     def _of_budget(self) -> str:
         return "" if self.budget is None else f" of {format_usd(self.budget, self.budget)}"
@@ -77,6 +169,9 @@ class TuningProgress:
         """Finish the bar."""
         if self._bar is not None:
             self._bar.close()
+        if self._redirected:
+            self._redirected = False
+            _CONSOLE.exit()
 
     def __enter__(self) -> TuningProgress:
         return self

@@ -378,7 +378,10 @@ def make_searcher(space: SearchSpace, metric: str, mode: str, cost_budget: float
     settings: dict[str, Any] = {"metric": metric, "mode": mode, "space": space.searched, "seed": seed}
     settings.update(cost_attr="cost", cost_budget=cost_budget)
     points: list[dict[str, Any]] = []
-    with quiet_third_party("optuna"):  # BlendSearch announces each optuna study it creates at INFO
+    # BlendSearch announces each optuna study it creates at INFO, and advises at INFO to give a
+    # low_cost_partial_config: ecoptigen searches as FLAML's tune does, without one, and a user of
+    # tune() cannot give one, so the advice only adds noise.
+    with quiet_third_party("optuna"), quiet_third_party("flaml.tune.searcher.blendsearch"):
         if "subspace" in space.searched:
             first = BlendSearch(**settings).suggest("t0") or {}
             points = [first]

@@ -13,26 +13,32 @@ cannot be reserved, the run stops cleanly and returns the best configuration fou
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import copy
 import itertools
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
+import ecoptigen
 from ecoptigen import run_context
 from ecoptigen.client import RUN_OPTIONS
-from ecoptigen.errors import BudgetExceededError, ConfigurationError, RunStopped, StorageError
+from ecoptigen.errors import BudgetExceededError, ConfigurationError, EcoptigenError, RunStopped, StorageError
 from ecoptigen.money import ledger as spend
 from ecoptigen.tuning._evaluate import TrialEvaluator
 from ecoptigen.tuning._executors import check_use_ray, eval_executor
 from ecoptigen.tuning._journal import Journal, fingerprint, public_params
 from ecoptigen.tuning._journal_lock import JournalLock
-from ecoptigen.tuning._logs import RunLogger
+from ecoptigen.tuning._logs import RunLogger, config_summary
 from ecoptigen.tuning._outcome import Knowledge, TrialOutcome
 from ecoptigen.tuning._progress import TuningProgress, format_usd
+from ecoptigen.tuning._scoring import Scoring
 from ecoptigen.tuning._space import SearchSpace, build_space, make_searcher
 from ecoptigen.tuning._validate import check_arguments, check_prices, check_templates
 from ecoptigen.tuning.analysis import Analysis, Trial
@@ -249,7 +255,7 @@ class Tuner:
                 if not running:
                     return stopped or "num_samples trials done"
                 index = min(running)
-                result = running[index].result()
+                result = _result_raised_here(running[index])
                 del running[index]
                 why = self._take(searcher, index, result, progress)  # every result is told, even after a stop
                 stopped = stopped or why
@@ -363,6 +369,7 @@ class Tuner:
                 error=outcome.error,
                 seconds=seconds,
                 measured=outcome.measured,
+                scoring=outcome.scoring,
             )
             # a failed write keeps the trial in memory; the run stops after telling it (journal.failure)
             with contextlib.suppress(StorageError):
@@ -373,13 +380,14 @@ class Tuner:
         told = {self.metric: outcome.metrics[self.metric], "cost": outcome.cost, "config": config}
         searcher.tell(index, told)
         logger.info(
-            "trial t%d %s: %s=%s inference_cost=%.6f cost=%.6f",
+            "trial t%d %s: %s=%s inference_cost=%.6f cost=%.6f | %s",
             index,
             outcome.status,
             self.metric,
             outcome.metrics[self.metric],
             outcome.inference_cost,
             outcome.cost,
+            config_summary(config),
         )
 
     def _record(self, trial: Trial, outcome: TrialOutcome) -> dict[str, Any]:
@@ -400,6 +408,7 @@ class Tuner:
             "error": trial.error,
             "seconds": trial.seconds,
             "measured": trial.measured,
+            "scoring": None if outcome.scoring is None else outcome.scoring.to_record(),
         }
 
     def _trial_from_record(self, index: int, record: dict[str, Any]) -> Trial:
@@ -418,6 +427,7 @@ class Tuner:
             error=record.get("error"),
             seconds=float(record.get("seconds", 0.0)),
             measured=record.get("measured"),
+            scoring=Scoring.from_record(record.get("scoring")),
         )
 
     def _analysis(self, stopped: str) -> Analysis:
@@ -432,6 +442,32 @@ class Tuner:
             stopped_because=stopped,
             inference_budget=self.evaluator.inference_budget,
         )
+
+
+def _result_raised_here(future: Future) -> Any:
+    """The trial's result. An ecoptigen error it raised (eval_func's result lacks the metric, a request in
+    eval_func has no key, ...) is raised again here with only the frames of the user's code (and below
+    it) from the trial's thread: the thread pool's and the tuner's frames say nothing about the mistake,
+    and made such errors 50-line tracebacks."""
+    try:
+        return future.result()
+    except EcoptigenError as exc:
+        cause = exc.__cause__
+        if cause is not None:
+            cause.with_traceback(_from_user_code(cause.__traceback__))
+        raise exc.with_traceback(_from_user_code(exc.__traceback__)) from cause
+
+
+# Frames of these files are the machinery between the tuning and the user's code.
+_MACHINERY = (os.path.dirname(ecoptigen.__file__) + os.sep, os.path.dirname(concurrent.futures.__file__) + os.sep,
+              threading.__file__)  # fmt: skip
+
+
+def _from_user_code(traceback: TracebackType | None) -> TracebackType | None:
+    """``traceback`` from its first frame outside the machinery (``None`` if it has none)."""
+    while traceback is not None and traceback.tb_frame.f_code.co_filename.startswith(_MACHINERY):
+        traceback = traceback.tb_next
+    return traceback
 
 
 class _Suggestions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +13,7 @@ from ecoptigen.money import catalog as models
 from ecoptigen.tuning._scores import check_metric_names
 from ecoptigen.tuning._space import SearchSpace
 
-__all__ = ["check_arguments", "check_prices", "check_templates"]
+__all__ = ["check_arguments", "check_eval_func_signature", "check_prices", "check_templates"]
 
 
 def check_arguments(
@@ -49,6 +50,7 @@ def check_arguments(
             f"eval_func must be callable as eval_func(responses, **data_instance) -> dict; got {eval_func!r}."
         )
     check_metric_names([metric], eval_func, "metric")
+    check_eval_func_signature(eval_func, data)
     for name, value in (("inference_budget", inference_budget), ("optimization_budget", optimization_budget)):
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
@@ -60,6 +62,39 @@ def check_arguments(
         )
     if num_samples == -1 and optimization_budget is None:
         raise ConfigurationError("num_samples=-1 runs until the budget is spent, so give an optimization_budget too.")
+
+
+def check_eval_func_signature(eval_func: Callable, data: list[dict]) -> None:
+    """Whether ``eval_func(responses, **instance)`` can be called with each data instance's keys, checked
+    on its signature before anything is sent (a function whose signature Python cannot read is let through).
+
+    Raises:
+        ConfigurationError: it cannot, naming the data instance and what to change.
+
+    Example:
+        >>> check_eval_func_signature(lambda responses: {"success": 1}, [{"q": "1+1"}])
+        Traceback (most recent call last):
+        ...
+        ecoptigen.errors.ConfigurationError: eval_func cannot be called as eval_func(responses, **data[0]) ...
+    """
+    try:
+        signature = inspect.signature(eval_func)
+    except (TypeError, ValueError):  # some builtins and C callables have no readable signature
+        return
+    checked: set[frozenset] = set()
+    for index, instance in enumerate(data):
+        keys = frozenset(instance)
+        if keys in checked:
+            continue
+        checked.add(keys)
+        try:
+            signature.bind([], **instance)
+        except TypeError as exc:
+            raise ConfigurationError(
+                f"eval_func cannot be called as eval_func(responses, **data[{index}]) with data[{index}]'s keys "
+                f"{sorted(map(str, instance))}: {exc}. Give it a first parameter for the list of responses and a "
+                "parameter for each data key (or **kwargs). Nothing was sent."
+            ) from None
 
 
 def check_prices(space: SearchSpace, price_table: dict) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from ecoptigen.client import restriction
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.money import catalog as models
+from ecoptigen.tuning._scoring import Scoring, metric_interval
 
 __all__ = ["CREDENTIAL_KEYS", "SCOPES", "Analysis", "Trial"]
 
@@ -43,6 +44,8 @@ class Trial:
         measured: for a configuration evaluated on all the data and found over the inference budget,
             the metrics and ``inference_cost`` it really had (``metrics`` holds the worst value the
             searcher was told); ``None`` otherwise.
+        scoring: the rows and completions its metric was measured on (``None`` for trials read from
+            journals written before ecoptigen kept it).
     """
 
     index: int
@@ -58,6 +61,7 @@ class Trial:
     error: str | None = None
     seconds: float = 0.0
     measured: dict[str, float] | None = None
+    scoring: Scoring | None = None
 
     @property
     def trial_id(self) -> str:
@@ -243,7 +247,9 @@ class Analysis:
 
     def trials_dataframe(self) -> Any:
         """The trial table as a :class:`pandas.DataFrame`: one row per trial, the config's settings,
-        metrics and costs as columns.
+        metrics and costs as columns, and how each trial was scored (see :func:`scoring_columns`):
+        ``stop_reason``, ``rows_scored``, ``samples_scored`` and the metric's 95% confidence interval,
+        ``<metric>_ci_low`` and ``<metric>_ci_high``.
 
         A setting the trial's model cannot take (see :mod:`ecoptigen.client._parameter_checks`) reads ``"fixed"``
         (the model uses one value, e.g. a reasoning model's temperature) or ``"—"`` (the model refuses
@@ -272,40 +278,27 @@ class Analysis:
             "total_paid": trial.total_paid,
             "replayed": trial.replayed,
             "seconds": trial.seconds,
+            **scoring_columns(trial, self.metric),
         }
 
     def plot_data(self) -> dict[str, Any]:
-        """The series the plots draw.
-
-        Returns:
-            ``{"spend": [(dollars paid so far, best metric so far), ...], "trials": [(inference_cost,
-            metric, is_best), ...] (fully evaluated trials only), "metric": name, "budget": dollars}``.
+        """The series the plots draw: every trial's point (see :func:`ecoptigen.tuning._plot_data.plot_data`).
 
         Example:
             >>> t = Trial(0, {}, {}, "ok", {"success": 0.5}, 0.01, 0.2, 0.2, 0.2)
             >>> Analysis("success", "max", [t]).plot_data()["spend"]
             [(0.2, 0.5)]
         """
-        sign = 1 if self.mode == "max" else -1
-        spend, best = [], None
-        for trial in self.trials:
-            value = trial.metrics.get(self.metric)
-            if trial.status == "ok" and value is not None and (best is None or sign * value > sign * best):
-                best = value
-            if best is not None:
-                spend.append((trial.total_paid, best))
-        best_trial = self.best_trial
-        points = [
-            (t.inference_cost, t.metrics[self.metric], t is best_trial)
-            for t in self.trials
-            if t.status == "ok" and math.isfinite(t.inference_cost)
-        ]
-        return {"spend": spend, "trials": points, "metric": self.metric, "budget": self.budget}
+        from ecoptigen.tuning._plot_data import plot_data
+
+        return plot_data(self)
 
     def plot(self, path: str) -> str:
-        """Draw the two plots (best metric vs dollars spent; inference cost vs metric) into ``path``.
+        """Draw the two plots into ``path``: best metric vs dollars spent, and every trial's inference cost
+        vs metric, coloured by model, trials stopped early marked, the inference budget drawn and the
+        chosen configuration starred.
 
-        Needs matplotlib (``pip install "ecoptigen[plot]"``).
+        Needs matplotlib (``pip install -e ".[plot]"`` in the ecoptigen clone).
 
         Returns:
             ``path``.
@@ -314,6 +307,53 @@ class Analysis:
 
         draw(self.plot_data(), path)
         return path
+
+
+# Why a trial of each status stopped, when the trial has no message of its own.
+_STOP_REASONS = {
+    "pruned": "pruned: earlier trials showed this kind of configuration is over the inference budget; nothing sent",
+    "over_budget": "over the inference budget",
+    "beaten": "it could no longer beat the best configuration so far",
+    "unaffordable": "its requests did not fit in what was left of the optimization budget",
+    "error": "its requests kept failing",
+}
+
+
+def stop_reason(trial: Trial) -> str | None:
+    """Why the trial stopped before a full evaluation within the inference budget (``None`` if it did not).
+
+    Example:
+        >>> stop_reason(Trial(0, {}, {}, "pruned", {}, math.inf, 0.0, 0.0, 0.0)).startswith("pruned")
+        True
+    """
+    if trial.status == "ok":
+        return None
+    return trial.error or _STOP_REASONS.get(trial.status, trial.status)
+
+
+def scoring_columns(trial: Trial, metric: str) -> dict[str, Any]:
+    """The trial table's columns on how a trial was scored: why it stopped, the rows and completions its
+    metric was measured on, and the metric's 95% confidence interval over those rows (Wilson when every
+    value is in [0, 1], else normal; see :mod:`ecoptigen.tuning._scoring`). Unknown values are ``None``.
+
+    Example:
+        >>> t = Trial(0, {}, {}, "ok", {"success": 0.5}, 0.01, 0.2, 0.2, 0.2,
+        ...           scoring=Scoring.of([1.0, 0.0], samples=6, answered=2))
+        >>> row = scoring_columns(t, "success")
+        >>> row["rows_scored"], row["samples_scored"], round(row["success_ci_low"], 3)
+        (2, 6, 0.095)
+    """
+    scoring = trial.scoring
+    # Only where the table shows a mean over the rows scored: not for trials whose metric is the worst value.
+    shown = trial.status in ("ok", "beaten") or bool(trial.measured)
+    interval = metric_interval(scoring) if shown else None
+    return {
+        "stop_reason": stop_reason(trial),
+        "rows_scored": None if scoring is None else scoring.rows,
+        "samples_scored": None if scoring is None else scoring.samples,
+        f"{metric}_ci_low": None if interval is None else interval[0],
+        f"{metric}_ci_high": None if interval is None else interval[1],
+    }
 
 
 # How the trial table shows a setting the trial's model cannot take.
