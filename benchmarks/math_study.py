@@ -113,7 +113,7 @@ def main() -> None:
             "models": ["gpt-3.5-turbo", "gpt-4"],
             "tune_problems": 20,
             "test_problems": test_size or 200,
-        },  # fmt: skip
+        },
         "summary": {f"level_{level}": summarize(runs, level) for level in levels},
         "runs": runs,
     }
