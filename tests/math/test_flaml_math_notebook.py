@@ -78,12 +78,14 @@ def test_the_math_notebook_runs_unchanged(endpoint, tmp_path, monkeypatch):
     assert set(metric_results) == {"expected_success", "success", "success_vote", "voted_answer", "votes"}
     assert "\\boxed" in metric_results["voted_answer"]
 
-    # The notebook leaves the evaluation of all 200 test problems commented out (an hour, about $3);
-    # on the simulated endpoint a slice of them shows the same comparison.
-    result = autogen.ChatCompletion.test(test_data[:40], config_list=config_list, **config)
+    # The notebook leaves these two evaluations commented out (an hour and about $5 on the real API);
+    # on the simulated endpoint they run as written.
+    result = autogen.ChatCompletion.test(test_data, config_list=config_list, **config)
+    print("performance on test data with the tuned config:", result)
     default_config = {"model": "gpt-4", "prompt": prompts[0], "allow_format_str_template": True}
-    default_result = autogen.ChatCompletion.test(test_data[:40], config_list=config_list, **default_config)
+    default_result = autogen.ChatCompletion.test(test_data, config_list=config_list, **default_config)
+    print("performance on test data from gpt-4 with a default config:", default_result)
     print("tuned config succeeds in {:.1f}% test cases".format(result["success_vote"] * 100))
     print("untuned config succeeds in {:.1f}% test cases".format(default_result["success_vote"] * 100))
-    assert default_result["votes"] == 1.0
+    assert 0.95 <= default_result["votes"] <= 1.0  # n=1: one vote, unless the answer has no \boxed{}
     assert result["success_vote"] > default_result["success_vote"]

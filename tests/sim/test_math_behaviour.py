@@ -155,3 +155,20 @@ def test_completion_models_answer_too_and_run_on_without_a_stop(client):
     assert any("###" in c.text for c in loose.choices)
     assert not any("###" in c.text for c in stopped.choices)
     assert all(get_answer(c.text) is not None or "answer is" in c.text for c in stopped.choices)
+
+
+def test_the_calibration_evaluator_matches_what_the_server_draws():
+    """``_calibrate_math`` computes the answer distribution that ``_math.draw`` samples from; the two must
+    agree, or the constants set with one would not hold for the other (4,000 draws: sd about 0.008)."""
+    import random
+
+    from ecoptigen.sim._calibrate_math import category_probabilities
+
+    rng = random.Random(5)
+    for problem, tau in [(level(2)[4], 1.0), (level(5)[9], 0.7), (level(3)[2], 0.3)]:
+        right, wrong, stray = category_probabilities("gpt-3.5-turbo", problem, tau)
+        draws = [_math.draw("gpt-3.5-turbo", problem, "", tau, True, rng) for _ in range(4000)]
+        assert statistics.fmean(d.correct for d in draws) == pytest.approx(right, abs=0.03)
+        assert statistics.fmean(d.answer is None for d in draws) == pytest.approx(
+            1 - right - sum(wrong) - stray, abs=0.03
+        )
