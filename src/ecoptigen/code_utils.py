@@ -6,7 +6,7 @@ passes only when the trusted harness saw it run to its end, HumanEval-style test
 *strict mode* where they allow it (values computed in the sandbox, compared here), candidates are
 checked in parallel, and money spent by the model calls here is charged like any ``create``.
 Verdicts are remembered for the run they belong to (a ``tune`` or ``test``; see
-:mod:`ecoptigen.memory`), never across runs.
+:mod:`ecoptigen.run_context._verdict_cache`), never across runs.
 
 Example:
     >>> from ecoptigen.code_utils import eval_function_completions
@@ -29,10 +29,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-from ecoptigen import memory, oai, spend
+from ecoptigen import oai
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.parsing import parse
+from ecoptigen.money import ledger as spend
+from ecoptigen.run_context import _verdict_cache as memory
 from ecoptigen.sandbox import Check, RunResult, Sandbox, folder_files, get_sandbox, strict_test, write_files
+from ecoptigen.sandbox._parse import parse
 
 __all__ = [
     "CODE_BLOCK_PATTERN",
@@ -118,7 +120,7 @@ def _sandbox(use_docker: Any) -> Sandbox:
     return get_sandbox()
 
 
-# Verdicts remembered per (program, test) for the run (see ecoptigen.memory): a tuning meets the same
+# Verdicts remembered per (program, test) for the run (see ecoptigen.run_context): a tuning meets the same
 # completion again and again -- across the n samples of a request, the instances of a step and the
 # trials of a model -- and a program that loops until its timeout costs a core for seconds each time.
 # A program whose verdict is not a function of its code (it draws unseeded random numbers, or only
@@ -352,7 +354,7 @@ def _selected_by_assertions(result: dict, have: int, n: int) -> bool:
 
 
 def _prefix_rule_for(keywords: dict) -> Callable[[dict, int, int], bool] | None:
-    """How a tuning may stop buying responses for an instance (see :mod:`ecoptigen.tuning.samples`): with
+    """How a tuning may stop buying responses for an instance (see :mod:`ecoptigen.tuning._samples`): with
     assertions, once one passes them; without, never, since every response counts."""
     return _selected_by_assertions if keywords.get("assertions") is not None else None
 

@@ -9,6 +9,8 @@ Every exception ecoptigen raises on purpose derives from :class:`EcoptigenError`
      │    └── EvalFuncError        eval_func raised, or returned no usable number for the metric
      ├── BudgetExceededError       a request would take spending past a budget
      ├── TuningError               a tuning ended without any configuration fully evaluated within budget
+     ├── StorageError              a file a tuning keeps (its journal) could not be written, e.g. a full disk
+     ├── RunStopped                a request was refused because its run is stopping (Ctrl-C, a disk error)
      ├── RequestError             the endpoint answered with an error that retrying cannot fix
      │    ├── AuthenticationError  the endpoint refused the credentials
      │    └── RetryableError       every attempt failed with an error worth retrying
@@ -22,7 +24,7 @@ and every warning it gives on purpose from :class:`EcoptigenWarning`::
      └── InferenceBudgetWarning    tune found no configuration within the inference budget
 
 SDK exceptions from ``openai`` are translated into this tree in exactly one place,
-:func:`ecoptigen.oai._errors.translate_sdk_error`.
+:func:`ecoptigen.client._errors.translate_sdk_error`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ __all__ = [
     "RequestError",
     "RequestTimeout",
     "RetryableError",
+    "RunStopped",
     "SandboxError",
+    "StorageError",
     "TemplateError",
     "TuningError",
     "UnknownPriceError",
@@ -104,6 +108,26 @@ class TuningError(EcoptigenError):
     def __init__(self, message: str, analysis: object = None):
         super().__init__(message)
         self.analysis = analysis
+
+
+class StorageError(EcoptigenError):
+    """Raised when a file a tuning keeps (its resume journal) cannot be written: a full disk, an I/O error.
+
+    Attributes:
+        path: the file that could not be written.
+        analysis: raised by ``tune`` (no configuration was fully evaluated before the failure), what the
+            tuning did try (:class:`ecoptigen.tuning.Analysis`); else ``None``.
+    """
+
+    def __init__(self, message: str, path: str, analysis: object = None):
+        super().__init__(message)
+        self.path = path
+        self.analysis = analysis
+
+
+class RunStopped(EcoptigenError):
+    """Raised inside a tuning for a request that would start after the run was told to stop (Ctrl-C, a disk
+    error): no new request is sent while the requests in flight settle."""
 
 
 class RequestError(EcoptigenError):

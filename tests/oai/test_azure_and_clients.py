@@ -8,8 +8,8 @@ import re
 import pytest
 
 from ecoptigen import oai, sim
+from ecoptigen.client._endpoints import ClientCache, Endpoint
 from ecoptigen.errors import AuthenticationError
-from ecoptigen.oai._endpoints import ClientCache, Endpoint
 
 
 @pytest.fixture

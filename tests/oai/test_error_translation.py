@@ -6,7 +6,7 @@ import openai
 import pytest
 
 from ecoptigen import errors
-from ecoptigen.oai._errors import translate_sdk_error
+from ecoptigen.client._errors import translate_sdk_error
 
 
 def _status_error(cls, status, headers=None):

@@ -5,9 +5,10 @@ import logging
 
 import pytest
 
-from ecoptigen import errors, sim, waiting
+from ecoptigen import errors, sim
+from ecoptigen.money.ledger import SpendLedger
 from ecoptigen.oai import CompletionEngine
-from ecoptigen.spend import SpendLedger
+from ecoptigen.run_context import _waiting as waiting
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def ask(engine, server, prompt="Say hi", **config):
 
 
 def worst_case(engine, server, **config):
-    from ecoptigen.oai._request import prepare
+    from ecoptigen.client._request import prepare
 
     settings = {"model": "gpt-4o-mini", "prompt": "Say hi", "max_tokens": 20, "base_url": server.base_url}
     settings.update(request_timeout=5, **config)

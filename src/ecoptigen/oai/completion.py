@@ -1,7 +1,7 @@
 """``oai.Completion`` and ``oai.ChatCompletion``: FLAML's documented class-method API.
 
 The classes hold configuration only (prices, timeouts, the chat model list). Each method hands the
-work to an instance: a process-wide :class:`~ecoptigen.oai.engine.CompletionEngine` for requests,
+work to an instance: a process-wide :class:`~ecoptigen.client._engine.CompletionEngine` for requests,
 and a fresh tuner object for every ``tune`` call, so two tunings and concurrent ``create`` calls in
 one process never share run state.
 
@@ -20,12 +20,18 @@ import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ecoptigen import models, pricing
+from ecoptigen.client import (
+    DEFAULT_SETTINGS,
+    CompletionEngine,
+    Response,
+    extract_text,
+    extract_text_or_function_call,
+    instantiate,
+)
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.forwarding import current_forwarder, set_receiver
-from ecoptigen.oai.engine import DEFAULT_SETTINGS, CompletionEngine
-from ecoptigen.prompts import instantiate
-from ecoptigen.responses import Response, extract_text, extract_text_or_function_call
+from ecoptigen.money import catalog as models
+from ecoptigen.money import prices as pricing
+from ecoptigen.run_context._forwarding import current_forwarder, set_receiver
 
 __all__ = ["ChatCompletion", "Completion"]
 

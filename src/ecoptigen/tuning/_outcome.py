@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ecoptigen.tuning.pruning import PruningRegions
-from ecoptigen.tuning.racing import Race
+from ecoptigen.tuning._pruning import PruningRegions
+from ecoptigen.tuning._racing import Race
 
 __all__ = ["Knowledge", "Status", "TrialOutcome"]
 
@@ -23,7 +23,7 @@ class TrialOutcome:
             (found over the inference budget), ``error`` (requests kept failing with rate limits/timeouts),
             ``unaffordable`` (the worst case of its next requests, or the expected cost of finishing,
             does not fit in what is left of the optimization budget), ``beaten`` (its first instances
-            show that it cannot beat the best configuration so far: see :mod:`~ecoptigen.tuning.racing`).
+            show that it cannot beat the best configuration so far: see :mod:`~ecoptigen.tuning._racing`).
         metrics: the eval_func results averaged over the data (the worst value of the metric otherwise;
             for ``beaten``, the averages over the instances it was evaluated on).
         inference_cost: estimated dollars per instance of the config used as is (``inf`` unless ``ok``).

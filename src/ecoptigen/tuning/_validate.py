@@ -6,10 +6,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ecoptigen import models
+from ecoptigen.client import template_keys
 from ecoptigen.errors import ConfigurationError, TemplateError, UnknownPriceError
-from ecoptigen.prompts import template_keys
-from ecoptigen.tuning.space import SearchSpace
+from ecoptigen.money import catalog as models
+from ecoptigen.tuning._space import SearchSpace
 
 __all__ = ["check_arguments", "check_prices", "check_templates"]
 

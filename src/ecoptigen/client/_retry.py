@@ -1,7 +1,7 @@
 """ecoptigen's one retry policy: exponential backoff with jitter, honouring ``Retry-After``.
 
 Waits are never silent: :class:`RetryLog` logs each one (a WARNING for the first of a burst, INFO for
-the rest) and announces it to progress displays (:mod:`ecoptigen.waiting`).
+the rest) and announces it to progress displays (:mod:`ecoptigen.run_context._waiting`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ecoptigen import waiting
-from ecoptigen.oai._errors import Failure
+from ecoptigen.client._errors import Failure
+from ecoptigen.run_context import _waiting as waiting
 
 __all__ = ["RetryLog", "RetryPolicy", "call_with_retries"]
 

@@ -29,7 +29,14 @@ from typing import Any
 
 import openai
 
-from ecoptigen import models, spend
+from ecoptigen.client._cache import ResponseCache, cache_key
+from ecoptigen.client._endpoints import ClientCache
+from ecoptigen.client._errors import Failure, translate_sdk_error
+from ecoptigen.client._keywords import check_known, config_options
+from ecoptigen.client._quirks import EndpointQuirks
+from ecoptigen.client._request import PreparedRequest, prepare
+from ecoptigen.client._responses import Response
+from ecoptigen.client._retry import RetryLog, RetryPolicy, call_with_retries
 from ecoptigen.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -37,14 +44,8 @@ from ecoptigen.errors import (
     RequestError,
     RetryableError,
 )
-from ecoptigen.oai._cache import ResponseCache, cache_key
-from ecoptigen.oai._endpoints import ClientCache
-from ecoptigen.oai._errors import Failure, translate_sdk_error
-from ecoptigen.oai._quirks import EndpointQuirks
-from ecoptigen.oai._request import PreparedRequest, prepare
-from ecoptigen.oai._retry import RetryLog, RetryPolicy, call_with_retries
-from ecoptigen.options import check_known, config_options
-from ecoptigen.responses import Response
+from ecoptigen.money import catalog as models
+from ecoptigen.money import ledger as spend
 
 __all__ = ["DEFAULT_SETTINGS", "CompletionEngine"]
 
@@ -67,7 +68,7 @@ class CompletionEngine:
         cache_seed: the cache namespace used when a request's config has no ``seed``.
         cache_path_root: the folder holding one cache subfolder per seed.
         chat_models: extra model names to send to the chat endpoint.
-        price_table: USD per 1K tokens by model (defaults to :data:`ecoptigen.models.PRICE_1K`).
+        price_table: USD per 1K tokens by model (defaults to :data:`ecoptigen.money.catalog.PRICE_1K`).
         settings: defaults for ``request_timeout``, ``retry_timeout`` and ``retry_time`` (see
             :data:`DEFAULT_SETTINGS`) used when a request's config does not give them.
         max_clients: SDK clients kept open at once (one per endpoint).

@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecoptigen import models, parameters, pricing, spend
+from ecoptigen.client import _parameter_checks as parameters
+from ecoptigen.client._endpoints import Endpoint, resolve_endpoint
+from ecoptigen.client._keywords import CONTROL_KEYS, ENDPOINT_KEYS
+from ecoptigen.client._prompts import instantiate, instantiate_messages
 from ecoptigen.errors import ConfigurationError, UnknownPriceError
-from ecoptigen.oai._endpoints import Endpoint, resolve_endpoint
-from ecoptigen.options import CONTROL_KEYS, ENDPOINT_KEYS
-from ecoptigen.prompts import instantiate, instantiate_messages
+from ecoptigen.money import catalog as models
+from ecoptigen.money import ledger as spend
+from ecoptigen.money import prices as pricing
 
 __all__ = ["CONTROL_KEYS", "FAILURE_BILLING", "PreparedRequest", "prepare"]
 
@@ -89,7 +92,7 @@ def prepare(
 
     Raises:
         ConfigurationError: no model, no prompt/messages, messages for a completion model, a parameter
-            the model does not accept or a value out of range (see :mod:`ecoptigen.parameters`).
+            the model does not accept or a value out of range (see :mod:`ecoptigen.client._parameter_checks`).
         TemplateError: a template names a key ``context`` lacks.
         UnknownPriceError: a budget is active and the model has no price.
     """

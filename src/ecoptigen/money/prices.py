@@ -2,7 +2,7 @@
 
 Both the request pipeline (:mod:`ecoptigen.oai`) and the tuner (:mod:`ecoptigen.tuning`) price
 requests with these functions, so a reservation, a step's admission and a trial's cost always agree.
-This module imports neither of them; the numbers come from :mod:`ecoptigen.models`.
+This module imports neither of them; the numbers come from :mod:`ecoptigen.money.catalog`.
 
 How OpenAI bills a request (the rules :func:`cost_of_usage` follows):
 
@@ -31,7 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ecoptigen import models, tokens
+from ecoptigen.money import catalog as models
+from ecoptigen.money import tokens
 
 __all__ = [
     "COMPLETIONS_DEFAULT_MAX_TOKENS",
@@ -101,7 +102,7 @@ def resolve_price(model: str, override: Any = None, table: dict | None = None) -
     Args:
         model: the model name (versioned and Azure names are looked up by their base name).
         override: a config's ``"price"``: a number, ``[input, output]`` or ``[input, output, cached_input]``.
-        table: the price table (defaults to :data:`ecoptigen.models.PRICE_1K`).
+        table: the price table (defaults to :data:`ecoptigen.money.catalog.PRICE_1K`).
 
     Returns:
         The price, or ``None`` when neither gives one (the model is unknown, never free).

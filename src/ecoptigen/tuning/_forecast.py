@@ -1,7 +1,7 @@
 """Whether what is left of the optimization budget can pay for finishing a trial.
 
 The budget is hard: a request is sent only if its worst case fits in what is left (see
-:class:`~ecoptigen.tuning.steps.StepBudget`). Near the end of the budget a trial can therefore start,
+:class:`~ecoptigen.tuning._steps.StepBudget`). Near the end of the budget a trial can therefore start,
 pay for some of its instances, and then stop ``unaffordable`` when a later request does not fit: what
 it paid buys no result. These forecasts stop such a trial before it spends, or before it spends more:
 

@@ -5,10 +5,10 @@ trial and hides the real cause, so :func:`check_request` refuses it first, namin
 parameter and the fix. The rules, in order:
 
 1. **The completion-length limit** is sent under the name the model takes
-   (:attr:`~ecoptigen.models.Capabilities.max_tokens_param`): ``max_tokens`` becomes
+   (:attr:`~ecoptigen.money.catalog.Capabilities.max_tokens_param`): ``max_tokens`` becomes
    ``max_completion_tokens`` for reasoning models on the chat endpoint, and the legacy completions
    endpoint gets ``max_tokens``. Giving both names is refused.
-2. **Parameters the model cannot set** (:meth:`~ecoptigen.models.Capabilities.refuses`; on the chat
+2. **Parameters the model cannot set** (:meth:`~ecoptigen.money.catalog.Capabilities.refuses`; on the chat
    endpoint also ``best_of``, ``echo``, ``suffix``, which exist only on the completions endpoint):
    a value that changes nothing -- the one value a fixed parameter takes (``temperature=1`` for
    reasoning models), OpenAI's default for the others (``top_p=1``, penalties ``0``,
@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ecoptigen import models
 from ecoptigen.errors import ConfigurationError
+from ecoptigen.money import catalog as models
 
 __all__ = ["COMPLETIONS_ONLY", "DEFAULTS", "check_request", "check_value", "restriction"]
 

@@ -11,7 +11,7 @@ OpenAI honours every parameter; OpenAI-compatible servers often do not. What eco
 - **``n`` refused** (llama.cpp's own ``llama-server`` answers ``n`` other than 1 with an error): the
   request is asked again as single requests; if they are answered, the endpoint gets single requests
   from then on, and if they fail too, their error is raised.
-- **``usage`` missing**: the tokens are counted with :mod:`ecoptigen.tokens` and the response is
+- **``usage`` missing**: the tokens are counted with :mod:`ecoptigen.money.tokens` and the response is
   marked ``cost_estimated``.
 - **``seed`` ignored**: when the same seeded extra request is sent again (``use_cache=False``, a cleared
   cache, another cache namespace) and answered differently, the server's sampling does not repeat;
@@ -33,7 +33,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ecoptigen import spend, tokens
+from ecoptigen.client._cache import cache_key
+from ecoptigen.client._request import PreparedRequest
+from ecoptigen.client._responses import Response, extract_text
+from ecoptigen.client._retry import RetryPolicy
 from ecoptigen.errors import (
     AuthenticationError,
     BudgetExceededError,
@@ -41,10 +44,8 @@ from ecoptigen.errors import (
     RequestError,
     RequestTimeout,
 )
-from ecoptigen.oai._cache import cache_key
-from ecoptigen.oai._request import PreparedRequest
-from ecoptigen.oai._retry import RetryPolicy
-from ecoptigen.responses import Response, extract_text
+from ecoptigen.money import ledger as spend
+from ecoptigen.money import tokens
 
 __all__ = ["EndpointQuirks", "merge_responses", "split_n"]
 

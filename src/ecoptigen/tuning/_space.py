@@ -11,7 +11,7 @@ The documented forms are accepted as FLAML documents them:
   (``max_tokens``, ``temperature_or_top_p``, ``n``, ``best_of``, and any setting one of the models
   cannot take) form one subspace per model.
 * The space is conditional on the model: a setting a model cannot take (see
-  :func:`ecoptigen.parameters.restriction` -- e.g. temperature, top_p and stop for o3, o4-mini and
+  :func:`ecoptigen.client._parameter_checks.restriction` -- e.g. temperature, top_p and stop for o3, o4-mini and
   the gpt-5 family) is never searched for that model and never sent to it, whether it is searched
   or a constant; its trials show it as ``fixed`` or ``—`` in the trial table.
 * ``n``, ``max_tokens``, ``best_of``: a value or a :mod:`flaml.tune` domain.
@@ -29,11 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecoptigen import models as catalog
+from ecoptigen.client import check_value, restriction
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.parameters import check_value, restriction
+from ecoptigen.money import catalog
 from ecoptigen.tuning._flaml import BlendSearch, Categorical, Domain, Integer, searched_family, tune
-from ecoptigen.tuning.logs import RunLogger, quiet_third_party
+from ecoptigen.tuning._logs import RunLogger, quiet_third_party
 
 __all__ = [
     "DEFAULT_CHAT_MODELS",

@@ -102,7 +102,7 @@ def encoding_name_for(model: str) -> str:
         >>> encoding_name_for("gpt-35-turbo")
         'cl100k_base'
     """
-    from ecoptigen.models import base_model_name
+    from ecoptigen.money.catalog import base_model_name
 
     for name in (model, base_model_name(model)):
         try:
@@ -140,7 +140,7 @@ def _load_locked(encoding: str) -> tiktoken.Encoding:
         reason = "it is not in tiktoken's cache and ecoptigen does not download it"
     logger.warning(
         "tiktoken encoding %r is not available offline: %s; counting with %s instead. Token counts for "
-        "models using %r are approximate. See ecoptigen.tokens for how to provide the file.",
+        "models using %r are approximate. See ecoptigen.money.tokens for how to provide the file.",
         encoding,
         reason,
         _FALLBACK,

@@ -43,8 +43,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ecoptigen.errors import BudgetExceededError
-from ecoptigen.pricing import token_usage
+from ecoptigen.errors import BudgetExceededError, RunStopped
+from ecoptigen.money.prices import token_usage
 
 __all__ = [
     "Estimate",
@@ -121,6 +121,7 @@ class SpendLedger:
     first_id: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _ids: Iterator[int] = field(init=False, repr=False)
+    _stopped: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(self.first_id)
@@ -148,8 +149,12 @@ class SpendLedger:
 
         Raises:
             BudgetExceededError: when ``amount`` does not fit in what is left of the budget.
+            RunStopped: the ledger was stopped (:meth:`stop`).
+            Exception: what the listener raised when told of the hold (nothing stays held then).
         """
         with self._lock:
+            if self._stopped is not None:
+                raise RunStopped(f"no new request: {self._stopped}")
             if self.budget is not None and self.committed + amount > self.budget + 1e-12:
                 raise BudgetExceededError(
                     f"a request that may cost up to ${amount:.6f} does not fit in the "
@@ -160,8 +165,24 @@ class SpendLedger:
                 )
             self.reserved += amount
             number = next(self._ids)
-        self._tell("hold", number, amount)
+        try:
+            self._tell("hold", number, amount)
+        except BaseException:
+            with self._lock:  # a hold its listener could not record is not taken: the request is not sent
+                self.reserved -= amount
+            raise
         return Reservation(self, amount, number)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._stopped is not None
+
+    def stop(self, reason: str) -> None:
+        """Refuse every later :meth:`hold` with :class:`~ecoptigen.errors.RunStopped` (``reason`` says why);
+        holds already taken end as usual, so the requests in flight settle."""
+        with self._lock:
+            self._stopped = self._stopped or reason
 
     def per_completion(self, model: str) -> float | None:
         """The average dollars per completion of ``model`` in the answers paid so far (``None``: none yet)."""
@@ -339,12 +360,13 @@ def reserve(amount: float, extra: tuple[SpendLedger, ...] = ()) -> Reservations:
 
     Raises:
         BudgetExceededError: when any ledger cannot hold ``amount``; nothing stays held then.
+        RunStopped: a ledger was stopped; nothing stays held then.
     """
     holds: list[Reservation] = []
     try:
         for ledger in (*extra, *_ACTIVE.get()):
             holds.append(ledger.hold(amount))
-    except BudgetExceededError:
+    except BaseException:
         for hold in holds:
             hold.release()
         raise

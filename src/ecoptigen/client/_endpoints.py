@@ -11,7 +11,7 @@ or ``azure_ad_token_provider`` (a callable returning a fresh one, e.g. ``azure.i
 ``get_bearer_token_provider(...)``).
 
 Clients are built with the SDK's own retries off (``max_retries=0``): ecoptigen retries once, in
-:mod:`ecoptigen.oai._retry`, so retries never multiply. A :class:`ClientCache` keeps one client per
+:mod:`ecoptigen.client._retry`, so retries never multiply. A :class:`ClientCache` keeps one client per
 endpoint, at most ``size`` of them; the least recently used is closed when it is no longer in use.
 The SDK's clients are safe to share between threads.
 """
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import openai
 
+from ecoptigen.client._keywords import ENDPOINT_KEYS
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.options import ENDPOINT_KEYS
 
 __all__ = ["ENDPOINT_KEYS", "ClientCache", "Endpoint", "resolve_endpoint"]
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, wait
 from typing import Any
 
-from ecoptigen import spend
-from ecoptigen.errors import BudgetExceededError
+from ecoptigen.errors import BudgetExceededError, RunStopped, StorageError
+from ecoptigen.money import ledger as spend
 
 __all__ = ["StepBudget", "Unaffordable", "call_all", "waiting_for_money"]
 
@@ -84,8 +84,10 @@ class StepBudget:
 def call_all(pool: Executor | None, fn: Callable[[int], Any], indices: Sequence[int]) -> list[Any]:
     """``[fn(i) for i in indices]``, run on ``pool`` in copies of the caller's context, results in order.
 
-    Every call is waited for before an error is raised, so no request is left running unaccounted; a
-    :class:`BudgetExceededError` is raised in preference to other errors.
+    Every call is waited for before an error is raised, so no request is left running unaccounted; an
+    error that stops the run (:class:`RunStopped`, :class:`StorageError`), then a
+    :class:`BudgetExceededError`, is raised in preference to other errors (e.g. the :class:`Unaffordable`
+    of a later request that a stopped one left without a cost).
 
     Example:
         >>> call_all(None, lambda i: i * i, [1, 2, 3])
@@ -97,8 +99,9 @@ def call_all(pool: Executor | None, fn: Callable[[int], Any], indices: Sequence[
     wait(futures)
     errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:
+        stopping = [e for e in errors if isinstance(e, (RunStopped, StorageError))]
         budget = [e for e in errors if isinstance(e, BudgetExceededError)]
-        raise (budget or errors)[0]  # type: ignore[misc]
+        raise (stopping or budget or errors)[0]  # type: ignore[misc]
     return [f.result() for f in futures]
 
 

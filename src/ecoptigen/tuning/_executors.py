@@ -11,7 +11,7 @@ Contract of :meth:`EvalExecutor.map`, whatever the executor:
 * every call has ended before an error is raised, so no call is left spending unwatched, and a
   :class:`~ecoptigen.errors.BudgetExceededError` is raised in preference to other errors;
 * a call whose request was refused only because money is held for requests still in flight waits for
-  them to settle and is made again (:func:`~ecoptigen.tuning.steps.waiting_for_money`);
+  them to settle and is made again (:func:`~ecoptigen.tuning._steps.waiting_for_money`);
 * requests that eval_func makes are charged to the ledgers active where ``map`` was called;
 * an exception eval_func raised carries ``call_index``, the position of its call in ``calls`` (the first
   failing call's, in call order), so the caller can name the data instance.
@@ -26,7 +26,7 @@ from concurrent.futures import Executor
 from typing import Any, Protocol
 
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.tuning.steps import call_all, waiting_for_money
+from ecoptigen.tuning._steps import call_all, waiting_for_money
 
 __all__ = ["EvalCall", "EvalExecutor", "ThreadEvalExecutor", "check_use_ray", "eval_executor", "mark_call"]
 

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ecoptigen.client import extract_text_or_function_call
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.responses import extract_text_or_function_call
-from ecoptigen.tuning.executors import EvalExecutor
-from ecoptigen.tuning.logs import RunLogger
-from ecoptigen.tuning.steps import call_all
+from ecoptigen.tuning._executors import EvalExecutor
+from ecoptigen.tuning._logs import RunLogger
+from ecoptigen.tuning._steps import call_all
 
 __all__ = ["TEST_OPTIONS", "aggregate", "remember_eval_func", "resolve_test_call", "run_test"]
 

@@ -1,6 +1,6 @@
 """Stopping a trial as soon as it can no longer beat the best configuration found so far.
 
-EcoOptiGen stops a trial early only on cost (see :mod:`ecoptigen.tuning.pruning`); a configuration that
+EcoOptiGen stops a trial early only on cost (see :mod:`ecoptigen.tuning._pruning`); a configuration that
 fits the inference budget is evaluated on all the data even when its first instances already show that
 it cannot win. This module adds the other early stop, on the metric, with a bound rather than a guess:
 

@@ -26,7 +26,7 @@ Sources for the numbers (USD per 1,000 tokens, as ``(input, output)``):
 
 A price entry is one number (input and output cost the same), ``(input, output)``, or ``(input,
 output, cached_input)``; :func:`parse_price` reads all three, and a config's ``"price"`` takes the
-same forms. The money rules built on these numbers live in :mod:`ecoptigen.pricing`.
+same forms. The money rules built on these numbers live in :mod:`ecoptigen.money.prices`.
 """
 
 from __future__ import annotations
@@ -385,7 +385,7 @@ def price_of(model: str, table: dict | None = None) -> tuple[float, float] | Non
 
 def cost_of_tokens(model: str, prompt_tokens: int, completion_tokens: int, table: dict | None = None) -> float | None:
     """Dollars for the given token counts at the uncached input price, or ``None`` when ``model`` has no
-    price (:func:`ecoptigen.pricing.cost_of_usage` also counts cached prompt tokens).
+    price (:func:`ecoptigen.money.prices.cost_of_usage` also counts cached prompt tokens).
 
     Example:
         >>> round(cost_of_tokens("gpt-4", 1000, 1000), 4)

@@ -4,7 +4,7 @@ Requests for the data instances of one step go out concurrently on the tuner's t
 are taken only between steps and results are gathered in data order, so for a given server and cache a
 trial's outcome does not depend on the number of threads. How an instance's completions are gathered
 (growing ``n``, and stopping once a prefix decides eval_func's result) is in
-:mod:`~ecoptigen.tuning.samples`.
+:mod:`~ecoptigen.tuning._samples`.
 """
 
 from __future__ import annotations
@@ -14,25 +14,25 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from ecoptigen import models, pricing
+from ecoptigen.client import extract_text_or_function_call, instantiate, instantiate_messages
 from ecoptigen.errors import ConfigurationError, EcoptigenError, EvalFuncError, RetryableError
-from ecoptigen.prompts import instantiate, instantiate_messages
-from ecoptigen.responses import extract_text_or_function_call
-from ecoptigen.tuning.executors import EvalExecutor, ThreadEvalExecutor
-from ecoptigen.tuning.forecast import cannot_start, request_costs, tight
-from ecoptigen.tuning.logs import RunLogger
-from ecoptigen.tuning.outcome import Knowledge, Status, TrialOutcome
-from ecoptigen.tuning.pruning import (
+from ecoptigen.money import catalog as models
+from ecoptigen.money import prices as pricing
+from ecoptigen.tuning._executors import EvalExecutor, ThreadEvalExecutor
+from ecoptigen.tuning._forecast import cannot_start, request_costs, tight
+from ecoptigen.tuning._logs import RunLogger
+from ecoptigen.tuning._outcome import Knowledge, Status, TrialOutcome
+from ecoptigen.tuning._pruning import (
     budget_verdict,
     hoeffding_serfling_ratio,
     plan_start,
     target_output_tokens,
 )
-from ecoptigen.tuning.racing import Beaten, Race, best_update, in_unit_interval
-from ecoptigen.tuning.samples import Samples, next_round, prefix_rule, salt_after
-from ecoptigen.tuning.scores import aggregate_metrics, check_result, number, public, short
-from ecoptigen.tuning.space import SearchSpace
-from ecoptigen.tuning.steps import StepBudget, Unaffordable, call_all, waiting_for_money
+from ecoptigen.tuning._racing import Beaten, Race, best_update, in_unit_interval
+from ecoptigen.tuning._samples import Samples, next_round, prefix_rule, salt_after
+from ecoptigen.tuning._scores import aggregate_metrics, check_result, number, public, short
+from ecoptigen.tuning._space import SearchSpace
+from ecoptigen.tuning._steps import StepBudget, Unaffordable, call_all, waiting_for_money
 
 __all__ = ["TrialEvaluator"]
 
@@ -260,7 +260,7 @@ class TrialEvaluator:
         spending what is left on a configuration that gets no result.
 
         Returns:
-            Whether finishing fits only narrowly (see :func:`~ecoptigen.tuning.forecast.tight`): the rest
+            Whether finishing fits only narrowly (see :func:`~ecoptigen.tuning._forecast.tight`): the rest
             of the data then comes in doubling steps, each checked again with what it taught.
 
         Raises:
