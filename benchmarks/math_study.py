@@ -8,7 +8,7 @@ problems. Published: level 2, tuned gpt-3.5-turbo 0.905 (n=44) against untuned g
 tuned gpt-4 (n=1) 0.352 against untuned 0.205.
 
 Here: the same calls through ``ecoptigen.oai`` against ``ecoptigen.sim`` (its problems, from
-``ecoptigen.datasets.math_task``: 20 to tune on, 200 to test on per level), optimization budget $1 and
+``ecoptigen.math_utils.math_task``: 20 to tune on, 200 to test on per level), optimization budget $1 and
 at most 20 configurations as in the notebook, one run per seed.
 
 Run: python benchmarks/math_study.py [--levels 2,5] [--seeds 41]
@@ -25,8 +25,7 @@ import time
 from _common import add_common_args, write_results
 
 from ecoptigen import oai, sim
-from ecoptigen.datasets import math_task
-from ecoptigen.math_utils import MATH_PROMPT, eval_math_responses
+from ecoptigen.math_utils import MATH_PROMPT, eval_math_responses, math_task
 
 PUBLISHED = {
     2: {"tuned": 0.905, "tuned_model": "gpt-3.5-turbo", "untuned_gpt4": 0.697},

@@ -28,8 +28,7 @@ import time
 from pathlib import Path
 
 from ecoptigen import oai, sim
-from ecoptigen.datasets import math_task
-from ecoptigen.math_utils import MATH_PROMPT, eval_math_responses
+from ecoptigen.math_utils import MATH_PROMPT, eval_math_responses, math_task
 
 UNTUNED = {"model": "gpt-4", "prompt": MATH_PROMPT, "allow_format_str_template": True}
 

@@ -62,15 +62,16 @@ GRAPH = {_module_name(path): _imports(path) for path in sorted(ROOT.rglob("*.py"
 # Each part's layer, top (high) to bottom; a new part must be placed here before it can be imported.
 LAYERS = {
     "ecoptigen.code_utils": 5,
+    "ecoptigen.math_utils": 5,
     "ecoptigen.oai": 4,
     "ecoptigen.tuning": 3,
+    "ecoptigen.datasets": 3,  # load_math reads the simulator's problems
     "ecoptigen.client": 2,
     "ecoptigen.sim": 2,
     "ecoptigen.distributed": 2,
     "ecoptigen.money": 1,
     "ecoptigen.run_context": 1,
     "ecoptigen.sandbox": 1,
-    "ecoptigen.datasets": 1,
     "ecoptigen.errors": 0,
 }
 

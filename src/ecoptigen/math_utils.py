@@ -9,7 +9,8 @@ FLAML adopted: units, ``\\left``/``\\right``, ``\\!``, spaces, ``\\$``, ``%`` an
 ``\\frac{1}{2}`` (no other decimal is turned into a fraction); a leading ``x = `` (one or two characters)
 is dropped. Nothing is evaluated: ``\\frac{2}{4}`` and ``\\frac{1}{2}`` differ, as they do for FLAML.
 
-:func:`eval_math_responses` is the ``eval_func`` of FLAML's math workflow: it votes among the ``n``
+:func:`eval_math_responses` is the ``eval_func`` of FLAML's math workflow, and :func:`math_task` cuts
+its data as FLAML's notebook does: it votes among the ``n``
 responses (the most frequent equivalent answer wins, the earliest on a tie, responses without an answer
 abstain) and checks the responses and the vote against the canonical solution.
 
@@ -31,8 +32,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
+
+from ecoptigen.errors import ConfigurationError
 
 __all__ = [
     "MATH_PROMPT",
@@ -41,6 +44,7 @@ __all__ = [
     "is_equiv",
     "is_equiv_chain_of_thought",
     "last_boxed_only_string",
+    "math_task",
     "normalize_answer",
     "remove_boxed",
     "solve_problem",
@@ -327,3 +331,57 @@ def solve_problem(problem: str, **config: Any) -> tuple[str | None, float]:
     response = cast(dict, oai.Completion.create({"problem": problem}, raise_on_ratelimit_or_timeout=True, **params))
     voted = eval_math_responses(oai.Completion.extract_text(response))
     return voted["voted_answer"], float(response["cost"])
+
+
+def math_task(
+    level: int = 2,
+    tune_size: int = 20,
+    seed: int = 41,
+    problem_type: str | None = "Algebra",
+    data: Any = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Callable[..., dict[str, Any]]]:
+    """The math task as FLAML's math notebook builds it: ``(tune_data, test_data, eval_func)``.
+
+    Both splits are shuffled with ``seed``, problems of the level (and type) are kept, the first
+    ``tune_size`` training problems tune and every test problem tests. Each instance is
+    ``{"problem", "solution"}``; ``eval_func`` is :func:`eval_math_responses`.
+
+    Args:
+        level: the MATH difficulty level, 1 to 5.
+        tune_size: how many training problems to tune on.
+        seed: the shuffle seed (FLAML's notebook: 41).
+        problem_type: MATH's ``type`` to keep (``None``: all).
+        data: a ``DatasetDict`` with ``train`` and ``test`` splits in ``competition_math``'s columns, for
+            example MATH from the hub; default ``ecoptigen.datasets.load_math()``.
+
+    Returns:
+        ``(tune_data, test_data, eval_func)``.
+
+    Raises:
+        ConfigurationError: ``level`` outside 1-5, or no problem of that level and type in the data.
+
+    Example:
+        >>> tune_data, test_data, eval_func = math_task(level=2)
+        >>> len(tune_data), len(test_data), eval_func.__name__
+        (20, 200, 'eval_math_responses')
+    """
+    if level not in (1, 2, 3, 4, 5):
+        raise ConfigurationError(f"level must be 1 to 5 (MATH's levels), not {level!r}")
+    if data is None:
+        from ecoptigen.datasets import load_math  # Hugging Face datasets: imported only when asked for
+
+        data = load_math()
+
+    def rows(split: str) -> list[dict[str, Any]]:
+        return [
+            {"problem": row["problem"], "solution": row["solution"]}
+            for row in data[split].shuffle(seed=seed)
+            if row["level"] == f"Level {level}" and (problem_type is None or row["type"] == problem_type)
+        ]
+
+    tune_data, test_data = rows("train")[:tune_size], rows("test")
+    if not tune_data or not test_data:
+        raise ConfigurationError(
+            f"no Level {level} problems of type {problem_type!r} in the data; check the level and problem_type"
+        )
+    return tune_data, test_data, eval_math_responses
