@@ -104,9 +104,7 @@ def served_samples(client: openai.OpenAI, model: str, temperature: float, n: int
 def reference_samples(model: str, temperature: float, n: int) -> dict[str, list[str]]:
     rng = random.Random(f"{SEED}|{model}|{temperature}")
     return {
-        p.task_id: [
-            _cut(_behaviour.answer(model, p.prompt, temperature, False, 300, rng).text, STOPS) for _ in range(n)
-        ]
+        p.task_id: [_cut(_behaviour.answer(model, p.prompt, temperature, False, rng).text, STOPS) for _ in range(n)]
         for p in PROBLEMS
     }
 

@@ -187,9 +187,7 @@ def prepare() -> None:
     dif.base_difficulty()
 
 
-def answer(
-    model: str, prompt: str, temperature: float, chat: bool, max_tokens: int | None, rng: random.Random
-) -> Answer:
+def answer(model: str, prompt: str, temperature: float, chat: bool, rng: random.Random) -> Answer:
     """One sample of ``model`` for ``prompt`` (the completion prompt, or the last user message)."""
     problem = he.find_problem(prompt)
     if problem is None:
