@@ -13,6 +13,7 @@ Every exception ecoptigen raises on purpose derives from :class:`EcoptigenError`
      ├── RunStopped                a request was refused because its run is stopping (Ctrl-C, a disk error)
      ├── RequestError             the endpoint answered with an error that retrying cannot fix
      │    ├── AuthenticationError  the endpoint refused the credentials
+     │    ├── EndpointUnreachableError  an endpoint that never answered cannot be connected to
      │    └── RetryableError       every attempt failed with an error worth retrying
      │         ├── RateLimitError  the endpoint kept answering 429
      │         └── RequestTimeout  the endpoint kept timing out or dropping the connection
@@ -35,6 +36,7 @@ __all__ = [
     "ConfigurationError",
     "EcoptigenError",
     "EcoptigenWarning",
+    "EndpointUnreachableError",
     "EvalFuncError",
     "InferenceBudgetWarning",
     "RateLimitError",
@@ -144,6 +146,11 @@ class RequestError(EcoptigenError):
 
 class AuthenticationError(RequestError):
     """Raised when the endpoint refused the API key (HTTP 401 or 403)."""
+
+
+class EndpointUnreachableError(RequestError):
+    """Raised at once, without retrying, when an endpoint that has not answered once cannot be connected to
+    (connection refused, unknown host, no route): most likely a wrong ``base_url`` or a server not started."""
 
 
 class RetryableError(RequestError):

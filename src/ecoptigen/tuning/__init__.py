@@ -32,6 +32,7 @@ from ecoptigen.errors import (
 from ecoptigen.run_context._verdict_cache import RunMemory
 from ecoptigen.tuning import _logs as logs
 from ecoptigen.tuning._executors import check_use_ray, eval_executor
+from ecoptigen.tuning._scores import check_metric_names
 from ecoptigen.tuning._space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
 from ecoptigen.tuning._test_run import TEST_OPTIONS, remember_eval_func, resolve_test_call, run_test
 from ecoptigen.tuning._tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions
@@ -279,6 +280,8 @@ def test(
         ['cost', 'inference_cost', 'success']
     """
     config, eval_func, _ = resolve_test_call(engine, config, eval_func, {})
+    if isinstance(agg_method, dict):
+        check_metric_names(agg_method, eval_func, "agg_method's metric")
     check_known(config, create_options() | set(TEST_OPTIONS), "test")
     _refuse_raise_option(config, "test")
     if not isinstance(data, list) or not data:
