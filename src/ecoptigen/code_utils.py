@@ -29,12 +29,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-from ecoptigen import oai
+from ecoptigen import oai, run_context
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.money import ledger as spend
-from ecoptigen.run_context import _verdict_cache as memory
-from ecoptigen.sandbox import Check, RunResult, Sandbox, folder_files, get_sandbox, strict_test, write_files
-from ecoptigen.sandbox._parse import parse
+from ecoptigen.sandbox import Check, RunResult, Sandbox, folder_files, get_sandbox, parse, strict_test, write_files
 
 __all__ = [
     "CODE_BLOCK_PATTERN",
@@ -136,7 +134,7 @@ _VERDICTS_KEPT = 16384
 
 
 def _remembered(kind: str, key: tuple, judge: Callable[[], bool]) -> bool:
-    run = memory.current()
+    run = run_context.current().memory
     if run is None:
         return judge()
     digest = hashlib.sha256(repr((kind, *key)).encode()).hexdigest()

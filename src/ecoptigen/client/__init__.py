@@ -15,6 +15,7 @@ from ecoptigen.client._engine import DEFAULT_SETTINGS, CompletionEngine
 from ecoptigen.client._keywords import RUN_OPTIONS, check_known, create_options, tune_options
 from ecoptigen.client._parameter_checks import check_value, restriction
 from ecoptigen.client._prompts import instantiate, instantiate_messages, template_keys
+from ecoptigen.client._request import request_prompt_tokens, request_worst_case
 from ecoptigen.client._responses import Response, extract_text, extract_text_or_function_call
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "extract_text_or_function_call",
     "instantiate",
     "instantiate_messages",
+    "request_prompt_tokens",
+    "request_worst_case",
     "restriction",
     "template_keys",
     "tune_options",

@@ -53,6 +53,7 @@ from ecoptigen.errors import (
 )
 from ecoptigen.money import catalog as models
 from ecoptigen.money import ledger as spend
+from ecoptigen.money import prices as pricing
 
 __all__ = ["DEFAULT_SETTINGS", "CompletionEngine"]
 
@@ -70,7 +71,8 @@ class CompletionEngine:
         cache_seed: the cache namespace used when a request's config has no ``seed``.
         cache_path_root: the folder holding one cache subfolder per seed.
         chat_models: extra model names to send to the chat endpoint.
-        price_table: USD per 1K tokens by model (defaults to :data:`ecoptigen.money.catalog.PRICE_1K`).
+        price_table: USD per 1K tokens by model, the engine's own (defaults to a fresh copy of
+            :data:`ecoptigen.money.catalog.PRICE_1K`).
         settings: defaults for ``request_timeout``, ``retry_timeout`` and ``retry_time`` (see
             :data:`DEFAULT_SETTINGS`) used when a request's config does not give them.
         max_clients: SDK clients kept open at once (one per endpoint).
@@ -93,7 +95,7 @@ class CompletionEngine:
         self.cache_seed = cache_seed
         self.cache_path_root = cache_path_root
         self.chat_models = chat_models if chat_models is not None else set()
-        self.price_table = price_table if price_table is not None else models.PRICE_1K
+        self.price_table = price_table if price_table is not None else models.price_table()
         self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
         self._clients = ClientCache(max_clients)
         self._blocking_io = BlockingIO(self._clients)
@@ -384,8 +386,7 @@ class CompletionEngine:
         per_completion = self.usage.per_completion(request.model)
         if per_completion is None:
             return worst_case
-        completions = max(int(request.body.get("n") or 1), int(request.body.get("best_of") or 1))
-        return min(worst_case, per_completion * completions)
+        return min(worst_case, per_completion * pricing.billed_completions(request.body))
 
     def _warn_unpriced(self, model: str) -> None:
         with self._lock:

@@ -294,14 +294,14 @@ def _send_together(parts: list[PreparedRequest], policy: RetryPolicy, send_paid:
             try:
                 return (yield from send_paid(part, policy))
             except BudgetExceededError:
-                held = spend.money_held()
-                if held <= 1e-12:
+                still_held = spend.held_money_watch(some=True)
+                if still_held is None:
                     raise
-                while spend.money_held() >= held:
+                while still_held():
                     yield Sleep(_MONEY_POLL)
 
     outcomes = yield Together([send(part) for part in parts], _MAX_PARALLEL)
     errors = [outcome.error for outcome in outcomes if outcome.error is not None]
     if errors:
-        raise errors[0]
+        raise spend.first_error(errors)
     return [outcome.value for outcome in outcomes]

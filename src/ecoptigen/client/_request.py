@@ -18,7 +18,14 @@ from ecoptigen.money import catalog as models
 from ecoptigen.money import ledger as spend
 from ecoptigen.money import prices as pricing
 
-__all__ = ["CONTROL_KEYS", "FAILURE_BILLING", "PreparedRequest", "prepare"]
+__all__ = [
+    "CONTROL_KEYS",
+    "FAILURE_BILLING",
+    "PreparedRequest",
+    "prepare",
+    "request_prompt_tokens",
+    "request_worst_case",
+]
 
 FAILURE_BILLING = ("estimate", "none", "worst_case")
 
@@ -61,10 +68,53 @@ class PreparedRequest:
         """
         if self.price is None:
             raise UnknownPriceError(_no_price_message(self.model))
-        prompt_tokens = _prompt_tokens(self.body, self.chat)
-        generated = max(int(self.body.get("n") or 1), int(self.body.get("best_of") or 1))
-        limit = pricing.completion_limit(self.model, self.chat, prompt_tokens, pricing.requested_limit(self.body))
-        return pricing.worst_case_cost(self.price, prompt_tokens, generated, limit)
+        return _worst_case(self.body, self.chat, self.price)
+
+
+def _worst_case(body: dict[str, Any], chat: bool, price: pricing.Price) -> float:
+    model = str(body["model"])
+    prompt_tokens = _prompt_tokens(body, chat)
+    limit = pricing.completion_limit(model, chat, prompt_tokens, pricing.requested_limit(body))
+    return pricing.worst_case_cost(price, prompt_tokens, pricing.billed_completions(body), limit)
+
+
+def request_worst_case(
+    context: dict | None,
+    config: dict[str, Any],
+    *,
+    chat: bool,
+    price_table: dict,
+    chat_models: set[str] | frozenset[str] = frozenset(),
+    allow_format_str_template: bool = True,
+) -> float:
+    """The most one request can cost, exactly as the engine reserves it before sending it.
+
+    The tuner prices the requests it plans with this, so its plan and the engine's holds always agree.
+
+    Args:
+        context: fills the templates of ``config``.
+        config: the request's config (``create``'s keywords).
+        chat: whether the request goes to the chat endpoint (else the model's kind decides).
+        price_table: USD per 1K tokens by model.
+        chat_models: names served as chat models besides the catalog's.
+        allow_format_str_template: whether ``str.format`` templates are filled.
+
+    Raises:
+        ConfigurationError: the config could not be sent (see :func:`prepare`).
+        TemplateError: a template names a key ``context`` lacks.
+        UnknownPriceError: the model has no price.
+
+    Example:
+        >>> from ecoptigen.money.catalog import price_table
+        >>> config = {"model": "gpt-4o-mini", "prompt": "{q}", "max_tokens": 10, "n": 2}
+        >>> request_worst_case({"q": "hi"}, config, chat=True, price_table=price_table()) > 0
+        True
+    """
+    model, use_chat, body = _body(context, config, chat, chat_models, allow_format_str_template)
+    price = pricing.resolve_price(model, config.get("price"), price_table)
+    if price is None:
+        raise UnknownPriceError(_no_price_message(model))
+    return _worst_case(body, use_chat, price)
 
 
 def _no_price_message(model: str) -> str:
@@ -104,11 +154,7 @@ def prepare(
             f"failure_billing must be one of {list(FAILURE_BILLING)}; got {config['failure_billing']!r}. Use "
             "'none' only for endpoints that never bill a failed request (e.g. your own local server)."
         )
-    use_chat = chat or models.endpoint_kind(model, chat_models) == "chat"
-    body = {k: v for k, v in config.items() if k not in CONTROL_KEYS and k not in ENDPOINT_KEYS}
-    allow = config.get("allow_format_str_template", allow_format_str_template)
-    _fill_prompt(body, context, use_chat, allow, model)
-    body = parameters.check_request(model, body, use_chat)
+    model, use_chat, body = _body(context, config, chat, chat_models, allow_format_str_template)
     price = pricing.resolve_price(model, config.get("price"), price_table)
     if price is None and spend.budget_enforced():
         raise UnknownPriceError(_no_price_message(model))
@@ -121,6 +167,41 @@ def prepare(
         timeout=float(config["request_timeout"]),
         cache_seed=config.get("seed"),
     )
+
+
+def request_prompt_tokens(
+    context: dict | None,
+    config: dict[str, Any],
+    *,
+    chat: bool,
+    chat_models: set[str] | frozenset[str] = frozenset(),
+    allow_format_str_template: bool = True,
+) -> int:
+    """The prompt tokens of the request the engine sends for ``config`` and ``context``, as it counts them.
+
+    Raises:
+        ConfigurationError: the config could not be sent (see :func:`prepare`).
+        TemplateError: a template names a key ``context`` lacks.
+
+    Example:
+        >>> request_prompt_tokens({"q": "hi"}, {"model": "gpt-4o-mini", "prompt": "{q}"}, chat=True) > 0
+        True
+    """
+    _, use_chat, body = _body(context, config, chat, chat_models, allow_format_str_template)
+    return _prompt_tokens(body, use_chat)
+
+
+def _body(
+    context: dict | None, config: dict[str, Any], chat: bool, chat_models: set[str] | frozenset[str], allow: bool
+) -> tuple[str, bool, dict[str, Any]]:
+    """The model, whether the chat endpoint serves it, and the body the engine sends for ``config``."""
+    model = config.get("model")
+    if not model or not isinstance(model, str):
+        raise ConfigurationError("no 'model' in the config: give model='gpt-4o-mini' (or another model name).")
+    use_chat = chat or models.endpoint_kind(model, chat_models) == "chat"
+    body = {k: v for k, v in config.items() if k not in CONTROL_KEYS and k not in ENDPOINT_KEYS}
+    _fill_prompt(body, context, use_chat, config.get("allow_format_str_template", allow), model)
+    return model, use_chat, parameters.check_request(model, body, use_chat)
 
 
 def _fill_prompt(body: dict, context: dict | None, chat: bool, allow: bool, model: str) -> None:

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ecoptigen import run_context
 from ecoptigen.client._errors import Failure
 from ecoptigen.client._io import Sleep, Steps
-from ecoptigen.run_context import _waiting as waiting
 
 __all__ = ["RetryLog", "RetryPolicy", "call_with_retries", "retrying"]
 
@@ -134,4 +134,4 @@ class RetryLog:
         logger.log(
             level, "%s from %s; waiting %.3g s before attempt %d%s", failure.cause, where, seconds, attempt, more
         )
-        waiting.announce(failure.cause, seconds)
+        run_context.announce(failure.cause, seconds)

@@ -36,7 +36,7 @@ from typing import Any
 
 from ecoptigen.errors import BudgetExceededError
 from ecoptigen.money import ledger as spend
-from ecoptigen.run_context._forwarding import receive
+from ecoptigen.run_context import receive
 
 __all__ = ["Answer", "RelayClient", "RelayPump", "RequestRelay", "portable"]
 

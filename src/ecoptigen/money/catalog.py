@@ -1,8 +1,10 @@
 """The model catalog: which endpoint a model is served on, what it costs, how long its context is.
 
-This is the one place that owns prices. ``oai.Completion.price1K`` is the same dict as
-:data:`PRICE_1K`, so ``oai.Completion.price1K["my-model"] = (0.001, 0.002)`` is seen everywhere,
-including by the simulated endpoint's bill.
+This is the one place that states ecoptigen's prices. :data:`PRICE_1K` is read-only: each request
+engine owns an editable copy (:func:`price_table`), and ``oai.Completion.price1K`` is the copy of the
+engine behind ``oai.Completion``, so ``oai.Completion.price1K["my-model"] = (0.001, 0.002)`` prices a
+model for ``create``, ``cost``, ``tune`` and ``test`` and for nothing else in the process. The
+simulated endpoint bills from prices of its own (``ecoptigen/sim/_prices.py``).
 
 Sources for the numbers (USD per 1,000 tokens, as ``(input, output)``):
 
@@ -34,6 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from ecoptigen.errors import ConfigurationError
@@ -47,12 +50,12 @@ __all__ = [
     "base_model_name",
     "capabilities",
     "context_window",
-    "cost_of_tokens",
     "endpoint_kind",
     "lookup",
     "parse_price",
     "price_entry",
     "price_of",
+    "price_table",
 ]
 
 Kind = Literal["chat", "completion"]
@@ -119,7 +122,7 @@ MODELS: dict[str, ModelInfo] = {
 
 # USD per 1K tokens: one number when input and output cost the same, else (input, output), or
 # (input, output, cached_input) for models with prompt caching.
-PRICE_1K: dict[str, float | tuple[float, ...]] = {
+PRICE_1K: Mapping[str, float | tuple[float, ...]] = {
     # FLAML 1.2.0 table (OpenAI prices of spring 2023).
     "text-ada-001": 0.0004,
     "text-babbage-001": 0.0005,
@@ -151,6 +154,20 @@ PRICE_1K: dict[str, float | tuple[float, ...]] = {
     "gpt-5-mini": (0.00025, 0.002, 0.000025),
     "gpt-5-nano": (0.00005, 0.0004, 0.000005),
 }
+# Read-only: an engine edits its own copy (price_table()), never a table the whole process shares.
+PRICE_1K = MappingProxyType(dict(PRICE_1K))
+
+
+def price_table() -> dict[str, float | tuple[float, ...]]:
+    """A fresh, editable copy of :data:`PRICE_1K`: the price table a request engine owns.
+
+    Example:
+        >>> table = price_table()
+        >>> table["my-model"] = (0.001, 0.002)
+        >>> "my-model" in PRICE_1K
+        False
+    """
+    return dict(PRICE_1K)
 
 
 @dataclass(frozen=True)
@@ -255,7 +272,7 @@ _SNAPSHOT = re.compile(r"-(\d{4}|\d{4}-\d{2}-\d{2})(-preview)?$")
 _COMPLETION_NAME = re.compile(r"^(text-|code-|davinci|babbage|curie|ada)|-instruct(-|$)")
 
 
-def base_model_name(model: str, table: dict | None = None) -> str:
+def base_model_name(model: str, table: Mapping | None = None) -> str:
     """Map a versioned or Azure-style model name to the name it is priced and described under.
 
     ``gpt-4o-2024-08-06`` -> ``gpt-4o``; ``gpt-35-turbo`` (Azure) -> ``gpt-3.5-turbo``;
@@ -360,7 +377,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def price_entry(model: str, table: dict | None = None) -> Any:
+def price_entry(model: str, table: Mapping | None = None) -> Any:
     """The raw entry of ``model`` (or of its base name) in the price table, ``None`` if it has none."""
     table = PRICE_1K if table is None else table
     price = table.get(model)
@@ -369,7 +386,7 @@ def price_entry(model: str, table: dict | None = None) -> Any:
     return price
 
 
-def price_of(model: str, table: dict | None = None) -> tuple[float, float] | None:
+def price_of(model: str, table: Mapping | None = None) -> tuple[float, float] | None:
     """``(input, output)`` USD per 1K tokens for ``model``, or ``None`` when no price is known.
 
     Args:
@@ -381,17 +398,3 @@ def price_of(model: str, table: dict | None = None) -> tuple[float, float] | Non
         return None
     prompt_price, completion_price, _ = parse_price(entry)
     return prompt_price, completion_price
-
-
-def cost_of_tokens(model: str, prompt_tokens: int, completion_tokens: int, table: dict | None = None) -> float | None:
-    """Dollars for the given token counts at the uncached input price, or ``None`` when ``model`` has no
-    price (:func:`ecoptigen.money.prices.cost_of_usage` also counts cached prompt tokens).
-
-    Example:
-        >>> round(cost_of_tokens("gpt-4", 1000, 1000), 4)
-        0.09
-    """
-    price = price_of(model, table)
-    if price is None:
-        return None
-    return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1000

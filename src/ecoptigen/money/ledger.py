@@ -18,9 +18,9 @@ may have billed is not spent twice.
 
 Ledgers are activated with ``with ledger.activate():`` and stack: a tuning activates its ledger,
 and every ``create`` made under it (including those made inside an ``eval_func``, e.g. by
-``generate_assertions``) is charged to it. Activation lives in a :mod:`contextvars` variable, so
-two tunings in one process do not see each other; code that hands work to threads must run it in
-a copy of the caller's context (:func:`run_in_context`).
+``generate_assertions``) is charged to it. Activation lives in the run context
+(:mod:`ecoptigen.run_context`), so two tunings in one process do not see each other; code that hands
+work to threads must run it in a copy of the caller's context (:func:`run_in_context`).
 
 A ledger may have a ``listener``, called (under no lock of the caller's) with every money event of
 that ledger: ``("hold", id, usd)``, ``("paid", id, usd)``, ``("free", id, 0.0)``, ``("estimate", id,
@@ -39,11 +39,13 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ecoptigen.errors import BudgetExceededError, RunStopped
+from ecoptigen import run_context
+from ecoptigen.errors import BudgetExceededError, RunStopped, StorageError
 from ecoptigen.money.prices import token_usage
 
 __all__ = [
@@ -54,6 +56,9 @@ __all__ = [
     "SpendLedger",
     "active_ledgers",
     "budget_enforced",
+    "collect_results",
+    "first_error",
+    "held_money_watch",
     "money_held",
     "reserve",
     "run_in_context",
@@ -63,10 +68,6 @@ __all__ = [
 T = TypeVar("T")
 # Called with every money event of a ledger: (kind, id, usd); kind is hold, paid, free or estimate.
 Listener = Callable[[str, int, float], None]
-
-_ACTIVE: contextvars.ContextVar[tuple[SpendLedger, ...]] = contextvars.ContextVar(
-    "ecoptigen_active_ledgers", default=()
-)
 
 
 @dataclass
@@ -238,11 +239,8 @@ class SpendLedger:
     @contextlib.contextmanager
     def activate(self) -> Iterator[SpendLedger]:
         """Charge every request made in this context (and contexts copied from it) to this ledger."""
-        token = _ACTIVE.set((*_ACTIVE.get(), self))
-        try:
+        with run_context.activated(ledgers=(*run_context.current().ledgers, self)):
             yield self
-        finally:
-            _ACTIVE.reset(token)
 
     def summary(self) -> dict[str, Any]:
         """A plain-dict snapshot: totals and per-model usage."""
@@ -352,7 +350,7 @@ class Estimates:
 
 def active_ledgers() -> tuple[SpendLedger, ...]:
     """The ledgers requests made in the current context are charged to, outermost first."""
-    return _ACTIVE.get()
+    return run_context.current().ledgers
 
 
 def reserve(amount: float, extra: tuple[SpendLedger, ...] = ()) -> Reservations:
@@ -364,7 +362,7 @@ def reserve(amount: float, extra: tuple[SpendLedger, ...] = ()) -> Reservations:
     """
     holds: list[Reservation] = []
     try:
-        for ledger in (*extra, *_ACTIVE.get()):
+        for ledger in (*extra, *active_ledgers()):
             holds.append(ledger.hold(amount))
     except BaseException:
         for hold in holds:
@@ -388,30 +386,90 @@ def money_held() -> float:
         >>> held, money_held()
         (0.25, 0)
     """
-    return sum(ledger.reserved for ledger in _ACTIVE.get() if ledger.budget is not None)
+    return sum(ledger.reserved for ledger in active_ledgers() if ledger.budget is not None)
 
 
-def wait_for_held_money(poll: float = 0.005) -> bool:
-    """Wait until no money is held for requests in flight on the budgets active in this context.
+def held_money_watch(*, some: bool = False) -> Callable[[], bool] | None:
+    """For a request refused by a budget: whether waiting can help, and until when.
 
-    For a request refused by a budget: when money was held, it may fit once those requests settle, and
-    this returns ``True`` after they have (try again); when none was, the refusal is final and this returns
-    ``False`` at once.
+    When no money is held for requests in flight on the budgets active in this context, the refusal is
+    final and this returns ``None``. Otherwise it returns a function that is true while the money held
+    has not yet settled: the request may fit once it has (try again then). Every "refused for money held
+    in flight: wait, then retry" of ecoptigen is this, waited for by :func:`wait_for_held_money` (blocking)
+    or by the request pipeline's own sleeps (which an event loop can drive).
+
+    Args:
+        some: settled as soon as *less* is held than at the call, rather than nothing: for the parts of
+            one request that are sent together, whose siblings hold money until they all end.
+
+    Example:
+        >>> held_money_watch() is None
+        True
+    """
+    held = money_held()
+    if held <= 1e-12:
+        return None
+    if some:
+        return lambda: money_held() >= held
+    return lambda: money_held() > 1e-12
+
+
+def wait_for_held_money(poll: float = 0.005, *, some: bool = False) -> bool:
+    """Wait, blocking, until the money held at the call has settled (:func:`held_money_watch`); ``False``
+    at once when none was held (the refusal is final), else ``True`` once it has (try again).
+
+    Args:
+        poll: seconds between looks at the money held.
+        some: as for :func:`held_money_watch`.
 
     Example:
         >>> wait_for_held_money()
         False
     """
-    if money_held() <= 1e-12:
+    still_held = held_money_watch(some=some)
+    if still_held is None:
         return False
-    while money_held() > 1e-12:
+    while still_held():
         time.sleep(poll)
     return True
 
 
+def first_error(errors: Sequence[BaseException]) -> BaseException:
+    """The error to raise for work that failed in several places: the first error that stops the run
+    (:class:`RunStopped`, :class:`StorageError`), else the first :class:`BudgetExceededError` (the budget
+    ends the run, whatever else went wrong), else the first error.
+
+    Example:
+        >>> first_error([ValueError("bad"), BudgetExceededError("spent")])
+        BudgetExceededError('spent')
+        >>> first_error([BudgetExceededError("spent"), RunStopped("interrupted")])
+        RunStopped('interrupted')
+    """
+    stopping: list[BaseException] = [e for e in errors if isinstance(e, (RunStopped, StorageError))]
+    budget: list[BaseException] = [e for e in errors if isinstance(e, BudgetExceededError)]
+    return (stopping or budget or list(errors))[0]
+
+
+def collect_results(futures: Sequence[Future]) -> list[Any]:
+    """The results of ``futures`` in order, once every one has ended, so that no request is left running
+    unaccounted; if any failed, :func:`first_error` of their errors is raised.
+
+    Example:
+        >>> from concurrent.futures import ThreadPoolExecutor
+        >>> with ThreadPoolExecutor(2) as pool:
+        ...     collect_results([pool.submit(pow, 2, k) for k in (1, 2, 3)])
+        [2, 4, 8]
+    """
+    wait(futures)
+    errors = [error for f in futures if (error := f.exception()) is not None]
+    if errors:
+        raise first_error(errors)
+    return [f.result() for f in futures]
+
+
 def budget_enforced() -> bool:
     """Whether any active ledger has a budget (then every model called must have a price)."""
-    return any(ledger.budget is not None for ledger in _ACTIVE.get())
+    return any(ledger.budget is not None for ledger in active_ledgers())
 
 
 def run_in_context(fn: Callable[..., T]) -> Callable[..., T]:

@@ -39,8 +39,11 @@ __all__ = [
     "UNKNOWN_CHAT_MAX_TOKENS",
     "Price",
     "TokenUsage",
+    "billed_completions",
     "completion_limit",
+    "cost_of_tokens",
     "cost_of_usage",
+    "cost_per_1k",
     "prompt_tokens",
     "requested_limit",
     "resolve_price",
@@ -96,7 +99,7 @@ class TokenUsage:
     reasoning: int = 0
 
 
-def resolve_price(model: str, override: Any = None, table: dict | None = None) -> Price | None:
+def resolve_price(model: str, override: Any = None, table: Mapping | None = None) -> Price | None:
     """The price of ``model``: ``override`` (a config's ``"price"``) when given, else the price table's.
 
     Args:
@@ -167,7 +170,7 @@ def cost_of_usage(price: Price | None, usage: Mapping[str, Any] | None) -> float
         return math.nan
     tokens = token_usage(usage)
     uncached = tokens.prompt - tokens.cached
-    return (uncached * price.input + tokens.cached * price.cached + tokens.completion * price.output) / 1000
+    return cost_per_1k(uncached, price.input, tokens.completion, price.output, tokens.cached, price.cached)
 
 
 def requested_limit(params: Mapping[str, Any]) -> int | None:
@@ -241,11 +244,63 @@ def worst_case_cost(price: Price, prompt_tokens: int, completions: int, limit: i
     Args:
         price: the model's price.
         prompt_tokens: the prompt's length.
-        completions: completions generated (``max(n, best_of)``).
+        completions: completions generated (:func:`billed_completions`).
         limit: tokens per completion (:func:`completion_limit`).
 
     Example:
         >>> worst_case_cost(Price(0.001, 0.002), 1000, 2, 500)
         0.003
     """
-    return (prompt_tokens * price.input + completions * limit * price.output) / 1000
+    return cost_per_1k(prompt_tokens, price.input, completions * limit, price.output)
+
+
+def cost_per_1k(
+    input_tokens: float,
+    input_price: float,
+    output_tokens: float,
+    output_price: float,
+    cached_tokens: float = 0,
+    cached_price: float = 0.0,
+) -> float:
+    """Dollars for token counts at prices in USD per 1K tokens: every per-1K sum of ecoptigen is this one.
+
+    Args:
+        input_tokens: prompt tokens billed at ``input_price`` (the uncached ones, when some were cached).
+        input_price: USD per 1K input tokens.
+        output_tokens: completion tokens (reasoning tokens included), billed at ``output_price``.
+        output_price: USD per 1K output tokens.
+        cached_tokens: prompt tokens served from the provider's prompt cache, at ``cached_price``.
+        cached_price: USD per 1K cached input tokens.
+
+    Example:
+        >>> cost_per_1k(1000, 0.001, 500, 0.002)
+        0.002
+    """
+    return (input_tokens * input_price + cached_tokens * cached_price + output_tokens * output_price) / 1000
+
+
+def cost_of_tokens(
+    model: str, prompt_tokens: int, completion_tokens: int, table: Mapping | None = None
+) -> float | None:
+    """Dollars for the given token counts at the uncached input price, or ``None`` when ``model`` has no
+    price (:func:`cost_of_usage` also counts cached prompt tokens).
+
+    Example:
+        >>> round(cost_of_tokens("gpt-4", 1000, 1000), 4)
+        0.09
+    """
+    price = models.price_of(model, table)
+    if price is None:
+        return None
+    return cost_per_1k(prompt_tokens, price[0], completion_tokens, price[1])
+
+
+def billed_completions(params: Mapping[str, Any]) -> int:
+    """How many completions a request generates and is billed for: ``max(n, best_of)`` (the completions
+    endpoint generates ``best_of`` and returns the best ``n``).
+
+    Example:
+        >>> billed_completions({"n": 2, "best_of": 5}), billed_completions({})
+        (5, 1)
+    """
+    return max(int(params.get("n") or 1), int(params.get("best_of") or 1))

@@ -32,7 +32,7 @@ from ecoptigen.client import (
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.money import catalog as models
 from ecoptigen.money import prices as pricing
-from ecoptigen.run_context._forwarding import current_forwarder, set_receiver
+from ecoptigen.run_context import current_forwarder, set_receiver
 
 __all__ = ["ChatCompletion", "Completion"]
 
@@ -137,7 +137,7 @@ class Completion(metaclass=_Settings):
 
     _chat: ClassVar[bool] = False
     _engine: ClassVar[CompletionEngine] = CompletionEngine(
-        chat_models=set(_FLAML_CHAT_MODELS), price_table=models.PRICE_1K, settings=DEFAULT_SETTINGS
+        chat_models=set(_FLAML_CHAT_MODELS), price_table=models.price_table(), settings=DEFAULT_SETTINGS
     )
 
     @classmethod

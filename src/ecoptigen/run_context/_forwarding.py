@@ -5,7 +5,7 @@ has no API key. While it runs eval_funcs, every ``oai.Completion.create`` / ``oa
 made in it -- from any thread eval_func starts -- goes to the forwarder installed here, which has the
 driver make the request. The forwarder is process-wide on purpose: a request from a thread eval_func
 started must not slip past it to the network. Such a process may run several eval_func calls at once,
-one per thread: each call names its own forwarder in a context variable (:func:`forwarding_in_context`),
+one per thread: each call names its own forwarder in its run context (:func:`forwarding_in_context`),
 which its requests use; a thread that eval_func starts without copying its context falls back to the
 process-wide one.
 
@@ -17,20 +17,17 @@ uses it -- never imports ``oai``.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Forwarder", "current_forwarder", "forwarding_in_context", "forwarding_to", "receive", "set_receiver"]
+from ecoptigen.run_context._context import Forwarder, activated, current
 
-# forwarder(chat, context, kwargs) -> the response (or raises what create raised on the driver)
-Forwarder = Callable[[bool, Any, dict[str, Any]], Any]
+__all__ = ["Forwarder", "current_forwarder", "forwarding_in_context", "forwarding_to", "receive", "set_receiver"]
 
 _forwarder: Forwarder | None = None
 _receiver: Forwarder | None = None
 _lock = threading.Lock()
-_in_context: contextvars.ContextVar[Forwarder | None] = contextvars.ContextVar("ecoptigen_forwarder", default=None)
 
 
 def set_receiver(receiver: Forwarder) -> None:
@@ -49,7 +46,7 @@ def receive(chat: bool, context: Any, kwargs: dict[str, Any]) -> Any:
 def current_forwarder() -> Forwarder | None:
     """Where ``create`` calls made here go instead of the network, if anywhere: this context's forwarder,
     else the process's."""
-    return _in_context.get() or _forwarder
+    return current().forwarder or _forwarder
 
 
 @contextlib.contextmanager
@@ -77,8 +74,5 @@ def forwarding_in_context(forwarder: Forwarder) -> Iterator[None]:
         >>> current_forwarder() is None
         True
     """
-    token = _in_context.set(forwarder)
-    try:
+    with activated(forwarder=forwarder):
         yield
-    finally:
-        _in_context.reset(token)

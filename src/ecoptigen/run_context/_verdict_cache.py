@@ -19,16 +19,16 @@ Example:
 
 from __future__ import annotations
 
-import contextvars
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["BoundedTable", "RunMemory", "current"]
+from ecoptigen.run_context._context import activated
+from ecoptigen.run_context._context import current as current_context
 
-_CURRENT: contextvars.ContextVar[RunMemory | None] = contextvars.ContextVar("ecoptigen_run_memory", default=None)
+__all__ = ["BoundedTable", "RunMemory", "current"]
 
 
 class BoundedTable:
@@ -71,13 +71,10 @@ class RunMemory:
     @contextmanager
     def activate(self) -> Iterator[RunMemory]:
         """Make this the memory of the current context (and of work it hands to other threads)."""
-        token = _CURRENT.set(self)
-        try:
+        with activated(memory=self):
             yield self
-        finally:
-            _CURRENT.reset(token)
 
 
 def current() -> RunMemory | None:
     """The memory of the run the caller is part of, or ``None`` outside any run."""
-    return _CURRENT.get()
+    return current_context().memory

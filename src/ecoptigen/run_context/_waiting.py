@@ -17,29 +17,21 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+
+from ecoptigen.run_context._context import WaitListener, activated, current
 
 __all__ = ["WaitListener", "announce", "listening"]
-
-WaitListener = Callable[[str, float], None]
-
-_LISTENERS: contextvars.ContextVar[tuple[WaitListener, ...]] = contextvars.ContextVar(
-    "ecoptigen_wait_listeners", default=()
-)
 
 
 @contextlib.contextmanager
 def listening(listener: WaitListener) -> Iterator[None]:
     """Call ``listener(cause, seconds)`` for every wait announced in this context."""
-    token = _LISTENERS.set((*_LISTENERS.get(), listener))
-    try:
+    with activated(wait_listeners=(*current().wait_listeners, listener)):
         yield
-    finally:
-        _LISTENERS.reset(token)
 
 
 def announce(cause: str, seconds: float) -> None:
     """Tell every listener of the current context that a wait of ``seconds`` starts, because of ``cause``."""
-    for listener in _LISTENERS.get():
+    for listener in current().wait_listeners:
         listener(cause, seconds)

@@ -22,6 +22,7 @@ from ecoptigen.sandbox import _backends
 from ecoptigen.sandbox._backends import bubblewrap_usable
 from ecoptigen.sandbox._base import Check, RunResult, Sandbox, Verdict
 from ecoptigen.sandbox._folders import folder_files, write_files
+from ecoptigen.sandbox._parse import parse
 from ecoptigen.sandbox._strict import StrictTest, strict_test
 from ecoptigen.sandbox._workers import WorkerPool
 
@@ -34,6 +35,7 @@ __all__ = [
     "bubblewrap_usable",
     "folder_files",
     "get_sandbox",
+    "parse",
     "strict_test",
     "write_files",
 ]

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ecoptigen import run_context
 from ecoptigen.client import check_known, create_options, tune_options
 from ecoptigen.errors import (
     BudgetExceededError,
@@ -29,8 +30,7 @@ from ecoptigen.errors import (
     StorageError,
     TuningError,
 )
-from ecoptigen.run_context._verdict_cache import RunMemory
-from ecoptigen.tuning import _logs as logs
+from ecoptigen.run_context import RunMemory
 from ecoptigen.tuning._executors import check_use_ray, eval_executor
 from ecoptigen.tuning._scores import check_metric_names
 from ecoptigen.tuning._space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
@@ -145,7 +145,7 @@ def tune(
     _refuse_raise_option(config, "tune")
     options = TunerOptions.pop_from(config)
     create = functools.partial(engine.create, chat=chat)
-    with logs.logging_level(logging_level), RunMemory().activate():
+    with run_context.activated(memory=RunMemory(), log_level=logging_level):
         tuner = Tuner(
             create,
             engine.price_table,
@@ -288,8 +288,7 @@ def test(
         raise ConfigurationError("data is empty: give at least one data instance to test on.")
     check_use_ray(use_ray, ray_options)
     with (
-        logs.logging_level(logging_level),
-        RunMemory().activate(),
+        run_context.activated(memory=RunMemory(), log_level=logging_level),
         eval_executor(use_ray, concurrency, ray_options, eval_func) as executor,
     ):
         return run_test(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from ecoptigen.client import extract_text_or_function_call, instantiate, instantiate_messages
+from ecoptigen.client import extract_text_or_function_call, request_prompt_tokens, request_worst_case
 from ecoptigen.errors import ConfigurationError, EcoptigenError, EvalFuncError, RetryableError
 from ecoptigen.money import catalog as models
 from ecoptigen.money import prices as pricing
@@ -330,23 +330,12 @@ class TrialEvaluator:
             entry.cost += float(response.get("cost") or 0.0)
 
     def worst_case(self, params: dict, instance: dict, n: int) -> float:
-        """The most one request for ``n`` completions can cost (as the engine reserves it, plus 5% for
-        prompt-counting differences)."""
-        price = self.price(params)
-        model = str(params["model"])
-        chat = self._is_chat(params)
-        prompt = self._prompt_tokens(params, instance)
-        limit = pricing.completion_limit(model, chat, prompt, pricing.requested_limit(params))
-        generated = max(n, int(params.get("best_of") or 1)) if self.space.prune_hp == "n" else n
-        return 1.05 * pricing.worst_case_cost(price, prompt, generated, limit)
+        """The most one request for ``n`` completions can cost: the engine's own worst case for it."""
+        request = {**params, self.space.prune_hp: n}
+        return request_worst_case(instance, request, chat=self.chat, price_table=self.price_table)
 
     def _prompt_tokens(self, params: dict, instance: dict) -> int:
-        model, chat = str(params["model"]), self._is_chat(params)
-        allow = params.get("allow_format_str_template", True)
-        if "messages" in params:
-            messages = instantiate_messages(params["messages"], instance, allow)
-            return pricing.prompt_tokens(model, chat, messages=messages)
-        return pricing.prompt_tokens(model, chat, prompt=str(instantiate(params.get("prompt"), instance, allow)))
+        return request_prompt_tokens(instance, params, chat=self.chat)
 
     @staticmethod
     def _learn(updates: list, kind: str, region: tuple, max_tokens: float, n: int) -> None:
@@ -383,7 +372,8 @@ class TrialEvaluator:
         # cache depends on its traffic, so the estimate does not count on it.
         # An instance decided with fewer completions is priced at the config's n: what a deployment pays.
         per_instance = [
-            ((s.prompt_tokens or 0) * price.input + s.output_tokens_at(config_n) * price.output) / 1000 for s in samples
+            pricing.cost_per_1k(s.prompt_tokens or 0, price.input, s.output_tokens_at(config_n), price.output)
+            for s in samples
         ]
         inference_cost = sum(per_instance) / len(samples)
         avg_input_tokens = sum(s.prompt_tokens or 0 for s in samples) / len(samples)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ecoptigen.money.prices import cost_per_1k
+
 __all__ = ["TIGHT_MARGIN", "cannot_finish", "cannot_start", "request_costs", "tight"]
 
 # How far off (relative) an estimate from a trial's first instances may be before a step's requests
@@ -50,7 +52,7 @@ def request_costs(
     """
     price_input, price_output = price
     return [
-        (prompt * price_input + missing * per_completion * price_output) / 1000
+        cost_per_1k(prompt, price_input, missing * per_completion, price_output)
         for prompt, missing in zip(prompt_tokens, completions, strict=True)
         if missing > 0
     ]

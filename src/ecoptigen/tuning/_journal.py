@@ -127,6 +127,7 @@ class Journal:
         >>> again = Journal.open(path, "abc", metric="success", mode="max")
         >>> [r["index"] for r in again.records], again.paid, again.next_id
         ([0], 0.01, 1)
+        >>> journal.close(); again.close()
     """
 
     path: str | None

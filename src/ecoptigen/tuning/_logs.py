@@ -2,7 +2,7 @@
 
 FLAML set its logger's level for the duration of a tuning, so two tunings in one process (or a
 tuning and the rest of the program) changed each other's logging. Here a run's level lives in a
-:mod:`contextvars` variable that follows the run onto its worker threads; the tuning modules log
+run context (:mod:`ecoptigen.run_context`) that follows the run onto its worker threads; the tuning modules log
 through a :class:`RunLogger`, which inside a run emits exactly the records at or above that level to
 the ``ecoptigen.tuning`` logger's handlers (and its ancestors'), and outside a run is the plain
 logger. No logger's level is ever changed.
@@ -17,17 +17,15 @@ Example:
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["RunLogger", "logging_level", "quiet_third_party"]
+from ecoptigen import run_context
 
-_RUN_LEVEL: contextvars.ContextVar[int | None] = contextvars.ContextVar("ecoptigen_tuning_level", default=None)
-_QUIET: contextvars.ContextVar[bool] = contextvars.ContextVar("ecoptigen_quiet_third_party", default=False)
+__all__ = ["RunLogger", "logging_level", "quiet_third_party"]
 
 
 class RunLogger:
@@ -42,14 +40,14 @@ class RunLogger:
 
     def isEnabledFor(self, level: int) -> bool:  # logging's name
         """Whether a record at ``level`` would be emitted here and now."""
-        run_level = _RUN_LEVEL.get()
+        run_level = run_context.current().log_level
         if run_level is None:
             return self.logger.isEnabledFor(level)
         return level >= run_level and not self.logger.disabled
 
     def log(self, level: int, msg: str, *args: Any, exc_info: Any = None) -> None:
         """Log ``msg % args`` at ``level`` (``exc_info`` as :meth:`logging.Logger.log` takes it)."""
-        if _RUN_LEVEL.get() is None:
+        if run_context.current().log_level is None:
             self.logger.log(level, msg, *args, exc_info=exc_info, stacklevel=3)
             return
         if not self.isEnabledFor(level):
@@ -74,16 +72,13 @@ class RunLogger:
 @contextmanager
 def logging_level(level: int) -> Iterator[None]:
     """Make ``level`` the tuning logs' level in the current context (and the work it hands to threads)."""
-    token = _RUN_LEVEL.set(level)
-    try:
+    with run_context.activated(log_level=level):
         yield
-    finally:
-        _RUN_LEVEL.reset(token)
 
 
 class _QuietWhenAsked(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING or not _QUIET.get()
+        return record.levelno >= logging.WARNING or not run_context.current().quiet_third_party
 
 
 _QUIET_FILTER = _QuietWhenAsked()
@@ -99,8 +94,5 @@ def quiet_third_party(name: str) -> Iterator[None]:
     for target in (logger, *logger.handlers):
         if _QUIET_FILTER not in target.filters:
             target.addFilter(_QUIET_FILTER)  # idempotent, and a no-op outside quiet contexts
-    token = _QUIET.set(True)
-    try:
+    with run_context.activated(quiet_third_party=True):
         yield
-    finally:
-        _QUIET.reset(token)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, wait
+from concurrent.futures import Executor
 from typing import Any
 
-from ecoptigen.errors import BudgetExceededError, RunStopped, StorageError
+from ecoptigen.errors import BudgetExceededError
 from ecoptigen.money import ledger as spend
 
 __all__ = ["StepBudget", "Unaffordable", "call_all", "waiting_for_money"]
@@ -95,14 +95,7 @@ def call_all(pool: Executor | None, fn: Callable[[int], Any], indices: Sequence[
     """
     if pool is None or len(indices) <= 1:
         return [fn(i) for i in indices]
-    futures: list[Future] = [pool.submit(spend.run_in_context(fn), i) for i in indices]
-    wait(futures)
-    errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors:
-        stopping = [e for e in errors if isinstance(e, (RunStopped, StorageError))]
-        budget = [e for e in errors if isinstance(e, BudgetExceededError)]
-        raise (stopping or budget or errors)[0]  # type: ignore[misc]
-    return [f.result() for f in futures]
+    return spend.collect_results([pool.submit(spend.run_in_context(fn), i) for i in indices])
 
 
 def waiting_for_money(fn: Callable[[int], Any], poll: float = 0.005) -> Callable[[int], Any]:

@@ -22,10 +22,10 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from ecoptigen import run_context
 from ecoptigen.client import RUN_OPTIONS
 from ecoptigen.errors import BudgetExceededError, ConfigurationError, RunStopped, StorageError
 from ecoptigen.money import ledger as spend
-from ecoptigen.run_context import _waiting as waiting
 from ecoptigen.tuning._evaluate import TrialEvaluator
 from ecoptigen.tuning._executors import check_use_ray, eval_executor
 from ecoptigen.tuning._journal import Journal, fingerprint, public_params
@@ -207,7 +207,7 @@ class Tuner:
                     self.options.serial_eval_func,
                 ) as executor,
                 TuningProgress(total, self.budget, self.metric, self.options.show_progress) as progress,
-                waiting.listening(progress.waiting),
+                run_context.listening(progress.waiting),
             ):
                 if self.resumed:
                     logger.info("%s", self.resumed)
