@@ -13,8 +13,11 @@ Everything is measured as a user would: requests through the ``openai`` SDK to `
 * ``assertions``: how often ``generate_assertions``' answer is right (the canonical solution passes
   it) and how strict it is (the share of the shipped wrong answers it rejects).
 * ``styles``: greedy success of chat models per prompt template with and without the seed's stops.
+* ``math``: the simulated models on MATH-style problems against FLAML's case study and the shape of
+  self-consistency's voting curve (``_math_fidelity.py``; run it alone with ``--sections math --name
+  sim_fidelity_math``).
 
-Run: python benchmarks/sim_fidelity.py [--sections pass_at_k,flaml_runs,assertions,styles]
+Run: python benchmarks/sim_fidelity.py [--sections pass_at_k,flaml_runs,assertions,styles,math]
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from functools import partial
 
 import openai
 from _common import add_common_args, write_results
+from _math_fidelity import section_math
 
 from ecoptigen import sim
 from ecoptigen.code_utils import GENERATE_ASSERTIONS_PROMPT, eval_function_completions, generate_assertions
@@ -100,9 +104,7 @@ def served_samples(client: openai.OpenAI, model: str, temperature: float, n: int
 def reference_samples(model: str, temperature: float, n: int) -> dict[str, list[str]]:
     rng = random.Random(f"{SEED}|{model}|{temperature}")
     return {
-        p.task_id: [
-            _cut(_behaviour.answer(model, p.prompt, temperature, False, 300, rng).text, STOPS) for _ in range(n)
-        ]
+        p.task_id: [_cut(_behaviour.answer(model, p.prompt, temperature, False, rng).text, STOPS) for _ in range(n)]
         for p in PROBLEMS
     }
 
@@ -278,6 +280,8 @@ def main() -> None:
             results["assertions"] = section_assertions(client)
         if "styles" in sections:
             results["styles"] = section_styles(client)
+        if "math" in sections:
+            results["math"] = section_math(client)
     results["seconds"] = round(time.perf_counter() - started, 1)
     write_results(args.name, results, args)
 

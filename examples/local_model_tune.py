@@ -12,7 +12,10 @@ one choice: ecoptigen notices and tops the answer up with further requests, so `
 
     python examples/local_model_tune.py --base-url http://127.0.0.1:8080/v1 --model my-model --price 0.0001 0.0002
 
-Without ``--base-url`` the simulated endpoint stands in, made to ignore ``n`` as llama.cpp does.
+Without ``--base-url`` the simulated endpoint stands in, made to ignore ``n`` as llama.cpp does. It
+knows no names: its answers to a prompt it has no task for are sentences that vary with the model and
+the temperature, a fresh one per sample more often than not at 0.9 (``docs/sim.md``), so there too more
+samples give more different names.
 """
 
 from __future__ import annotations

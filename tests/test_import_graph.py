@@ -63,15 +63,16 @@ GRAPH = {_module_name(path): _imports(path) for path in sorted(ROOT.rglob("*.py"
 # Each part's layer, top (high) to bottom; a new part must be placed here before it can be imported.
 LAYERS = {
     "ecoptigen.code_utils": 6,
+    "ecoptigen.math_utils": 6,
     "ecoptigen.oai": 5,
     "ecoptigen.tuning": 4,
+    "ecoptigen.datasets": 4,  # load_math reads the simulator's problems
     "ecoptigen.client": 3,
     "ecoptigen.sim": 3,
     "ecoptigen.distributed": 3,
     "ecoptigen.money": 2,
     "ecoptigen.run_context": 1,
     "ecoptigen.sandbox": 1,
-    "ecoptigen.datasets": 1,
     "ecoptigen.errors": 0,
 }
 

@@ -75,11 +75,12 @@ def test_endpoints_example(tmp_path):
     assert "passed the filter: True" in done.stdout
 
 
-def test_notebook_executes(tmp_path, monkeypatch):
+def execute_notebook(name, tmp_path, monkeypatch):
+    """Run a notebook as CI does (quick sizes, no key: the simulated endpoint); its outputs."""
     import nbformat
     from nbclient import NotebookClient
 
-    notebook = nbformat.read(ROOT / "notebooks" / "humaneval_tune.ipynb", as_version=4)
+    notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.setenv("ECOPTIGEN_QUICK", "1")
@@ -87,15 +88,42 @@ def test_notebook_executes(tmp_path, monkeypatch):
     client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources=resources)
     client.execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    return outputs
+
+
+def test_notebook_executes(tmp_path, monkeypatch):
+    outputs = execute_notebook("humaneval_tune.ipynb", tmp_path, monkeypatch)
     text = "".join(o.get("text", "") for o in outputs)
     assert "SIMULATED endpoint" in text and "performance on test data" in text
     assert any("image/png" in o.get("data", {}) for o in outputs)
-    assert not [o for o in outputs if o.get("output_type") == "error"]
+
+
+def test_math_notebook_executes(tmp_path, monkeypatch):
+    outputs = execute_notebook("math_tune.ipynb", tmp_path, monkeypatch)
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "SIMULATED endpoint" in text and "20 problems to tune on, 20 to test on" in text
+    assert "tuned config succeeds in" in text and "untuned config succeeds in" in text
+
+
+def test_math_workflow_quick(tmp_path):
+    out = tmp_path / "out"
+    done = run_example("math_tune.py", "--quick", "--no-progress", "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SIMULATED endpoint" in done.stdout and "optimized config" in done.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["endpoint"] == "simulated" and summary["level"] == 2 and summary["trials"] >= 1
+    assert summary["tuning_dollars_paid"] <= 0.3  # --quick's optimization budget is never exceeded
+    assert summary["untuned_gpt4"]["votes"] == 1.0  # the API's default n
+    assert 0 <= summary["tuned"]["success_vote"] <= 1
 
 
 def test_local_model_example_on_the_simulated_llama_cpp(tmp_path):
     done = run_example("local_model_tune.py", "--optimization-budget", "0.002", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "SIMULATED endpoint" in done.stdout and "ignores or caps n" in done.stderr
-    assert "tuned config:" in done.stdout and "test:" in done.stdout
     assert float(done.stdout.split("paid for the tuning: $")[1].split()[0]) <= 0.002
+    # As the docstring says: more samples name more things, so the tuning picks the largest n.
+    config = json.loads(done.stdout.split("tuned config:")[1].splitlines()[0])
+    assert config["n"] == 4
+    assert json.loads(done.stdout.split("test:")[1].splitlines()[0])["names"] > 2

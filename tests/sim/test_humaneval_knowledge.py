@@ -43,7 +43,7 @@ def test_a_bare_signature_is_not_a_problem():
 
 def _assertion_answer(row, model="gpt-4o-mini", temperature=0.0, seed=0):
     prompt = GENERATE_ASSERTIONS_PROMPT.format(definition=row["prompt"])
-    return answer(model, prompt, temperature, True, 256, random.Random(seed)).text
+    return answer(model, prompt, temperature, True, random.Random(seed)).text
 
 
 @pytest.mark.parametrize("model", ["gpt-4.1", "text-ada-001"])  # few and many wrong expected values

@@ -1,9 +1,11 @@
 """A simulated OpenAI-compatible endpoint: free, offline, reproducible. It is a SIMULATION.
 
 No model runs here. The simulated models answer HumanEval problems with the canonical solution or
-with plausible mistakes, at rates calibrated on published pass@1 figures; any other prompt gets a
-generic answer. Use it for dry runs of a tuning plan, for tests, and for benchmarks; never to judge
-which real model is best. See ``docs/sim.md``.
+with plausible mistakes, at rates calibrated on published pass@1 figures, and their own MATH-style
+algebra problems (:mod:`ecoptigen.sim.math_problems`) with reasoning that ends in a boxed answer, at
+rates set on FLAML's MATH case study; any other prompt gets a generic answer that varies with the
+model, the temperature and the sample. Use it for dry runs of a tuning plan, for tests, and for
+benchmarks; never to judge which real model is best. See ``docs/sim.md``.
 
 Example:
     >>> import openai

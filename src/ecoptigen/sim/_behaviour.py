@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from ecoptigen.sim import _difficulty as dif
 from ecoptigen.sim import _humaneval as he
-from ecoptigen.sim import _styles
+from ecoptigen.sim import _math, _styles
+from ecoptigen.sim import math_problems as mp
 from ecoptigen.sim._difficulty import DEFAULT_PASS_AT_1, PASS_AT_1, effective_temperature
 
 __all__ = ["PASS_AT_1", "Answer", "answer", "effective_temperature"]
@@ -84,13 +85,83 @@ def humaneval_answer(
     return Answer(body + he.run_on(problem, local), correct)
 
 
-def generic_answer(prompt: str, max_tokens: int | None, rng: random.Random) -> str:
-    """A deterministic answer for text the simulated models know nothing about."""
+# Words a generic answer is made of, besides the prompt's own.
+_GENERIC_WORDS = (
+    "answer",
+    "the",
+    "question",
+    "simulated",
+    "model",
+    "endpoint",
+    "idea",
+    "option",
+    "example",
+    "detail",
+    "point",
+    "result",
+    "way",
+    "reason",
+    "case",
+    "approach",
+    "first",
+    "next",
+    "also",
+    "simply",
+    "clear",
+    "short",
+    "good",
+    "new",
+    "bright",
+    "quiet",
+    "golden",
+    "little",
+    "north",
+    "river",
+    "stone",
+)
+# How many different answers a model gives to an unknown prompt, relative to one another (estimates):
+# later models vary their wording more.
+_GENERIC_VARIETY = {"codex": 0.6, "gpt3": 0.8, "chat": 1.0, "modern": 1.4}
+_GENERIC_WORDS_MEAN = {"codex": 14, "gpt3": 18, "chat": 24, "modern": 30}
+
+
+def generic_variant(model: str, prompt: str, temperature: float, rng: random.Random) -> int:
+    """Which of a model's answers to an unknown prompt a sample is: 0 is the greedy one.
+
+    At temperature 0 always 0. Hotter, a sample repeats the greedy answer with probability
+    ``greedy_share(T)``, else it is answer ``k >= 1`` with ``k - 1`` exponentially distributed with
+    mean ``8 T variety(model)``: so the number of different answers among ``n`` samples grows with
+    ``n`` and with the temperature, and differs between models.
+    """
+    if temperature <= 1e-6 or rng.random() < greedy_share(temperature):
+        return 0
+    variety = _GENERIC_VARIETY[dif.family(model)] * (0.8 + 0.4 * dif._unit("generic-variety", model))
+    return 1 + int(rng.expovariate(1.0) * 8 * min(temperature, 2.0) * variety)
+
+
+def generic_answer(model: str, prompt: str, temperature: float, rng: random.Random) -> str:
+    """An answer for text the simulated models know nothing about: not a constant.
+
+    A yes/no question gets "Yes." or "No.": a coin flip fixed per model and question at temperature 0,
+    flipped with probability ``min(0.5, T / 2)`` by a hotter sample. Anything else gets one of the model's
+    answers to that prompt (:func:`generic_variant`), each a deterministic sentence of the prompt's words
+    and neutral ones, about 14-30 words long depending on the model (``max_tokens`` cuts it). Everything
+    is seeded by the model, the prompt and the request's randomness, so a seeded server gives the same
+    answers in every run, and a tuning over models, temperatures and ``n`` sees them differ.
+    """
     if re.search(r"\b(yes|no)\b.*\?|answer (with )?[\"']?(yes|no)\b", prompt, re.IGNORECASE | re.DOTALL):
-        return rng.choice(["Yes.", "No."])
-    words = ["This", "is", "a", "simulated", "answer", "from", "the", "ecoptigen", "test", "endpoint."]
-    length = min(max_tokens or 64, 64)
-    return " ".join(words[i % len(words)] for i in range(max(1, length)))
+        greedy = "Yes." if dif._unit("generic-yes-no", model, prompt) < 0.5 else "No."
+        if temperature > 1e-6 and rng.random() < min(0.5, temperature / 2):
+            return "No." if greedy == "Yes." else "Yes."
+        return greedy
+    variant = generic_variant(model, prompt, temperature, rng)
+    local = random.Random(f"generic|{model}|{prompt}|{variant}")
+    own = [w.lower() for w in re.findall(r"[A-Za-z]{3,}", prompt)][:40]
+    vocabulary = own + list(_GENERIC_WORDS)
+    mean = _GENERIC_WORDS_MEAN[dif.family(model)]
+    count = max(3, round(mean * math.exp(local.gauss(0.0, 0.3))))
+    words = [local.choice(vocabulary) for _ in range(count)]
+    return " ".join(words).capitalize() + "."
 
 
 # Copying a docstring's examples into asserts is easy: an expected value comes out wrong this often
@@ -116,15 +187,14 @@ def prepare() -> None:
     dif.base_difficulty()
 
 
-def answer(
-    model: str, prompt: str, temperature: float, chat: bool, max_tokens: int | None, rng: random.Random
-) -> Answer:
+def answer(model: str, prompt: str, temperature: float, chat: bool, rng: random.Random) -> Answer:
     """One sample of ``model`` for ``prompt`` (the completion prompt, or the last user message)."""
     problem = he.find_problem(prompt)
     if problem is None:
-        # Greedy decoding is deterministic: the same prompt gets the same answer, seed or no seed.
-        local = rng if temperature > 1e-6 else random.Random(f"{model}|{prompt}|generic")
-        return Answer(generic_answer(prompt, max_tokens, local))
+        math_problem = mp.find_problem(prompt)
+        if math_problem is not None:
+            return Answer(*_math.math_answer(model, math_problem, prompt, temperature, chat, rng))
+        return Answer(generic_answer(model, prompt, temperature, rng))
     if "assertion" in prompt.lower() and "docstring" in prompt.lower():
         local = rng if temperature > 1e-6 else random.Random(f"{model}|{problem.task_id}|assert")
         return Answer(he.docstring_assertions(problem, local, assertion_error_rate(model)))

@@ -269,7 +269,7 @@ class Simulator:
         prompt_text = params["prompt_text"]
         choices, completion_tokens, reasoning = [], 0, 0
         for index in range(params["generate"]):
-            sample = _behaviour.answer(info.name, prompt_text, params["temperature"], chat, params["max_tokens"], rng)
+            sample = _behaviour.answer(info.name, prompt_text, params["temperature"], chat, rng)
             # Reasoning comes first and shares the limit with the answer.
             effort, coding = request.get("reasoning_effort"), sample.correct is not None
             thought = min(_capabilities.reasoning_tokens(info.name, effort, coding, rng), params["max_tokens"])
