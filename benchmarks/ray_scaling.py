@@ -63,6 +63,18 @@ def rerun_in_namespace() -> None:
     sys.exit(subprocess.call(["unshare", "-n", "--", "sh", "-c", f"ip link set lo up && exec {command}"], env=env))
 
 
+def keep_ray_defaults_in(folder: str) -> None:
+    """Make ``folder`` Ray's default folder for this process and the nodes it starts, and create its ``ray/``.
+
+    ``ray.cluster_utils.Cluster`` writes the cluster's address to ``<RAY_TMPDIR, else TMPDIR, else
+    /tmp>/ray/ray_current_cluster`` even when its head node has a ``temp_dir`` of its own, and only a node
+    started without one creates that folder: with ``TMPDIR`` set to a fresh folder the two-node cluster
+    could not start, and with it unset the benchmark left its address in the machine-wide ``/tmp/ray``.
+    """
+    os.environ["RAY_TMPDIR"] = folder
+    os.makedirs(os.path.join(folder, "ray"), exist_ok=True)
+
+
 @contextlib.contextmanager
 def without_key() -> Iterator[None]:
     """Ray nodes started in this block do not inherit the API key (ecoptigen refuses workers that have one)."""
@@ -325,6 +337,7 @@ def main() -> None:
         rerun_in_namespace()
     global SCRATCH
     SCRATCH = tempfile.mkdtemp(prefix="eray-bench-", dir="/tmp")
+    keep_ray_defaults_in(SCRATCH)
     try:
         run(args)
     finally:

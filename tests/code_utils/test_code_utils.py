@@ -235,3 +235,10 @@ def test_create_calls_inside_eval_are_charged_to_an_active_budget(endpoint):
         _, cost = generate_assertions(p["prompt"])
     assert ledger.paid == pytest.approx(endpoint.stats()["total_billed_usd"]) and ledger.paid > 0
     assert cost == pytest.approx(ledger.paid)  # what generate_assertions reports is what was charged
+
+
+def test_implement_given_a_dict_says_to_pass_the_prompt_string(endpoint):
+    problem = {"task_id": "HumanEval/0", "prompt": "def f():\n", "entry_point": "f"}
+    with pytest.raises(ConfigurationError, match=r"not a dict .*pass definition\['prompt'\]"):
+        code_utils.implement(problem)
+    assert endpoint.stats()["requests"] == 0

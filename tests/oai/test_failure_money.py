@@ -8,7 +8,7 @@ import pytest
 from ecoptigen import errors, sim
 from ecoptigen.money.ledger import SpendLedger
 from ecoptigen.oai import CompletionEngine
-from ecoptigen.run_context import _waiting as waiting
+from ecoptigen import run_context as waiting
 
 
 @pytest.fixture
@@ -120,11 +120,11 @@ def test_an_unknown_failure_billing_policy_is_refused_before_sending(engine):
 
 
 def test_an_attempt_interrupted_while_in_flight_keeps_its_worst_case(engine, monkeypatch):
-    def interrupted(request, sending=None):
+    def interrupted(step):
         raise KeyboardInterrupt
 
     ledger = SpendLedger(budget=1.0)
-    monkeypatch.setattr(engine, "_send_once", interrupted)
+    monkeypatch.setattr(engine._blocking_io, "send", interrupted)
     with sim.serve() as server, ledger.activate(), pytest.raises(KeyboardInterrupt):
         ask(engine, server)
     assert ledger.reserved == 0 and ledger.unconfirmed == pytest.approx(worst_case(engine, server))

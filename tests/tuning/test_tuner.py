@@ -452,7 +452,7 @@ def test_a_tuning_shows_the_retry_waits_of_its_requests(monkeypatch):
 
     class WaitingEngine(FakeEngine):
         def create(self, context=None, **config):
-            from ecoptigen.run_context import _waiting as waiting
+            from ecoptigen import run_context as waiting
 
             waiting.announce("rate limit", 0.0)
             return super().create(context, **config)

@@ -2,7 +2,8 @@
 
 ``ecoptigen.oai`` (the FLAML-compatible facade) and ``ecoptigen.tuning`` both build on this package;
 neither reaches into its private modules. The chain of steps a request goes through is drawn in
-``_engine.py``; one client builder (``_endpoints.py``), one error mapper (``_errors.py``).
+``_engine.py``, their I/O (blocking for ``create``, asyncio for ``acreate``) in ``_io.py``; one client
+builder (``_endpoints.py``), one error mapper (``_errors.py``).
 
 Example:
     >>> from ecoptigen.client import instantiate

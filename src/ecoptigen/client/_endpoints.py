@@ -10,27 +10,41 @@ Microsoft Entra ID instead of a key, as the SDK's ``AzureOpenAI`` does: ``azure_
 or ``azure_ad_token_provider`` (a callable returning a fresh one, e.g. ``azure.identity``'s
 ``get_bearer_token_provider(...)``).
 
-Clients are built with the SDK's own retries off (``max_retries=0``): ecoptigen retries once, in
-:mod:`ecoptigen.client._retry`, so retries never multiply. A :class:`ClientCache` keeps one client per
-endpoint, at most ``size`` of them; the least recently used is closed when it is no longer in use.
-The SDK's clients are safe to share between threads.
+Clients are built in one place, :func:`build_client`, with the SDK's own retries off (``max_retries=0``):
+ecoptigen retries once, in :mod:`ecoptigen.client._retry`, so retries never multiply. A :class:`ClientCache`
+keeps one client per endpoint, at most ``size`` of them; the least recently used is closed when it is no
+longer in use. The SDK's clients are safe to share between threads. ``acreate`` uses ``AsyncOpenAI``
+clients, kept the same way by an :class:`AsyncClientCache` per event loop (:class:`AsyncClientCaches`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar, overload
 
 import openai
 
 from ecoptigen.client._keywords import ENDPOINT_KEYS
 from ecoptigen.errors import ConfigurationError
 
-__all__ = ["ENDPOINT_KEYS", "ClientCache", "Endpoint", "resolve_endpoint"]
+__all__ = [
+    "ENDPOINT_KEYS",
+    "AsyncClientCache",
+    "AsyncClientCaches",
+    "ClientCache",
+    "Endpoint",
+    "build_client",
+    "resolve_endpoint",
+]
+
+C = TypeVar("C", openai.OpenAI, openai.AsyncOpenAI)
 
 _AZURE_TYPES = {"azure", "azure_ad", "azuread"}
 # A local OpenAI-compatible server usually ignores the key, but the SDK insists on one.
@@ -151,7 +165,60 @@ def _require_key(api_key: str | None, variable: str) -> str:
     return api_key
 
 
-class ClientCache:
+class _Leases(Generic[C]):
+    """The bookkeeping of a client cache, without I/O: which client serves an endpoint, who holds it, and
+    which clients may be closed now. :class:`ClientCache` and :class:`AsyncClientCache` add the closing."""
+
+    def __init__(self, size: int, build: Callable[[Endpoint], C]):
+        self.size = size
+        self._build: Callable[[Endpoint], C] = build
+        self._clients: OrderedDict[Endpoint, C] = OrderedDict()
+        self._users: dict[int, int] = {}  # id(client) -> requests holding it
+        self._retired: dict[int, C] = {}  # evicted while in use: closed by the last user
+        self._lock = threading.Lock()
+
+    def _acquire(self, endpoint: Endpoint) -> tuple[C, list[C]]:
+        """The client for ``endpoint``, now held, and the clients evicted to make room (to close)."""
+        with self._lock:
+            client = self._clients.get(endpoint)
+            if client is None:
+                client = self._clients[endpoint] = self._build(endpoint)
+            self._clients.move_to_end(endpoint)
+            self._users[id(client)] = self._users.get(id(client), 0) + 1
+            return client, self._evict()
+
+    def _release(self, client: C) -> list[C]:
+        """Let go of ``client``; returns it (to close) if it was evicted and this was its last user."""
+        with self._lock:
+            self._users[id(client)] -= 1
+            idle = self._users[id(client)] == 0
+            if idle:
+                del self._users[id(client)]
+            return [self._retired.pop(id(client))] if idle and id(client) in self._retired else []
+
+    def _evict(self) -> list[C]:
+        closable = []
+        while len(self._clients) > self.size:
+            _, client = self._clients.popitem(last=False)
+            if self._users.get(id(client)):
+                self._retired[id(client)] = client
+            else:
+                closable.append(client)
+        return closable
+
+    def _forget_all(self) -> list[C]:
+        """Stop caching; returns the clients no request holds (the others close when their last request ends)."""
+        with self._lock:
+            self.size, clients = 0, list(self._clients.values())
+            self._clients.clear()
+            self._retired.update({id(c): c for c in clients if self._users.get(id(c))})
+            return [c for c in clients if not self._users.get(id(c))]
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+
+class ClientCache(_Leases[openai.OpenAI]):
     """SDK clients by endpoint, built once and shared (SDK retries off); at most ``size`` are kept.
 
     The least recently used client beyond ``size`` is closed as soon as no request holds it. Thread-safe.
@@ -168,55 +235,109 @@ class ClientCache:
     """
 
     def __init__(self, size: int = 32):
-        self.size = size
-        self._clients: OrderedDict[Endpoint, openai.OpenAI] = OrderedDict()
-        self._users: dict[int, int] = {}  # id(client) -> requests holding it
-        self._retired: dict[int, openai.OpenAI] = {}  # evicted while in use: closed by the last user
-        self._lock = threading.Lock()
+        super().__init__(size, lambda endpoint: build_client(endpoint, asynchronous=False))
 
     @contextmanager
     def lease(self, endpoint: Endpoint) -> Iterator[openai.OpenAI]:
         """The client for ``endpoint``, held for the duration of the ``with`` block."""
-        with self._lock:
-            client = self._clients.get(endpoint)
-            if client is None:
-                client = self._clients[endpoint] = _build_client(endpoint)
-            self._clients.move_to_end(endpoint)
-            self._users[id(client)] = self._users.get(id(client), 0) + 1
-            evicted = self._evict()
+        client, evicted = self._acquire(endpoint)
         _close(evicted)
         try:
             yield client
         finally:
-            with self._lock:
-                self._users[id(client)] -= 1
-                idle = self._users[id(client)] == 0
-                if idle:
-                    del self._users[id(client)]
-                done = [self._retired.pop(id(client))] if idle and id(client) in self._retired else []
-            _close(done)
-
-    def _evict(self) -> list[openai.OpenAI]:
-        closable = []
-        while len(self._clients) > self.size:
-            _, client = self._clients.popitem(last=False)
-            if self._users.get(id(client)):
-                self._retired[id(client)] = client
-            else:
-                closable.append(client)
-        return closable
-
-    def __len__(self) -> int:
-        return len(self._clients)
+            _close(self._release(client))
 
     def close(self) -> None:
         """Close every client no request holds (the others when their last request ends)."""
+        _close(self._forget_all())
+
+
+class AsyncClientCache(_Leases[openai.AsyncOpenAI]):
+    """:class:`ClientCache` for ``AsyncOpenAI`` clients, used from one event loop (an async client's
+    connections belong to the loop that opened them).
+
+    Example:
+        >>> import asyncio
+        >>> async def host():
+        ...     cache = AsyncClientCache(size=2)
+        ...     async with cache.lease(Endpoint("openai", "http://127.0.0.1:9/v1", "k")) as client:
+        ...         host = client.base_url.host
+        ...     await cache.aclose()
+        ...     return host
+        >>> asyncio.run(host())
+        '127.0.0.1'
+    """
+
+    def __init__(self, size: int = 32):
+        super().__init__(size, lambda endpoint: build_client(endpoint, asynchronous=True))
+
+    @asynccontextmanager
+    async def lease(self, endpoint: Endpoint) -> AsyncIterator[openai.AsyncOpenAI]:
+        """The client for ``endpoint``, held for the duration of the ``async with`` block."""
+        client, evicted = self._acquire(endpoint)
+        await _aclose(evicted)
+        try:
+            yield client
+        finally:
+            await _aclose(self._release(client))
+
+    async def aclose(self) -> None:
+        """Close every client no request holds (the others when their last request ends)."""
+        await _aclose(self._forget_all())
+
+
+class AsyncClientCaches:
+    """One :class:`AsyncClientCache` per event loop, each closed when ``asyncio.run`` ends its loop.
+
+    The closing rides on the loop's shutdown of async generators (``loop.shutdown_asyncgens()``, which
+    ``asyncio.run`` calls before closing the loop), so a service never has to close ecoptigen's clients
+    itself. Thread-safe: several threads may each run a loop.
+    """
+
+    def __init__(self, size: int = 32):
+        self.size = size
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopEntry] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    async def current(self) -> AsyncClientCache:
+        """The cache of the running event loop (made on its first use)."""
+        loop = asyncio.get_running_loop()
         with self._lock:
-            self.size, clients = 0, list(self._clients.values())
-            self._clients.clear()
-            idle = [c for c in clients if not self._users.get(id(c))]
-            self._retired.update({id(c): c for c in clients if self._users.get(id(c))})
-        _close(idle)
+            entry = self._by_loop.get(loop)
+            fresh = entry is None
+            if entry is None:
+                cache = AsyncClientCache(self.size)
+                entry = self._by_loop[loop] = _LoopEntry(cache, _close_at_loop_end(cache))
+        if fresh:
+            await entry.closer.__anext__()  # the loop now knows the generator, and closes it at its end
+        return entry.cache
+
+    async def aclose(self) -> None:
+        """Close the running loop's clients now."""
+        with self._lock:
+            entry = self._by_loop.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry.closer.aclose()
+
+    def forget(self) -> None:
+        """Start afresh; the clients made so far are closed when their loops end."""
+        with self._lock:
+            for entry in self._by_loop.values():
+                entry.cache.size = 0
+            self._by_loop = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class _LoopEntry:
+    cache: AsyncClientCache
+    closer: AsyncGenerator[None, None]
+
+
+async def _close_at_loop_end(cache: AsyncClientCache) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await cache.aclose()
 
 
 def _close(clients: list[openai.OpenAI]) -> None:
@@ -224,9 +345,21 @@ def _close(clients: list[openai.OpenAI]) -> None:
         client.close()
 
 
-def _build_client(endpoint: Endpoint) -> openai.OpenAI:
+async def _aclose(clients: list[openai.AsyncOpenAI]) -> None:
+    for client in clients:
+        await client.close()
+
+
+@overload
+def build_client(endpoint: Endpoint, asynchronous: Literal[False] = ...) -> openai.OpenAI: ...
+@overload
+def build_client(endpoint: Endpoint, asynchronous: Literal[True]) -> openai.AsyncOpenAI: ...
+def build_client(endpoint: Endpoint, asynchronous: bool = False) -> openai.OpenAI | openai.AsyncOpenAI:
+    """The SDK client for ``endpoint`` (``AsyncOpenAI`` / ``AsyncAzureOpenAI`` when ``asynchronous``), with
+    the SDK's own retries off: ecoptigen retries, once (:mod:`ecoptigen.client._retry`)."""
     if endpoint.is_azure:
-        return openai.AzureOpenAI(
+        azure = openai.AsyncAzureOpenAI if asynchronous else openai.AzureOpenAI
+        return azure(
             api_key=endpoint.api_key,
             azure_ad_token=endpoint.azure_ad_token,
             azure_ad_token_provider=endpoint.azure_ad_token_provider,
@@ -235,7 +368,8 @@ def _build_client(endpoint: Endpoint) -> openai.OpenAI:
             api_version=endpoint.api_version,
             max_retries=0,
         )
-    return openai.OpenAI(
+    plain = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+    return plain(
         api_key=endpoint.api_key,
         base_url=endpoint.base_url,
         organization=endpoint.organization,

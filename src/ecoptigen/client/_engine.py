@@ -2,20 +2,26 @@
 
 A request goes through small steps, one concern each::
 
-    create                      config_list failover, filter_func, summed cost
-     └─ _create_one             cache lookup / store, history
-         └─ quirks.send         n choices even from servers that ignore n (see _quirks.py)
-             └─ _send_paid      hold money on every active ledger, settle on usage
-                 └─ _send_once  one SDK call, errors translated by translate_sdk_error
+    create / acreate            drive the steps below, blocking or on the event loop (see _io.py)
+     └─ _create_steps           prepare every config before sending; -1 for FLAML's raise=False
+         └─ _failover           config_list failover, filter_func, summed cost
+             └─ _create_one     cache lookup / store, history
+                 └─ quirks.send     n choices even from servers that ignore n (see _quirks.py)
+                     └─ _send_paid  hold money on every active ledger, settle on usage; retries;
+                                    errors translated by translate_sdk_error; an endpoint that never
+                                    answered and cannot be connected to fails at once
+                         └─ Send    one SDK call, performed by _io.BlockingIO or _io.AsyncIO
 
-Every method may be called from many threads at once. An engine owns its SDK clients and response
-caches; :meth:`CompletionEngine.close` (or leaving a ``with`` block) closes them.
+The steps are generators that yield the I/O they need (:mod:`ecoptigen.client._io`), so ``create`` and
+``acreate`` share every step and differ only in how a request is sent and how a wait is waited.
+Every method may be called from many threads (and ``acreate`` from many tasks) at once. An engine owns
+its SDK clients and response caches; :meth:`CompletionEngine.close` (or leaving a ``with`` block) closes
+them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import logging
 import math
@@ -24,23 +30,24 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
+import httpx2
 import openai
 
 from ecoptigen.client._cache import ResponseCache, cache_key
-from ecoptigen.client._endpoints import ClientCache
-from ecoptigen.client._errors import Failure, translate_sdk_error
+from ecoptigen.client._config_list import call_filter, merged_configs, none_reachable
+from ecoptigen.client._endpoints import AsyncClientCaches, ClientCache, Endpoint
+from ecoptigen.client._errors import CANNOT_CONNECT, Failure, never_answered, translate_sdk_error
+from ecoptigen.client._io import AsyncIO, BlockingIO, Send, Steps, adrive, drive
 from ecoptigen.client._keywords import check_known, config_options
 from ecoptigen.client._quirks import EndpointQuirks
 from ecoptigen.client._request import PreparedRequest, prepare
 from ecoptigen.client._responses import Response
-from ecoptigen.client._retry import RetryLog, RetryPolicy, call_with_retries
+from ecoptigen.client._retry import RetryLog, RetryPolicy, retrying
 from ecoptigen.errors import (
     AuthenticationError,
-    ConfigurationError,
-    EcoptigenError,
+    EndpointUnreachableError,
     RequestError,
     RetryableError,
 )
@@ -55,11 +62,6 @@ logger = logging.getLogger("ecoptigen.oai")
 DEFAULT_SETTINGS = {"request_timeout": 60.0, "retry_timeout": 120.0, "retry_time": 10.0}
 # Failing over from a config of a config_list to the next: one attempt, then move on.
 _FAILOVER_POLICY = RetryPolicy(retry_timeout=0.0)
-
-
-@lru_cache(maxsize=8)
-def _sdk_parameters(create: Callable) -> frozenset[str]:
-    return frozenset(inspect.signature(create).parameters)
 
 
 class CompletionEngine:
@@ -96,6 +98,9 @@ class CompletionEngine:
         self.price_table = price_table if price_table is not None else models.price_table()
         self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
         self._clients = ClientCache(max_clients)
+        self._blocking_io = BlockingIO(self._clients)
+        self._async_clients = AsyncClientCaches(max_clients)
+        self._answered: set[Endpoint] = set()  # endpoints that answered at least once (any HTTP status)
         self.usage = spend.SpendLedger(name="usage of this engine")
         self.history: dict | None = None
         self._compact_history = True
@@ -184,9 +189,47 @@ class CompletionEngine:
             The response, or ``-1`` when ``raise_on_ratelimit_or_timeout`` is false and every attempt
             was rate limited or timed out (FLAML's convention, kept for compatibility).
         """
+        options = (use_cache, config_list, filter_func, raise_on_ratelimit_or_timeout, allow_format_str_template)
+        steps = self._create_steps(context, chat, *options, cache_salt, config)
+        return drive(steps, self._blocking_io)
+
+    async def acreate(
+        self,
+        context: dict | None = None,
+        *,
+        chat: bool = False,
+        use_cache: bool = True,
+        config_list: list[dict] | None = None,
+        filter_func: Callable[..., bool] | None = None,
+        raise_on_ratelimit_or_timeout: bool = True,
+        allow_format_str_template: bool = True,
+        cache_salt: str | None = None,
+        **config: Any,
+    ) -> Response | int:
+        """:meth:`create` on the running event loop, through ``AsyncOpenAI`` clients.
+
+        The same steps as :meth:`create` (cache, money, retries, failover); only the sending and the
+        waiting differ. Cache lookups are local disk reads made on the loop.
+        """
+        options = (use_cache, config_list, filter_func, raise_on_ratelimit_or_timeout, allow_format_str_template)
+        steps = self._create_steps(context, chat, *options, cache_salt, config)
+        return await adrive(steps, AsyncIO(await self._async_clients.current()))
+
+    def _create_steps(
+        self,
+        context: dict | None,
+        chat: bool,
+        use_cache: bool,
+        config_list: list[dict] | None,
+        filter_func: Callable[..., bool] | None,
+        raise_on_ratelimit_or_timeout: bool,
+        allow_format_str_template: bool,
+        cache_salt: str | None,
+        config: dict[str, Any],
+    ) -> Steps[Response | int]:
         for key, value in self.settings.items():
             config.setdefault(key, value)
-        configs = [config] if config_list is None else _merged_configs(config, config_list)
+        configs = [config] if config_list is None else merged_configs(config, config_list)
         for each in configs:
             check_known(each, config_options(), "create")
         prepared = [
@@ -202,8 +245,8 @@ class CompletionEngine:
         ]
         try:
             if config_list is None:
-                return self._create_one(prepared[0], use_cache, cache_salt, _policy(prepared[0]))
-            return self._failover(prepared, context, use_cache, cache_salt, filter_func)
+                return (yield from self._create_one(prepared[0], use_cache, cache_salt, _policy(prepared[0])))
+            return (yield from self._failover(prepared, context, use_cache, cache_salt, filter_func))
         except RetryableError:
             if raise_on_ratelimit_or_timeout:
                 raise
@@ -216,20 +259,25 @@ class CompletionEngine:
         use_cache: bool,
         cache_salt: str | None,
         filter_func: Callable[..., bool] | None,
-    ) -> Response:
+    ) -> Steps[Response]:
         total = 0.0
         last = len(prepared) - 1
+        unreachable: list[EndpointUnreachableError] = []
         for index, request in enumerate(prepared):
             policy = _policy(request) if index == last else _FAILOVER_POLICY
             try:
-                response = self._create_one(request, use_cache, cache_salt, policy)
+                response = yield from self._create_one(request, use_cache, cache_salt, policy)
             except (RetryableError, AuthenticationError, RequestError) as exc:
-                if index == last:
-                    raise
-                logger.info("config %d of the config_list failed (%s); trying the next", index, exc)
-                continue
+                if isinstance(exc, EndpointUnreachableError):
+                    unreachable.append(exc)
+                if index < last:
+                    logger.info("config %d of the config_list failed (%s); trying the next", index, exc)
+                    continue
+                if len(unreachable) == len(prepared) > 1:
+                    raise none_reachable(unreachable) from exc
+                raise
             total += response["cost"]
-            passed = filter_func is None or _call_filter(filter_func, context, request.config, response)
+            passed = filter_func is None or call_filter(filter_func, context, request.config, response)
             if passed or index == last:
                 response["cost"] = total
                 response["config_id"] = index
@@ -239,7 +287,7 @@ class CompletionEngine:
 
     def _create_one(
         self, request: PreparedRequest, use_cache: bool, cache_salt: str | None, policy: RetryPolicy
-    ) -> Response:
+    ) -> Steps[Response]:
         cache = self._cache(request.cache_seed, request.config.get("cache_path_root")) if use_cache else None
         key = cache_key(request.cache_request(), cache_salt) if cache else ""
         cached = cache.get(key) if cache else None
@@ -250,13 +298,13 @@ class CompletionEngine:
                 ledger.record_cache_hit(request.model, response["cost"])
             self._log(request, response)
             return response
-        response = self.quirks.send(request, policy, self._send_paid, cache_salt)
+        response = yield from self.quirks.send(request, policy, self._send_paid, cache_salt)
         if cache is not None:
             cache.set(key, {k: v for k, v in response.items() if k != "cost"})
         self._log(request, response)
         return response
 
-    def _send_paid(self, request: PreparedRequest, policy: RetryPolicy) -> Response:
+    def _send_paid(self, request: PreparedRequest, policy: RetryPolicy) -> Steps[Response]:
         """Send with retries, holding the worst case on every active ledger for each attempt.
 
         A failed attempt's hold is released when the provider cannot have billed it, and otherwise kept
@@ -272,15 +320,21 @@ class CompletionEngine:
         speed_key = (where, request.model)
         started = [0.0]
 
-        def attempt() -> dict:
+        def attempt() -> Steps[dict]:
             current[:] = [spend.reserve(worst_case, extra=(self.usage,))]
             started[0] = time.monotonic()
-            return self._send_once(request, sending=lambda: started.__setitem__(0, time.monotonic()))
+            answer = yield Send(request, sending=lambda: started.__setitem__(0, time.monotonic()))
+            self._answered.add(request.endpoint)
+            return self.quirks.with_usage(request, _completion_data(answer))
 
         def on_failure(exc: BaseException) -> Failure:
             if not isinstance(exc, openai.OpenAIError):
                 raise exc  # BudgetExceededError from reserve (nothing held), or a bug: see below
             failure = translate_sdk_error(exc, where, request.endpoint.credentials_hint)
+            if isinstance(exc, openai.APIStatusError):
+                self._answered.add(request.endpoint)
+            elif failure.cause == CANNOT_CONNECT and request.endpoint not in self._answered:
+                failure = never_answered(failure, request.endpoint)
             hold, seconds = current.pop(), time.monotonic() - started[0]
             silent = failure.billed == "maybe" and failure.cause == "connection dropped"
             if silent and self._too_soon(seconds, speed_key):
@@ -293,7 +347,7 @@ class CompletionEngine:
             return failure
 
         try:
-            data = call_with_retries(
+            data = yield from retrying(
                 attempt, on_failure, policy, on_wait=lambda f, s, n: self._retry_log(f, s, n, where)
             )
         except BaseException:
@@ -334,31 +388,6 @@ class CompletionEngine:
             return worst_case
         return min(worst_case, per_completion * pricing.billed_completions(request.body))
 
-    def _send_once(self, request: PreparedRequest, sending: Callable[[], None] | None = None) -> dict:
-        """One SDK call; ``sending()`` is called just before the request goes out (after the client is built)."""
-        with self._clients.lease(request.endpoint) as client:
-            api = client.chat.completions if request.chat else client.completions
-            known = _sdk_parameters(api.create)
-            kwargs = {k: v for k, v in request.body.items() if k in known}
-            # Fields of the other endpoint kind (checked against both before sending) and the caller's
-            # own extra_body travel in the body, as the SDK sends fields it does not know.
-            extra = {k: v for k, v in request.body.items() if k not in known}
-            extra.update(kwargs.pop("extra_body", None) or {})
-            # The raw response skips building pydantic objects only to turn them back into a dict;
-            # the SDK still builds the request, authenticates, and raises its errors for bad statuses.
-            if sending is not None:
-                sending()
-            raw = api.with_raw_response.create(**kwargs, extra_body=extra or None, timeout=request.timeout)
-        try:
-            data = json.loads(raw.http_response.content)
-        except ValueError:
-            data = None
-        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
-            raise openai.APIResponseValidationError(
-                response=raw.http_response, body=raw.http_response.text, message="the response is not a completion"
-            )
-        return self.quirks.with_usage(request, data)
-
     def _warn_unpriced(self, model: str) -> None:
         with self._lock:
             if model in self._warned_unpriced:
@@ -373,12 +402,22 @@ class CompletionEngine:
 
     # -- lifetime ----------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the engine's SDK clients and response caches (they reopen if it is used again)."""
+        """Close the engine's SDK clients and response caches (they reopen if it is used again).
+
+        ``AsyncOpenAI`` clients belong to their event loop: they are closed when ``asyncio.run`` ends it,
+        or now by :meth:`aclose` called on the loop.
+        """
         self._clients.close()
+        self._async_clients.forget()
         with self._lock:
             caches, self._caches = list(self._caches.values()), {}
         for cache in caches:
             cache.close()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, closing the running event loop's ``AsyncOpenAI`` clients now."""
+        await self._async_clients.aclose()
+        self.close()
 
     def __enter__(self) -> CompletionEngine:
         return self
@@ -410,33 +449,24 @@ class CompletionEngine:
         return "\n".join(lines)
 
 
+def _completion_data(answer: httpx2.Response) -> dict:
+    """The completion in an endpoint's 2xx answer.
+
+    Raises:
+        openai.APIResponseValidationError: the answer is not a completion (translated like any SDK error).
+    """
+    try:
+        data = json.loads(answer.content)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        raise openai.APIResponseValidationError(
+            response=answer, body=answer.text, message="the response is not a completion"
+        )
+    return data
+
+
 def _policy(request: PreparedRequest) -> RetryPolicy:
     return RetryPolicy(
         retry_timeout=float(request.config["retry_timeout"]), retry_time=float(request.config["retry_time"])
     )
-
-
-def _merged_configs(config: dict, config_list: list[dict]) -> list[dict]:
-    if not isinstance(config_list, list) or not config_list:
-        raise ConfigurationError("config_list must be a non-empty list of dicts (one per endpoint/model).")
-    merged = []
-    for index, entry in enumerate(config_list):
-        if not isinstance(entry, dict):
-            raise ConfigurationError(f"config_list[{index}] is {type(entry).__name__}, expected a dict.")
-        merged.append({**config, **entry})
-    return merged
-
-
-def _call_filter(filter_func: Callable[..., bool], context: dict | None, config: dict, response: Response) -> bool:
-    parameters = inspect.signature(filter_func).parameters
-    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    kwargs: dict[str, Any] = {"context": context, "response": response}
-    for name in ("base_config", "config"):
-        if accepts_any or name in parameters:
-            kwargs[name] = config
-    try:
-        return bool(filter_func(**kwargs))
-    except EcoptigenError:
-        raise
-    except Exception as exc:
-        raise ConfigurationError(f"filter_func raised {type(exc).__name__}: {exc}") from exc

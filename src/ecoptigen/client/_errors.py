@@ -28,18 +28,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 import openai
 
 from ecoptigen import errors
+from ecoptigen.client._endpoints import Endpoint
 
-__all__ = ["Failure", "translate_sdk_error"]
+__all__ = ["CANNOT_CONNECT", "Failure", "never_answered", "translate_sdk_error"]
 
 Billed = Literal["no", "maybe"]
 # Transport errors raised before the request was (fully) handed to the server. Matched by name because
 # the SDK raises them from httpx2, or from httpx when an application installed the legacy client.
 _NEVER_SENT = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout", "WriteTimeout", "UnsupportedProtocol"})
 _OPENAI_CREDENTIALS = "OPENAI_API_KEY, or 'api_key' in the config list"
+# The cause of a failure to open a connection (refused, unknown host, no route, connect timeout).
+CANNOT_CONNECT = "cannot connect"
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,8 @@ class Failure:
             although its answer was lost (see the module docstring).
         retry_after: seconds the endpoint asked us to wait (``Retry-After``), if it said.
         cause: a few words naming the failure for logs and the progress bar, e.g. ``"rate limit"``;
-            ``"connection dropped"`` when the server closed the connection before sending any byte.
+            ``"connection dropped"`` when the server closed the connection before sending any byte,
+            :data:`CANNOT_CONNECT` when no connection could be opened.
     """
 
     error: errors.EcoptigenError
@@ -113,11 +119,37 @@ def _transport_failure(exc: openai.APIConnectionError, where: str) -> Failure:
         stage = "connecting" if never_sent else "waiting for the answer"
         return Failure(errors.RequestTimeout(f"{where} timed out ({stage})"), True, billed, cause="timeout")
     detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
-    what = "could not connect to" if never_sent else "lost the connection to"
+    if never_sent:
+        return Failure(
+            errors.RequestTimeout(f"could not connect to {where} ({detail})"), True, billed, cause=CANNOT_CONNECT
+        )
     # httpcore's words for a connection closed before a single byte of the answer came back
     silent = "without sending a response" in str(cause)
     label = "connection dropped" if silent else "connection lost"
-    return Failure(errors.RequestTimeout(f"{what} {where} ({detail})"), True, billed, cause=label)
+    return Failure(errors.RequestTimeout(f"lost the connection to {where} ({detail})"), True, billed, cause=label)
+
+
+def never_answered(failure: Failure, endpoint: Endpoint) -> Failure:
+    """``failure`` (:data:`CANNOT_CONNECT`) of an endpoint that has not answered once: not worth retrying.
+
+    A wrong ``base_url`` or a server that is not running fails the same way on every attempt, so the
+    caller learns it at once, with the URL and what to check, instead of after ``retry_timeout``.
+    """
+    url = endpoint.base_url or "https://api.openai.com/v1"
+    fixes = [
+        "check base_url (in the config or config_list, or the OPENAI_BASE_URL environment variable"
+        + (", or AZURE_OPENAI_ENDPOINT)" if endpoint.is_azure else ")"),
+        "and that the server there is running",
+    ]
+    parsed = urlsplit(url)
+    if parsed.hostname in _LOCAL_HOSTS:
+        port = f" --port {parsed.port}" if parsed.port else ""
+        fixes.append(f"if it is ecoptigen's simulated endpoint, start it with: python -m ecoptigen.sim{port}")
+    message = (
+        f"{url} cannot be reached and has not answered once ({failure.error}). Nothing was sent and nothing "
+        f"is retried: {'; '.join(fixes)}."
+    )
+    return Failure(errors.EndpointUnreachableError(message), False, "no", cause="unreachable")
 
 
 def _client_failure(exc: openai.OpenAIError, where: str, credentials: str) -> Failure:

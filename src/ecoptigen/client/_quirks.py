@@ -30,9 +30,9 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from ecoptigen.client._cache import cache_key
+from ecoptigen.client._io import Sleep, Steps, Together
 from ecoptigen.client._request import PreparedRequest
 from ecoptigen.client._responses import Response, extract_text
 from ecoptigen.client._retry import RetryPolicy
@@ -50,7 +50,7 @@ __all__ = ["EndpointQuirks", "merge_responses", "split_n"]
 
 logger = logging.getLogger("ecoptigen.oai")
 
-SendPaid = Callable[[PreparedRequest, RetryPolicy], Response]
+SendPaid = Callable[[PreparedRequest, RetryPolicy], Steps[Response]]
 # Extra requests of one top-up in flight at once (local servers mostly answer one at a time anyway).
 _MAX_PARALLEL = 8
 _SEED_RANGE = 2**31  # llama.cpp takes an unsigned 32-bit seed, OpenAI a signed 64-bit one
@@ -118,8 +118,11 @@ class EndpointQuirks:
         return self._entry(request).max_n
 
     # -- n -------------------------------------------------------------------------------------
-    def send(self, request: PreparedRequest, policy: RetryPolicy, send_paid: SendPaid, salt: str | None) -> Response:
-        """Send ``request`` with ``send_paid``, topping its answer up to the ``n`` choices it asks for.
+    def send(
+        self, request: PreparedRequest, policy: RetryPolicy, send_paid: SendPaid, salt: str | None
+    ) -> Steps[Response]:
+        """Send ``request`` with ``send_paid``, topping its answer up to the ``n`` choices it asks for (steps of
+        :mod:`ecoptigen.client._io`).
 
         Raises:
             RequestError: the endpoint answered a request for one choice with none.
@@ -131,26 +134,26 @@ class EndpointQuirks:
         parts: list[Response] = []
         if n <= 1 or cap is None or cap >= n:
             try:
-                first = send_paid(request, policy)
+                first = yield from send_paid(request, policy)
             except RequestError as refusal:
                 if n <= 1 or cap is not None or not _refuses_n(refusal):
                     raise
-                return self._after_refusal(request, policy, send_paid, salt, refusal)
+                return (yield from self._after_refusal(request, policy, send_paid, salt, refusal))
             if len(first["choices"]) >= n:
                 return first
             cap = self._learn_cap(request, n, len(first["choices"]))
             parts.append(first)
-        return self._top_up(request, policy, send_paid, salt, parts, cap)
+        return (yield from self._top_up(request, policy, send_paid, salt, parts, cap))
 
     def _after_refusal(
         self, request: PreparedRequest, policy: RetryPolicy, send_paid: SendPaid, salt: str | None, refusal: Exception
-    ) -> Response:
+    ) -> Steps[Response]:
         """Ask an endpoint that refused ``n`` > 1 for single choices; if it answers, remember it wants those.
 
         Raises:
             EcoptigenError: the single requests failed too (their error: the refusal had another cause).
         """
-        merged = self._top_up(request, policy, send_paid, salt, [], 1)
+        merged = yield from self._top_up(request, policy, send_paid, salt, [], 1)
         known = self._entry(request)
         with self._lock:
             known.max_n = 1
@@ -172,7 +175,7 @@ class EndpointQuirks:
         salt: str | None,
         parts: list[Response],
         cap: int,
-    ) -> Response:
+    ) -> Steps[Response]:
         """``parts`` completed to the request's ``n`` choices with extra requests of at most ``cap`` choices."""
         n = int(request.body.get("n") or 1)
         seeds = _seeds(request, salt)
@@ -180,7 +183,7 @@ class EndpointQuirks:
         while missing > 0:
             sizes = split_n(missing, cap)
             extra = [_part(request, size, next(seeds)) for size in sizes]
-            answers = _send_together(extra, policy, send_paid)
+            answers = yield from _send_together(extra, policy, send_paid)
             for size, part, answer in zip(sizes, extra, answers, strict=True):
                 self._note_seeded(part, answer)
                 if len(answer["choices"]) < size:
@@ -278,7 +281,7 @@ def _part(request: PreparedRequest, n: int, seed: int) -> PreparedRequest:
     return dataclasses.replace(request, body={**request.body, "n": n, "seed": seed})
 
 
-def _send_together(parts: list[PreparedRequest], policy: RetryPolicy, send_paid: SendPaid) -> list[Response]:
+def _send_together(parts: list[PreparedRequest], policy: RetryPolicy, send_paid: SendPaid) -> Steps[list[Response]]:
     """Send ``parts`` in parallel; every one has ended (paid or failed) before this returns or raises.
 
     The choices already paid for would be lost if one part failed for want of money that other
@@ -286,16 +289,20 @@ def _send_together(parts: list[PreparedRequest], policy: RetryPolicy, send_paid:
     some of that money is settled and tries again. It gives up when nothing else holds money.
     """
 
-    def send(part: PreparedRequest) -> Response:
+    def send(part: PreparedRequest) -> Steps[Response]:
         while True:
             try:
-                return send_paid(part, policy)
+                return (yield from send_paid(part, policy))
             except BudgetExceededError:
-                if not spend.wait_for_held_money(_MONEY_POLL, some=True):
+                # Not spend.wait_for_held_money: this wait must yield to the driver (sync or async).
+                held = spend.money_held()
+                if held <= 1e-12:
                     raise
+                while spend.money_held() >= held:
+                    yield Sleep(_MONEY_POLL)
 
-    if len(parts) == 1:
-        return [send(parts[0])]
-    with ThreadPoolExecutor(max_workers=min(len(parts), _MAX_PARALLEL)) as pool:
-        futures = [pool.submit(spend.run_in_context(send), part) for part in parts]
-    return spend.collect_results(futures)
+    outcomes = yield Together([send(part) for part in parts], _MAX_PARALLEL)
+    errors = [outcome.error for outcome in outcomes if outcome.error is not None]
+    if errors:
+        raise spend.first_error(errors)
+    return [outcome.value for outcome in outcomes]

@@ -1,7 +1,7 @@
 """ecoptigen's one retry policy: exponential backoff with jitter, honouring ``Retry-After``.
 
 Waits are never silent: :class:`RetryLog` logs each one (a WARNING for the first of a burst, INFO for
-the rest) and announces it to progress displays (:mod:`ecoptigen.run_context._waiting`).
+the rest) and announces it to progress displays (:mod:`ecoptigen.run_context`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import TypeVar
 
 from ecoptigen import run_context
 from ecoptigen.client._errors import Failure
+from ecoptigen.client._io import Sleep, Steps
 
-__all__ = ["RetryLog", "RetryPolicy", "call_with_retries"]
+__all__ = ["RetryLog", "RetryPolicy", "call_with_retries", "retrying"]
 
 logger = logging.getLogger("ecoptigen.oai")
 
@@ -46,14 +47,14 @@ class RetryPolicy:
         return rng.uniform(backoff / 2, backoff)  # jitter spreads out clients that failed together
 
 
-def call_with_retries(
-    attempt: Callable[[], T],
+def retrying(
+    attempt: Callable[[], Steps[T]],
     on_failure: Callable[[BaseException], Failure],
     policy: RetryPolicy,
-    sleep: Callable[[float], None] = time.sleep,
     on_wait: Callable[[Failure, float, int], None] | None = None,
-) -> T:
-    """Run ``attempt`` until it succeeds, a failure is not retryable, or ``retry_timeout`` is used up.
+) -> Steps[T]:
+    """Steps (see :mod:`ecoptigen.client._io`) that run ``attempt`` until it succeeds, a failure is not
+    retryable, or ``retry_timeout`` is used up.
 
     ``on_failure`` translates an exception into a :class:`Failure` (and may settle money); exceptions it
     does not handle propagate unchanged. ``on_wait(failure, seconds, next_attempt)`` is called before
@@ -67,7 +68,7 @@ def call_with_retries(
     number = 1
     while True:
         try:
-            return attempt()
+            return (yield from attempt())
         except Exception as exc:
             failure = on_failure(exc)
             if not failure.retryable:
@@ -79,7 +80,32 @@ def call_with_retries(
                 raise failure.error from exc
             if on_wait is not None:
                 on_wait(failure, wait, number)
-            sleep(wait)
+            yield Sleep(wait)
+
+
+def call_with_retries(
+    attempt: Callable[[], T],
+    on_failure: Callable[[BaseException], Failure],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    on_wait: Callable[[Failure, float, int], None] | None = None,
+) -> T:
+    """:func:`retrying` for a plain function ``attempt``, waiting with ``sleep``.
+
+    Raises:
+        EcoptigenError: the translated error of the last failed attempt.
+    """
+
+    def steps() -> Steps[T]:
+        return attempt()
+        yield  # a generator that asks for nothing: the only steps left are the waits
+
+    waits = retrying(steps, on_failure, policy, on_wait)
+    try:
+        while True:
+            sleep(next(waits).seconds)
+    except StopIteration as done:
+        return done.value
 
 
 class RetryLog:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ecoptigen import run_context
-from ecoptigen.errors import BudgetExceededError
+from ecoptigen.errors import BudgetExceededError, RunStopped, StorageError
 from ecoptigen.money.prices import token_usage
 
 __all__ = [
@@ -121,6 +121,7 @@ class SpendLedger:
     first_id: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _ids: Iterator[int] = field(init=False, repr=False)
+    _stopped: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(self.first_id)
@@ -148,8 +149,12 @@ class SpendLedger:
 
         Raises:
             BudgetExceededError: when ``amount`` does not fit in what is left of the budget.
+            RunStopped: the ledger was stopped (:meth:`stop`).
+            Exception: what the listener raised when told of the hold (nothing stays held then).
         """
         with self._lock:
+            if self._stopped is not None:
+                raise RunStopped(f"no new request: {self._stopped}")
             if self.budget is not None and self.committed + amount > self.budget + 1e-12:
                 raise BudgetExceededError(
                     f"a request that may cost up to ${amount:.6f} does not fit in the "
@@ -160,8 +165,24 @@ class SpendLedger:
                 )
             self.reserved += amount
             number = next(self._ids)
-        self._tell("hold", number, amount)
+        try:
+            self._tell("hold", number, amount)
+        except BaseException:
+            with self._lock:  # a hold its listener could not record is not taken: the request is not sent
+                self.reserved -= amount
+            raise
         return Reservation(self, amount, number)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._stopped is not None
+
+    def stop(self, reason: str) -> None:
+        """Refuse every later :meth:`hold` with :class:`~ecoptigen.errors.RunStopped` (``reason`` says why);
+        holds already taken end as usual, so the requests in flight settle."""
+        with self._lock:
+            self._stopped = self._stopped or reason
 
     def per_completion(self, model: str) -> float | None:
         """The average dollars per completion of ``model`` in the answers paid so far (``None``: none yet)."""
@@ -336,12 +357,13 @@ def reserve(amount: float, extra: tuple[SpendLedger, ...] = ()) -> Reservations:
 
     Raises:
         BudgetExceededError: when any ledger cannot hold ``amount``; nothing stays held then.
+        RunStopped: a ledger was stopped; nothing stays held then.
     """
     holds: list[Reservation] = []
     try:
         for ledger in (*extra, *active_ledgers()):
             holds.append(ledger.hold(amount))
-    except BudgetExceededError:
+    except BaseException:
         for hold in holds:
             hold.release()
         raise
@@ -366,17 +388,16 @@ def money_held() -> float:
     return sum(ledger.reserved for ledger in active_ledgers() if ledger.budget is not None)
 
 
-def wait_for_held_money(poll: float = 0.005, *, some: bool = False) -> bool:
+def wait_for_held_money(poll: float = 0.005) -> bool:
     """Wait until no money is held for requests in flight on the budgets active in this context.
 
     For a request refused by a budget: when money was held, it may fit once those requests settle, and
     this returns ``True`` after they have (try again); when none was, the refusal is final and this returns
-    ``False`` at once. Every "refused for money held in flight: wait, then retry" of ecoptigen is this.
+    ``False`` at once. The tuner's steps, the Ray executor and the relay use this; the parts of one
+    request sent together (``client/_quirks.py``) wait in steps their driver runs, sync or async.
 
     Args:
         poll: seconds between looks at the money held.
-        some: return as soon as *less* is held than at the call, rather than nothing: for the parts of
-            one request that are sent together, whose siblings hold money until they all end.
 
     Example:
         >>> wait_for_held_money()
@@ -385,21 +406,23 @@ def wait_for_held_money(poll: float = 0.005, *, some: bool = False) -> bool:
     held = money_held()
     if held <= 1e-12:
         return False
-    while money_held() >= held if some else money_held() > 1e-12:
+    while money_held() > 1e-12:
         time.sleep(poll)
     return True
 
 
 def first_error(errors: Sequence[BaseException]) -> BaseException:
-    """The error to raise for work that failed in several places: the first :class:`BudgetExceededError`
-    (the budget ends the run, whatever else went wrong), else the first error.
+    """The error to raise for work that failed in several places: the first error that stops the run
+    (:class:`RunStopped`, :class:`StorageError`), else the first :class:`BudgetExceededError` (the budget
+    ends the run, whatever else went wrong), else the first error.
 
     Example:
         >>> first_error([ValueError("bad"), BudgetExceededError("spent")])
         BudgetExceededError('spent')
     """
+    stopping: list[BaseException] = [e for e in errors if isinstance(e, (RunStopped, StorageError))]
     budget: list[BaseException] = [e for e in errors if isinstance(e, BudgetExceededError)]
-    return (budget or list(errors))[0]
+    return (stopping or budget or list(errors))[0]
 
 
 def collect_results(futures: Sequence[Future]) -> list[Any]:

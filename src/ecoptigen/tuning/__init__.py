@@ -27,10 +27,12 @@ from ecoptigen.errors import (
     ConfigurationError,
     EcoptigenError,
     InferenceBudgetWarning,
+    StorageError,
     TuningError,
 )
 from ecoptigen.run_context import RunMemory
 from ecoptigen.tuning._executors import check_use_ray, eval_executor
+from ecoptigen.tuning._scores import check_metric_names
 from ecoptigen.tuning._space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
 from ecoptigen.tuning._test_run import TEST_OPTIONS, remember_eval_func, resolve_test_call, run_test
 from ecoptigen.tuning._tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions
@@ -91,7 +93,8 @@ def tune(
         eval_func: ``eval_func(responses, **instance) -> dict`` with ``metric`` among the keys. It may be
             called from worker threads, several at a time; pass ``serial_eval_func=True`` to keep it on
             one thread.
-        log_file_name: the resume journal; re-running with the same arguments continues a killed run.
+        log_file_name: the resume journal; re-running with the same arguments continues a killed or
+            interrupted run (with a larger optimization_budget or num_samples too). One run at a time.
         inference_budget: target average dollars per instance; configs over it are pruned.
         optimization_budget: dollars the whole tuning may pay (requests inside eval_func included);
             never exceeded. Cache hits are free.
@@ -116,6 +119,10 @@ def tune(
         SandboxError: with use_ray, a node of the cluster cannot run bubblewrap (before anything is spent).
         BudgetExceededError: the budget ran out before any configuration was fully evaluated.
         TuningError: no configuration tried could be evaluated (every one failed or was unaffordable).
+        StorageError: the journal could not be written (a full disk) before any configuration was fully
+            evaluated; after one was, ``tune`` returns the best so far instead, with
+            ``analysis.stopped_because`` naming the file.
+        KeyboardInterrupt: Ctrl-C; no request is sent after it, and the journal resumes.
 
     Warns:
         InferenceBudgetWarning: no configuration fits the inference budget. As FLAML does, ``tune`` then
@@ -158,7 +165,7 @@ def tune(
         analysis = tuner.run()
     best = analysis.best_config
     if best is None:
-        raise _no_result(analysis, tuner.refusal, optimization_budget)
+        raise _no_result(analysis, tuner.refusal, optimization_budget, tuner.journal.failure)
     if not analysis.inference_budget_met:
         _warn_over_inference_budget(analysis)
     # Credentials are not returned (FLAML leaves out config_list): the seed prints the config.
@@ -166,9 +173,14 @@ def tune(
 
 
 def _no_result(
-    analysis: Analysis, refusal: BudgetExceededError | None, optimization_budget: float | None
+    analysis: Analysis,
+    refusal: BudgetExceededError | None,
+    optimization_budget: float | None,
+    disk: StorageError | None = None,
 ) -> EcoptigenError:
     """The error that says why no configuration was measured, and what to change."""
+    if disk is not None:
+        return StorageError(f"{disk} No configuration was fully evaluated before the failure.", disk.path, analysis)
     statuses = {t.status for t in analysis.trials}
     if statuses == {"error"}:
         failing = next(t for t in analysis.trials if t.status == "error")
@@ -268,6 +280,8 @@ def test(
         ['cost', 'inference_cost', 'success']
     """
     config, eval_func, _ = resolve_test_call(engine, config, eval_func, {})
+    if isinstance(agg_method, dict):
+        check_metric_names(agg_method, eval_func, "agg_method's metric")
     check_known(config, create_options() | set(TEST_OPTIONS), "test")
     _refuse_raise_option(config, "test")
     if not isinstance(data, list) or not data:

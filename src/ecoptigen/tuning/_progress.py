@@ -29,6 +29,7 @@ class TuningProgress:
         >>> with TuningProgress(total=None, budget=1.0, metric="success", enabled=False) as bar:
         ...     bar.update(paid=0.1, best=0.5)
         ...     bar.waiting("rate limit", 60.0)
+        ...     bar.note("resumed 3 trials, $0.10 already paid")
     """
 
     def __init__(self, total: int | None, budget: float | None, metric: str, enabled: bool = True):
@@ -54,6 +55,13 @@ class TuningProgress:
             self._best = "-" if best is None else f"{best:.4g}"
             self._bar.set_postfix_str(self._status(), refresh=False)
             self._bar.update(trials)
+
+    def note(self, text: str) -> None:
+        """Print ``text`` on a line of its own above the bar (nothing when the bar is off)."""
+        if self._bar is None:
+            return
+        with self._lock:
+            self._bar.write(text)
 
     def waiting(self, cause: str, seconds: float) -> None:
         """Show that requests wait (e.g. ``"waiting 60 s (rate limit)"``) until the next update."""

@@ -84,8 +84,10 @@ class StepBudget:
 def call_all(pool: Executor | None, fn: Callable[[int], Any], indices: Sequence[int]) -> list[Any]:
     """``[fn(i) for i in indices]``, run on ``pool`` in copies of the caller's context, results in order.
 
-    Every call is waited for before an error is raised, so no request is left running unaccounted; a
-    :class:`BudgetExceededError` is raised in preference to other errors.
+    Every call is waited for before an error is raised, so no request is left running unaccounted; an
+    error that stops the run (:class:`RunStopped`, :class:`StorageError`), then a
+    :class:`BudgetExceededError`, is raised in preference to other errors (e.g. the :class:`Unaffordable`
+    of a later request that a stopped one left without a cost).
 
     Example:
         >>> call_all(None, lambda i: i * i, [1, 2, 3])

@@ -12,6 +12,7 @@ from ecoptigen.client import extract_text_or_function_call
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.tuning._executors import EvalExecutor
 from ecoptigen.tuning._logs import RunLogger
+from ecoptigen.tuning._scores import did_you_mean
 from ecoptigen.tuning._steps import call_all
 
 __all__ = ["TEST_OPTIONS", "aggregate", "remember_eval_func", "resolve_test_call", "run_test"]
@@ -100,6 +101,12 @@ def aggregate(results: list[dict[str, Any]], agg_method: Any = "avg") -> dict[st
     if callable(agg_method):
         return {k: agg_method([r[k] for r in results]) for k in keys}
     if isinstance(agg_method, dict) and all(callable(f) for f in agg_method.values()):
+        for name in agg_method:
+            if results and name not in results[0]:
+                raise ConfigurationError(
+                    f"agg_method names the metric {name!r}, which eval_func did not return (it returned "
+                    f"{sorted(map(str, results[0]))}).{did_you_mean(name, results[0])}"
+                )
         return {k: f([r[k] for r in results]) for k, f in agg_method.items()}
     raise ConfigurationError("agg_method must be 'avg', 'median', a callable, or a dict of callables by metric.")
 

@@ -13,6 +13,7 @@ cannot be reserved, the run stops cleanly and returns the best configuration fou
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import time
@@ -23,14 +24,15 @@ from typing import Any
 
 from ecoptigen import run_context
 from ecoptigen.client import RUN_OPTIONS
-from ecoptigen.errors import BudgetExceededError, ConfigurationError
+from ecoptigen.errors import BudgetExceededError, ConfigurationError, RunStopped, StorageError
 from ecoptigen.money import ledger as spend
 from ecoptigen.tuning._evaluate import TrialEvaluator
 from ecoptigen.tuning._executors import check_use_ray, eval_executor
 from ecoptigen.tuning._journal import Journal, fingerprint, public_params
+from ecoptigen.tuning._journal_lock import JournalLock
 from ecoptigen.tuning._logs import RunLogger
 from ecoptigen.tuning._outcome import Knowledge, TrialOutcome
-from ecoptigen.tuning._progress import TuningProgress
+from ecoptigen.tuning._progress import TuningProgress, format_usd
 from ecoptigen.tuning._space import SearchSpace, build_space, make_searcher
 from ecoptigen.tuning._validate import check_arguments, check_prices, check_templates
 from ecoptigen.tuning.analysis import Analysis, Trial
@@ -149,8 +151,13 @@ class Tuner:
             messages=self.space.messages,
             stops=self.space.stops,
         )
-        self.journal = Journal.open(log_file_name, print_, metric=metric, mode=mode)
-        lost = self.journal.reconcile(optimization_budget)
+        self.lock = JournalLock.acquire(log_file_name)  # before reading: no other run may write meanwhile
+        try:
+            self.journal = Journal.open(log_file_name, print_, metric=metric, mode=mode)
+            lost = self.journal.reconcile(optimization_budget)
+        except BaseException:
+            self.lock.release()
+            raise
         if lost:
             logger.warning(
                 "%s: requests were in flight when the last run was killed; up to $%.6f may have been billed for "
@@ -158,6 +165,7 @@ class Tuner:
                 log_file_name,
                 lost,
             )
+        self.resumed = self._resumed_note()
         self.knowledge = Knowledge()
         self.trials: list[Trial] = []
         self.refusal: BudgetExceededError | None = None  # the first request the budget could not pay for
@@ -168,6 +176,17 @@ class Tuner:
             unconfirmed=self.journal.unconfirmed,
             listener=self.journal.money,
             first_id=self.journal.next_id,
+        )
+
+    def _resumed_note(self) -> str | None:
+        """What this run takes over from the journal, in one line (``None`` for a fresh journal)."""
+        journal = self.journal
+        if not journal.records and journal.paid + journal.unconfirmed == 0:
+            return None
+        unconfirmed = f" (+{format_usd(journal.unconfirmed, self.budget)} unconfirmed)" if journal.unconfirmed else ""
+        return (
+            f"resumed {len(journal.records)} trials from {journal.path}, "
+            f"{format_usd(journal.paid, self.budget)}{unconfirmed} already paid"
         )
 
     def run(self) -> Analysis:
@@ -190,10 +209,14 @@ class Tuner:
                 TuningProgress(total, self.budget, self.metric, self.options.show_progress) as progress,
                 run_context.listening(progress.waiting),
             ):
+                if self.resumed:
+                    logger.info("%s", self.resumed)
+                    progress.note(self.resumed)
                 self.evaluator.pool, self.evaluator.executor = pool, executor
                 stopped = self._search(searcher, trial_pool, progress)
         finally:
             self.journal.close()
+            self.lock.release()
         logger.info(
             "tuning stopped: %s; paid $%.6f (+$%.6f unconfirmed)", stopped, self.ledger.paid, self.ledger.unconfirmed
         )
@@ -226,26 +249,60 @@ class Tuner:
                 if not running:
                     return stopped or "num_samples trials done"
                 index = min(running)
-                result = running.pop(index).result()
-                if isinstance(result, BudgetExceededError):
-                    searcher.tell(index, None)
-                    self.refusal = self.refusal or result
-                    stopped = stopped or "the optimization budget is spent: a request did not fit in what was left"
-                    continue
-                self._tell(searcher, index, searcher.config_of(index), result)
-                best = self._analysis("").best_trial
-                progress.update(self.ledger.paid, best.metrics[self.metric] if best else None, self.ledger.unconfirmed)
-                if not stopped and self._unaffordable_streak() >= UNAFFORDABLE_PATIENCE:
-                    stopped = (
-                        f"the optimization budget is spent: {UNAFFORDABLE_PATIENCE} configurations in a row did not fit"
-                    )
+                result = running[index].result()
+                del running[index]
+                why = self._take(searcher, index, result, progress)  # every result is told, even after a stop
+                stopped = stopped or why
+        except KeyboardInterrupt:
+            self._interrupted(len(running))
+            raise
         finally:
             wait(running.values())  # an error leaves no trial spending unwatched
 
+    def _take(self, searcher: _Suggestions, index: int, result: Any, progress: TuningProgress) -> str:
+        """Tell the searcher trial ``index``'s result; why the run must stop now, or ``""``."""
+        if isinstance(result, (StorageError, RunStopped)):
+            searcher.tell(index, None)
+            return self._disk_failed()
+        if isinstance(result, BudgetExceededError):
+            searcher.tell(index, None)
+            self.refusal = self.refusal or result
+            return "the optimization budget is spent: a request did not fit in what was left"
+        self._tell(searcher, index, searcher.config_of(index), result)
+        if self.journal.failure is not None:
+            return self._disk_failed()
+        best = self._analysis("").best_trial
+        progress.update(self.ledger.paid, best.metrics[self.metric] if best else None, self.ledger.unconfirmed)
+        if self._unaffordable_streak() >= UNAFFORDABLE_PATIENCE:
+            return f"the optimization budget is spent: {UNAFFORDABLE_PATIENCE} configurations in a row did not fit"
+        return ""
+
+    def _disk_failed(self) -> str:
+        """Stop the run after a write of the journal failed: no new request, the trials so far are kept."""
+        journal = self.journal
+        reason = f"the disk failed: the journal {journal.path} could not be written ({journal.failure_cause})"
+        if not self.ledger.stopped:
+            self.ledger.stop(reason)
+            logger.error("%s", journal.failure)
+        return reason
+
+    def _interrupted(self, running: int) -> None:
+        """Ctrl-C: refuse every new request at once, and let the ones in flight settle (or their holds stay
+        in the journal, which a resume counts)."""
+        self.ledger.stop("the tuning was interrupted (Ctrl-C)")
+        logger.warning(
+            "tuning interrupted: no new request is sent; waiting for the requests of %d running trial(s) to "
+            "settle. Run the same call again to resume%s.",
+            running,
+            f" from {self.journal.path}" if self.journal.path else " (with log_file_name, nothing is lost)",
+        )
+
     def _unaffordable_streak(self) -> int:
+        """Unaffordable trials in a row at the end, counting only this run's: trials replayed from the
+        journal were unaffordable for the budget of their run, which a resume may have raised."""
         streak = 0
         for trial in reversed(self.trials):
-            if trial.status != "unaffordable":
+            if trial.status != "unaffordable" or trial.replayed:
                 break
             streak += 1
         return streak
@@ -274,7 +331,7 @@ class Tuner:
         try:
             with trial_ledger.activate():
                 outcome = self.evaluator.evaluate(config, knowledge)
-        except BudgetExceededError as exc:
+        except (BudgetExceededError, StorageError, RunStopped) as exc:
             logger.info("trial t%d stopped: %s", index, exc)
             return exc
         return outcome, trial_ledger.paid, time.monotonic() - started
@@ -307,7 +364,9 @@ class Tuner:
                 seconds=seconds,
                 measured=outcome.measured,
             )
-            self.journal.append(self._record(trial, outcome))
+            # a failed write keeps the trial in memory; the run stops after telling it (journal.failure)
+            with contextlib.suppress(StorageError):
+                self.journal.append(self._record(trial, outcome))
         trial.total_paid = self.ledger.paid if not trial.replayed else trial.total_paid
         self.trials.append(trial)
         self.knowledge.learn(outcome)

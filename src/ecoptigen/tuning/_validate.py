@@ -9,6 +9,7 @@ from typing import Any
 from ecoptigen.client import template_keys
 from ecoptigen.errors import ConfigurationError, TemplateError, UnknownPriceError
 from ecoptigen.money import catalog as models
+from ecoptigen.tuning._scores import check_metric_names
 from ecoptigen.tuning._space import SearchSpace
 
 __all__ = ["check_arguments", "check_prices", "check_templates"]
@@ -47,6 +48,7 @@ def check_arguments(
         raise ConfigurationError(
             f"eval_func must be callable as eval_func(responses, **data_instance) -> dict; got {eval_func!r}."
         )
+    check_metric_names([metric], eval_func, "metric")
     for name, value in (("inference_budget", inference_budget), ("optimization_budget", optimization_budget)):
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
