@@ -163,7 +163,7 @@ def one_tuning(kind: str, data: dict, args: argparse.Namespace, seed: int) -> di
 def seed_tunings(kind: str, data: dict, args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """On a fresh cluster: the tuning with cold workers (as ``use_ray=True`` on a new cluster), then again
     with warm workers (as on a long-lived cluster); sandbox verdicts are remembered per run only
-    (ecoptigen.run_context._verdict_cache), so the second run checks everything again."""
+    (ecoptigen.run_context), so the second run checks everything again."""
     with cluster(kind, tempfile.mkdtemp(prefix="eray-", dir=SCRATCH)) as start_seconds:
         cold = one_tuning(kind, data, args, seed)
         warm = one_tuning(kind, data, args, seed)

@@ -6,7 +6,7 @@ passes only when the trusted harness saw it run to its end, HumanEval-style test
 *strict mode* where they allow it (values computed in the sandbox, compared here), candidates are
 checked in parallel, and money spent by the model calls here is charged like any ``create``.
 Verdicts are remembered for the run they belong to (a ``tune`` or ``test``; see
-:mod:`ecoptigen.run_context._verdict_cache`), never across runs.
+:mod:`ecoptigen.run_context`), never across runs.
 
 Example:
     >>> from ecoptigen.code_utils import eval_function_completions

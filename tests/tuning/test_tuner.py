@@ -9,7 +9,7 @@ import time
 import pytest
 from tuning_fakes import FakeEngine
 
-from ecoptigen import tuning
+from ecoptigen import run_context, tuning
 from ecoptigen.errors import (
     BudgetExceededError,
     ConfigurationError,
@@ -21,7 +21,6 @@ from ecoptigen.errors import (
     UnknownPriceError,
 )
 from ecoptigen.money import ledger as spend
-from ecoptigen.run_context import _verdict_cache as memory
 from ecoptigen.tuning._flaml import tune as flaml_tune
 from ecoptigen.tuning._tuner import MAX_SUGGEST_FAILURES, _Suggestions
 
@@ -453,7 +452,7 @@ def test_a_tuning_shows_the_retry_waits_of_its_requests(monkeypatch):
 
     class WaitingEngine(FakeEngine):
         def create(self, context=None, **config):
-            from ecoptigen.run_context import _waiting as waiting
+            from ecoptigen import run_context as waiting
 
             waiting.announce("rate limit", 0.0)
             return super().create(context, **config)
@@ -498,7 +497,7 @@ def test_what_a_run_remembers_belongs_to_it():
     memories = []
 
     def remembering(responses, **instance):
-        memories.append(memory.current())
+        memories.append(run_context.current().memory)
         return success(responses, **instance)
 
     engine = FakeEngine()
@@ -507,7 +506,7 @@ def test_what_a_run_remembers_belongs_to_it():
     tuning.test(engine, chat=True, data=DATA, config=config, eval_func=remembering)
     runs = [m for i, m in enumerate(memories) if i == 0 or m is not memories[i - 1]]
     assert None not in memories and len(runs) == len({id(m) for m in runs}) == 3  # one memory per run
-    assert memory.current() is None
+    assert run_context.current().memory is None
 
 
 # -- test() ---------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """ecoptigen's one retry policy: exponential backoff with jitter, honouring ``Retry-After``.
 
 Waits are never silent: :class:`RetryLog` logs each one (a WARNING for the first of a burst, INFO for
-the rest) and announces it to progress displays (:mod:`ecoptigen.run_context._waiting`).
+the rest) and announces it to progress displays (:mod:`ecoptigen.run_context`).
 """
 
 from __future__ import annotations

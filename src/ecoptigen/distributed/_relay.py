@@ -111,7 +111,7 @@ def _describe(value: Any) -> str:
 
 
 class RelayClient:
-    """The worker's ``create`` while an eval_func call runs there (see :mod:`ecoptigen.run_context._forwarding`)."""
+    """The worker's ``create`` while an eval_func call runs there (see :mod:`ecoptigen.run_context`)."""
 
     def __init__(self, ray: Any, relay: Any, call_id: str):
         self._ray, self._relay, self._call_id = ray, relay, call_id

@@ -27,10 +27,9 @@ import contextvars
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ecoptigen.run_context._verdict_cache import RunMemory
+from ecoptigen.run_context._verdict_cache import RunMemory
 
 __all__ = ["Forwarder", "RunContext", "WaitListener", "activated", "current"]
 

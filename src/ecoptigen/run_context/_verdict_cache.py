@@ -3,32 +3,26 @@
 A tuning meets the same work again and again -- the same completion checked against the same test
 across the samples of a request, the instances of a step and the trials of a model -- so remembering
 answers saves real time. Remembered in module globals, those answers would outlive the run, leak from
-one tuning into another and make tests depend on their order. Instead, ``tune`` and ``test`` each
-activate a fresh :class:`RunMemory` for their duration (a :mod:`contextvars` variable, so it follows
-the run onto its worker threads); code that wants to remember asks :func:`current` for it and
-remembers nothing outside a run.
+one tuning into another and make tests depend on their order. Instead, ``tune``, ``test`` and the Ray
+worker each put a fresh :class:`RunMemory` in the run's context (``run_context.activated(memory=...)``),
+which follows the run onto its worker threads; code that wants to remember asks
+``run_context.current().memory`` for it and remembers nothing outside a run (``None``). Sandbox verdicts
+per (program, test) are what ``code_utils`` keeps in it.
 
 Example:
-    >>> with RunMemory().activate():
-    ...     table = current().table("squares", size=10)
-    ...     table.get_or_compute(3, lambda: 3 * 3)
+    >>> memory = RunMemory()
+    >>> memory.table("squares", size=10).get_or_compute(3, lambda: 3 * 3)
     9
-    >>> current() is None
-    True
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable
 from typing import Any
 
-from ecoptigen.run_context._context import activated
-from ecoptigen.run_context._context import current as current_context
-
-__all__ = ["BoundedTable", "RunMemory", "current"]
+__all__ = ["BoundedTable", "RunMemory"]
 
 
 class BoundedTable:
@@ -67,14 +61,3 @@ class RunMemory:
         """The table called ``name`` (created on first use with room for ``size`` answers)."""
         with self._lock:
             return self._tables.setdefault(name, BoundedTable(size))
-
-    @contextmanager
-    def activate(self) -> Iterator[RunMemory]:
-        """Make this the memory of the current context (and of work it hands to other threads)."""
-        with activated(memory=self):
-            yield self
-
-
-def current() -> RunMemory | None:
-    """The memory of the run the caller is part of, or ``None`` outside any run."""
-    return current_context().memory
