@@ -6,11 +6,13 @@ import pathlib
 
 import pytest
 
-from ecoptigen import models, oai, pricing
+from ecoptigen import oai
+from ecoptigen.client._request import prepare
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.oai._request import prepare
-from ecoptigen.tuning.evaluate import TrialEvaluator
-from ecoptigen.tuning.space import build_space
+from ecoptigen.money import catalog as models
+from ecoptigen.money import prices as pricing
+from ecoptigen.tuning._evaluate import TrialEvaluator
+from ecoptigen.tuning._space import build_space
 
 PRICES_CSV = pathlib.Path(__file__).parent / "data" / "openai_prices.csv"
 

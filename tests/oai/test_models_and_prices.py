@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from ecoptigen import models
+from ecoptigen.money import catalog as models
 from ecoptigen.oai import Completion
 
 

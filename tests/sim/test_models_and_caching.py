@@ -3,7 +3,9 @@
 import openai
 import pytest
 
-from ecoptigen import pricing, sim, tokens
+from ecoptigen import sim
+from ecoptigen.money import prices as pricing
+from ecoptigen.money import tokens
 from ecoptigen.sim._prompt_cache import CachePolicy, PromptCache, prompt_token_ids
 
 FEW_SHOT = "".join(f"Q: What is {i} plus {i + 1}?\nA: {2 * i + 1}\n\n" for i in range(160))

@@ -4,7 +4,8 @@ import httpx2
 import openai
 import pytest
 
-from ecoptigen import models, sim
+from ecoptigen import sim
+from ecoptigen.money import catalog as models
 from ecoptigen.sim._humaneval import problems
 
 STOP = ["\nclass", "\ndef", "\nif", "\nprint"]

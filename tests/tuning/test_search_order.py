@@ -4,14 +4,15 @@ the choice; and FLAML's order behind ``search_order="flaml"``."""
 import pytest
 from tuning_fakes import FakeEngine
 
-from ecoptigen import models, tuning
+from ecoptigen import tuning
 from ecoptigen.errors import ConfigurationError
+from ecoptigen.money import catalog as models
+from ecoptigen.tuning._confidence import choice_confidence, wilson_interval
+from ecoptigen.tuning._evaluate import TrialEvaluator
 from ecoptigen.tuning._flaml import tune as flaml_tune
-from ecoptigen.tuning.confidence import choice_confidence, wilson_interval
-from ecoptigen.tuning.evaluate import TrialEvaluator
-from ecoptigen.tuning.models_race import ModelRace, hoeffding_margin
-from ecoptigen.tuning.space import build_space
-from ecoptigen.tuning.start_points import OPTIMIZATION_SHARE, START_TEMPERATURE, budgeted_start_points
+from ecoptigen.tuning._models_race import ModelRace, hoeffding_margin
+from ecoptigen.tuning._space import build_space
+from ecoptigen.tuning._start_points import OPTIMIZATION_SHARE, START_TEMPERATURE, budgeted_start_points
 
 DATA = [{"q": f"question {i}", "answer": i} for i in range(8)]
 MODELS = ["gpt-4o", "gpt-4.1-nano", "gpt-4o-mini"]  # not in price order

@@ -18,11 +18,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ecoptigen import spend
 from ecoptigen.distributed._cluster import connected
 from ecoptigen.distributed._relay import Answer, RelayPump, RequestRelay
 from ecoptigen.distributed._worker import evaluate_remotely, probe_node, warm_up
 from ecoptigen.errors import BudgetExceededError, ConfigurationError, SandboxError
+from ecoptigen.money import ledger as spend
 
 __all__ = ["DEFAULT_TASK_OPTIONS", "RayEvalExecutor", "deal"]
 

@@ -1,6 +1,6 @@
 """What the simulated provider reports and bills for an answer: OpenAI's usage object and its price.
 
-The bill uses :func:`ecoptigen.pricing.cost_of_usage` on ecoptigen's price table, so cached prompt
+The bill uses :func:`ecoptigen.money.prices.cost_of_usage` on ecoptigen's price table, so cached prompt
 tokens are billed at the cached-input price and reasoning tokens (inside ``completion_tokens``) as output.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecoptigen import pricing
+from ecoptigen.money import prices as pricing
 
 __all__ = ["add_to_stats", "bill", "new_model_stats", "usage"]
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ecoptigen import models, tokens
 from ecoptigen.errors import ConfigurationError
+from ecoptigen.money import catalog as models
+from ecoptigen.money import tokens
 from ecoptigen.sim import _behaviour, _billing, _capabilities
 from ecoptigen.sim._prompt_cache import CachePolicy, PromptCache, prompt_token_ids
 
