@@ -58,6 +58,7 @@ def run_the_seeds_tuning() -> dict:
                 stop=STOPS,
                 show_progress=False,
                 search_seed=20,
+                search_order="flaml",  # the search recorded before issue 24 changed the default order
             )
             bill = server.stats()["total_billed_usd"]
     finally:

@@ -405,11 +405,13 @@ def test_an_eval_func_that_raises_names_the_row_and_a_rerun_resumes_for_free(tmp
             raise ZeroDivisionError("division by zero")
         return points(responses)
 
+    # FLAML's order: its first two trials are evaluated on every row, so the third one fails.
+    flaml = {"log_file_name": log, "optimization_budget": None, "search_order": "flaml"}
     with pytest.raises(EvalFuncError, match="ZeroDivisionError: division by zero on data row 3") as caught:
-        run(engine, eval_func=fails_on_third_trial, log_file_name=log, optimization_budget=None, num_samples=6)
+        run(engine, eval_func=fails_on_third_trial, num_samples=6, **flaml)
     assert isinstance(caught.value.__cause__, ZeroDivisionError) and "run the same tune call again" in str(caught.value)
     paid_before = len(engine.requests)
-    _, analysis = run(engine, eval_func=points, log_file_name=log, optimization_budget=None, num_samples=3)
+    _, analysis = run(engine, eval_func=points, num_samples=3, **flaml)
     assert len(engine.requests) == paid_before  # finished trials replayed, the failed one's answers cached
     assert [t.replayed for t in analysis.trials] == [True, True, False]
 

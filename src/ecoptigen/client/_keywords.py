@@ -67,6 +67,7 @@ _CREATE_ARGUMENTS = frozenset({"use_cache", "config_list", "filter_func", "raise
 # How tune runs (not what it searches).
 RUN_OPTIONS = frozenset(
     {"concurrency", "parallel_trials", "serial_eval_func", "show_progress", "use_ray", "ray_options", "search_seed"}
+    | {"search_order"}
 )
 # tune's named arguments: never in **config, but what a misspelling most likely meant.
 _TUNE_ARGUMENTS = frozenset(

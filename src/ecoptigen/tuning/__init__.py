@@ -103,7 +103,9 @@ def tune(
         **config: the search space over the default one (see :mod:`ecoptigen.tuning._space`), and the
             run options ``concurrency`` (requests in flight, default 16), ``parallel_trials`` (default 1),
             ``serial_eval_func`` (default False), ``show_progress`` (default True), ``search_seed`` (the
-            searcher's seed, default 20 as in FLAML), ``use_ray`` (default False: eval_func as Ray tasks on
+            searcher's seed, default 20 as in FLAML), ``search_order`` (``"budgeted"``, the default: start
+            points scaled to each model's price, cheapest first, and models dropped once they cannot win;
+            ``"flaml"``: FLAML's order), ``use_ray`` (default False: eval_func as Ray tasks on
             a cluster, see :mod:`ecoptigen.distributed`) and ``ray_options`` (the options of those tasks,
             default ``{"num_cpus": 1, "max_retries": 3}``).
 

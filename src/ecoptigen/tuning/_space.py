@@ -364,10 +364,20 @@ def _plain(value: Any) -> Any:
     return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
 
 
-def make_searcher(space: SearchSpace, metric: str, mode: str, cost_budget: float | None, seed: int = 20) -> Any:
-    """A BlendSearch over ``space`` with ``cost`` as its cost attribute; with several models, every model
-    starts from the same first point (FLAML's per-model start points). ``seed`` is BlendSearch's (20,
+def make_searcher(
+    space: SearchSpace,
+    metric: str,
+    mode: str,
+    cost_budget: float | None,
+    seed: int = 20,
+    start_points: list[dict[str, Any]] | None = None,
+) -> Any:
+    """A BlendSearch over ``space`` with ``cost`` as its cost attribute. ``seed`` is BlendSearch's (20,
     its default, is what FLAML's tune uses).
+
+    It evaluates ``start_points`` first, in their order (ecoptigen's default ones come from
+    :mod:`~ecoptigen.tuning._start_points`). Without them it starts as FLAML does: with several models,
+    every model from the same first point, the one the seed draws (FLAML's per-model start points).
 
     Example:
         >>> space = build_space({"model": ["gpt-4o-mini", "gpt-4o"], "prompt": "{q}"}, chat=True)
@@ -377,12 +387,13 @@ def make_searcher(space: SearchSpace, metric: str, mode: str, cost_budget: float
     """
     settings: dict[str, Any] = {"metric": metric, "mode": mode, "space": space.searched, "seed": seed}
     settings.update(cost_attr="cost", cost_budget=cost_budget)
-    points: list[dict[str, Any]] = []
+    points: list[dict[str, Any]] = list(start_points or [])
     # BlendSearch announces each optuna study it creates at INFO, and advises at INFO to give a
-    # low_cost_partial_config: ecoptigen searches as FLAML's tune does, without one, and a user of
-    # tune() cannot give one, so the advice only adds noise.
+    # low_cost_partial_config: ecoptigen gives its start points itself (or searches as FLAML's tune does,
+    # without one, under search_order="flaml"), and a user of tune() cannot give one, so the advice only
+    # adds noise.
     with quiet_third_party("optuna"), quiet_third_party("flaml.tune.searcher.blendsearch"):
-        if "subspace" in space.searched:
+        if not points and "subspace" in space.searched:
             first = BlendSearch(**settings).suggest("t0") or {}
             points = [first]
             subspaces = {choice["model"]: choice for choice in space.searched["subspace"].categories}

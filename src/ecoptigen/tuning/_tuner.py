@@ -36,14 +36,23 @@ from ecoptigen.tuning._executors import check_use_ray, eval_executor
 from ecoptigen.tuning._journal import Journal, fingerprint, public_params
 from ecoptigen.tuning._journal_lock import JournalLock
 from ecoptigen.tuning._logs import RunLogger, config_summary
+from ecoptigen.tuning._models_race import ModelRace
 from ecoptigen.tuning._outcome import Knowledge, TrialOutcome
 from ecoptigen.tuning._progress import TuningProgress, format_usd
 from ecoptigen.tuning._scoring import Scoring
 from ecoptigen.tuning._space import SearchSpace, build_space, make_searcher
+from ecoptigen.tuning._start_points import budgeted_start_points
 from ecoptigen.tuning._validate import check_arguments, check_prices, check_templates
 from ecoptigen.tuning.analysis import Analysis, Trial
 
-__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_SEARCH_SEED", "MAX_SUGGEST_FAILURES", "Tuner", "TunerOptions"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_SEARCH_SEED",
+    "MAX_SUGGEST_FAILURES",
+    "SEARCH_ORDERS",
+    "Tuner",
+    "TunerOptions",
+]
 
 logger = RunLogger("ecoptigen.tuning")
 
@@ -51,10 +60,15 @@ DEFAULT_CONCURRENCY = 16
 # Configurations in a row whose requests do not fit in what is left of the budget before the run ends:
 # the searcher moves away from a failed (worst-metric) point, so a cheaper one usually follows soon.
 UNAFFORDABLE_PATIENCE = 5
+# ecoptigen's order: the most configurations in a row that may not fit before the run ends (see _out_of_money).
+UNAFFORDABLE_LIMIT = 20
 # Suggestions in a row that the searcher may decline before the search ends (flaml.tune's max_failure).
 MAX_SUGGEST_FAILURES = 100
 # BlendSearch's own default seed, the one FLAML's tune always uses.
 DEFAULT_SEARCH_SEED = 20
+# "budgeted": ecoptigen's start points and model race (docs/tuning.md, "How the search spends the
+# budget"); "flaml": FLAML's shared start point, every model to the end.
+SEARCH_ORDERS = ("budgeted", "flaml")
 
 
 @dataclass
@@ -71,6 +85,9 @@ class TunerOptions:
         ray_options: options of those tasks (``num_cpus``, ...), as Ray's ``.options()`` takes them.
         search_seed: the searcher's random seed (FLAML's is always 20): the same seed, data and
             endpoint give the same trials.
+        search_order: ``"budgeted"`` (default): one start point per model, cheapest first, ``n``
+            scaled to the budgets, and models dropped once they cannot beat the best so far;
+            ``"flaml"``: FLAML's order (every model from the seed's shared first point, to the end).
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
@@ -80,6 +97,7 @@ class TunerOptions:
     use_ray: bool = False
     ray_options: dict[str, Any] | None = None
     search_seed: int = DEFAULT_SEARCH_SEED
+    search_order: str = "budgeted"
 
     @classmethod
     def pop_from(cls, config: dict[str, Any]) -> TunerOptions:
@@ -94,6 +112,10 @@ class TunerOptions:
         seed = options.search_seed
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
             raise ConfigurationError(f"search_seed must be an integer from 0 to 2**32 - 1; got {seed!r}.")
+        if options.search_order not in SEARCH_ORDERS:
+            raise ConfigurationError(
+                f"search_order must be one of {list(SEARCH_ORDERS)}; got {options.search_order!r}."
+            )
         return options
 
 
@@ -173,6 +195,8 @@ class Tuner:
             )
         self.resumed = self._resumed_note()
         self.knowledge = Knowledge()
+        budgeted = options.search_order == "budgeted"
+        self.models_race = ModelRace(mode, len(data)) if budgeted and len(self.space.models) > 1 else None
         self.trials: list[Trial] = []
         self.refusal: BudgetExceededError | None = None  # the first request the budget could not pay for
         self.ledger = spend.SpendLedger(
@@ -198,7 +222,7 @@ class Tuner:
     def run(self) -> Analysis:
         """Search until ``num_samples`` trials, the budget, or the search space is exhausted."""
         seed = self.options.search_seed
-        searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget, seed))
+        searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget, seed, self._starts()))
         total = None if self.num_samples == -1 else self.num_samples
         try:
             with (
@@ -228,6 +252,26 @@ class Tuner:
         )
         return self._analysis(stopped)
 
+    def _starts(self) -> list[dict[str, Any]] | None:
+        """ecoptigen's start points (``None``: FLAML's)."""
+        if self.options.search_order == "flaml":
+            return None
+        evaluator = self.evaluator
+        return budgeted_start_points(
+            self.space,
+            evaluator.price,
+            evaluator.prompt_lengths,
+            evaluator.max_tokens,
+            evaluator.inference_budget,
+            self.budget,
+            self.options.parallel_trials,
+        )
+
+    def _dropped(self, config: dict) -> bool:
+        """Whether ``config``'s model was dropped by the model race (see :mod:`~ecoptigen.tuning._models_race`)."""
+        race = self.models_race
+        return race is not None and str(self.space.params(config).get("model")) in race.dropped
+
     def _search(self, searcher: _Suggestions, trial_pool: Executor, progress: TuningProgress) -> str:
         """Keep up to ``parallel_trials`` trials running; tell their results in trial order.
 
@@ -236,7 +280,7 @@ class Tuner:
         depends on the results only, never on which trial happened to finish first.
         """
         running: dict[int, Future] = {}
-        next_index, stopped = len(self.trials), ""
+        next_index, stopped, skipped = len(self.trials), "", 0
         try:
             while True:
                 while not stopped and len(running) < self.options.parallel_trials:
@@ -248,6 +292,15 @@ class Tuner:
                         if not running:
                             stopped = "the searcher has nothing more to try (space exhausted or cost budget used)"
                         break
+                    if self._dropped(config):
+                        # Told back as a failure, at no cost: the searcher moves away from the model.
+                        searcher.tell(next_index, {self.metric: self.evaluator.worst, "cost": 0.0, "config": config})
+                        skipped += 1
+                        if skipped >= MAX_SUGGEST_FAILURES and not running:
+                            stopped = "the searcher proposes only models that were dropped (analysis.dropped_models)"
+                            break
+                        continue
+                    skipped = 0
                     knowledge = copy.deepcopy(self.knowledge)
                     trial = spend.run_in_context(self._run_trial)
                     running[next_index] = trial_pool.submit(trial, next_index, config, knowledge)
@@ -279,9 +332,27 @@ class Tuner:
             return self._disk_failed()
         best = self._analysis("").best_trial
         progress.update(self.ledger.paid, best.metrics[self.metric] if best else None, self.ledger.unconfirmed)
-        if self._unaffordable_streak() >= UNAFFORDABLE_PATIENCE:
-            return f"the optimization budget is spent: {UNAFFORDABLE_PATIENCE} configurations in a row did not fit"
+        if self._out_of_money():
+            streak = self._unaffordable_streak()
+            return f"the optimization budget is spent: {streak} configurations in a row did not fit"
         return ""
+
+    def _out_of_money(self) -> bool:
+        """Whether the configurations the searcher proposes no longer fit in what is left.
+
+        FLAML's order stops after :data:`UNAFFORDABLE_PATIENCE` in a row. ecoptigen's order goes on
+        while what is left could still pay for a full evaluation as cheap as the cheapest one seen of a
+        model still racing (up to :data:`UNAFFORDABLE_LIMIT` in a row): BlendSearch's global search
+        proposes large ``n`` now and then, and a run stopped by a few of those leaves money unspent
+        that its local search could have used.
+        """
+        streak = self._unaffordable_streak()
+        if streak < UNAFFORDABLE_PATIENCE:
+            return False
+        if self.options.search_order == "flaml" or streak >= UNAFFORDABLE_LIMIT:
+            return True
+        costs = [t.cost for t in self.trials if t.status == "ok" and not self._dropped(t.config)]
+        return not costs or min(costs) > self._budget_left()
 
     def _disk_failed(self) -> str:
         """Stop the run after a write of the journal failed: no new request, the trials so far are kept."""
@@ -377,6 +448,11 @@ class Tuner:
         trial.total_paid = self.ledger.paid if not trial.replayed else trial.total_paid
         self.trials.append(trial)
         self.knowledge.learn(outcome)
+        if self.models_race is not None:
+            if not self.knowledge.bounded:
+                self.models_race.unbounded()
+            elif outcome.status == "ok":
+                self.models_race.record(str(trial.params.get("model")), outcome.metrics[self.metric])
         told = {self.metric: outcome.metrics[self.metric], "cost": outcome.cost, "config": config}
         searcher.tell(index, told)
         logger.info(
@@ -441,6 +517,8 @@ class Tuner:
             budget=self.budget,
             stopped_because=stopped,
             inference_budget=self.evaluator.inference_budget,
+            dropped_models=dict(self.models_race.dropped) if self.models_race else {},
+            rows=len(self.data),
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from ecoptigen.client import restriction
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.money import catalog as models
+from ecoptigen.tuning._confidence import ChoiceConfidence, choice_confidence
 from ecoptigen.tuning._scoring import Scoring, metric_interval
 
 __all__ = ["CREDENTIAL_KEYS", "SCOPES", "Analysis", "Trial"]
@@ -118,6 +119,9 @@ class Analysis:
         budget: the optimization budget (``None`` for none).
         stopped_because: why the search ended.
         inference_budget: the inference budget, dollars per instance (``None`` for none).
+        dropped_models: the models the search stopped trying, each with why (see
+            :mod:`~ecoptigen.tuning._models_race`).
+        rows: the number of tuning data instances (``None``: unknown).
 
     Example:
         >>> t = Trial(0, {"n": 1}, {"model": "m", "n": 1}, "ok", {"success": 0.5}, 0.01, 0.2, 0.2, 0.2)
@@ -135,6 +139,8 @@ class Analysis:
     stopped_because: str = ""
     unconfirmed_cost: float = 0.0
     inference_budget: float | None = None
+    dropped_models: dict[str, str] = field(default_factory=dict)
+    rows: int | None = None
 
     @property
     def default_metric(self) -> str:
@@ -280,6 +286,25 @@ class Analysis:
             "seconds": trial.seconds,
             **scoring_columns(trial, self.metric),
         }
+
+    def choice_confidence(self) -> ChoiceConfidence | None:
+        """How sure the choice of :attr:`best_trial` is: its metric's 95% interval on the tuning data,
+        and whether the runner-up is a statistical tie (see :mod:`~ecoptigen.tuning._confidence`).
+
+        Returns:
+            ``None`` when nothing was fully evaluated within the inference budget, the number of
+            instances is unknown, or the metric is not in [0, 1].
+
+        Example:
+            >>> ts = [Trial(i, {}, {}, "ok", {"success": s}, 0.01, 0.1, 0.1, 0.1) for i, s in enumerate([0.9, 0.85])]
+            >>> Analysis("success", "max", ts, rows=20).choice_confidence().tie
+            True
+        """
+        best = self.best_trial
+        if best is None or best.status != "ok" or not self.rows:
+            return None
+        others = [(t.trial_id, t.metrics[self.metric]) for t in self.trials if t.status == "ok" and t is not best]
+        return choice_confidence((best.trial_id, best.metrics[self.metric]), others, self.rows, self.mode)
 
     def plot_data(self) -> dict[str, Any]:
         """The series the plots draw: every trial's point (see :func:`ecoptigen.tuning._plot_data.plot_data`).

@@ -1,0 +1,188 @@
+"""Where the search starts: one point per model, scaled to the model's price, cheapest model first.
+
+FLAML starts every model at one shared point drawn by the search seed (``n`` 27 with seed 20, 57 or
+34 with others). How good a tuning's result is then depends on that draw: a point too large for the
+budget cannot be finished, a small ``n`` hides what a model can do with more samples, and measured on
+the seed's HumanEval tuning most of the money went to whatever the first draw happened to be (see
+docs/tuning.md, "How the search spends the budget"). ecoptigen's default start points do not depend
+on the seed:
+
+* **Cheapest model first.** Cheap models cost little to try and set the best-so-far that lets the
+  race (:mod:`~ecoptigen.tuning._racing`) stop the dear ones' poor configurations early, and lets the
+  model race (:mod:`~ecoptigen.tuning._models_race`) drop the cheap ones that show nothing.
+* **``n`` scaled to each model's price.** For a metric over sampled completions (a pass rate with
+  selection by assertions, a vote) more samples help up to what the inference budget allows, so a
+  model starts at the largest ``n`` whose estimated cost per instance fits the inference budget and
+  whose estimated evaluation on all the data fits :data:`OPTIMIZATION_SHARE` of the optimization
+  budget (divided among the trials evaluated at the same time), so one start point cannot spend the
+  whole budget. Both count every prompt as the engine counts it and each completion at half the
+  start point's ``max_tokens`` (measured on the seed's HumanEval tuning, what a start point really
+  paid was 0.4x of that estimate, thanks to stop sequences and the prefix rule). With
+  ``parallel_trials`` above 1 the start points run at the same time and cannot learn from one another
+  whether the estimate holds, so each gets its part of the share at the worst case (every completion
+  ``max_tokens`` long).
+* **Moderate settings elsewhere**: temperature :data:`START_TEMPERATURE` (sampling several
+  completions needs some diversity; the Codex paper's best temperature for pass@10 to pass@100 is 0.6
+  to 0.8, for pass@1 0.2), ``max_tokens`` in the middle of its range (geometric for a log domain), the
+  first prompt, messages and stop the user listed. Settings these rules do not cover are left to
+  BlendSearch to fill, as it fills FLAML's.
+
+BlendSearch then searches from the best of them, as from FLAML's. ``search_order="flaml"`` keeps
+FLAML's shared start point and order (:func:`ecoptigen.tuning.space.make_searcher`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ecoptigen.money import prices as pricing
+from ecoptigen.tuning._flaml import Categorical, Domain, Integer
+from ecoptigen.tuning._space import SearchSpace
+
+__all__ = ["OPTIMIZATION_SHARE", "START_TEMPERATURE", "budgeted_start_points"]
+
+# The most of the optimization budget one start point is planned to cost on all the data.
+OPTIMIZATION_SHARE = 0.5
+START_TEMPERATURE = 0.5
+START_TOP_P = 0.9
+# A completion is estimated at this share of max_tokens before any has been seen.
+_COMPLETION_SHARE = 0.5
+
+PromptTokens = Callable[[dict[str, Any], tuple], list[int]]
+
+
+def budgeted_start_points(
+    space: SearchSpace,
+    prices: Callable[[dict[str, Any]], pricing.Price],
+    prompt_tokens: PromptTokens,
+    default_limit: Callable[[dict[str, Any]], float],
+    inference_budget: float | None,
+    optimization_budget: float | None,
+    parallel_trials: int = 1,
+) -> list[dict[str, Any]]:
+    """One start point per model of ``space``, cheapest model first (see the module docstring).
+
+    Args:
+        space: the normalised search space.
+        prices: the price of a config's ``create`` arguments.
+        prompt_tokens: each data instance's prompt tokens for ``(params, region)``.
+        default_limit: the completion-length limit of ``params`` that set no ``max_tokens``.
+        inference_budget: dollars per instance (``None``: no limit from it).
+        optimization_budget: dollars for the tuning (``None``: no limit from it).
+        parallel_trials: start points evaluated at the same time, which share the planned share.
+
+    Returns:
+        Search configs for BlendSearch's ``points_to_evaluate``.
+    """
+    top = {key: _start_value(key, value) for key, value in space.searched.items() if key != "subspace"}
+    top = {key: value for key, value in top.items() if value is not None}
+    if "subspace" in space.searched:
+        choices = space.searched["subspace"].categories
+        points = [{**top, "subspace": _subspace_point(choice)} for choice in choices]
+    else:
+        points = [top]
+    share = None if optimization_budget is None else OPTIMIZATION_SHARE * optimization_budget / parallel_trials
+    costs = [  # each point's n is scaled in place
+        _scale(point, space, prices, prompt_tokens, default_limit, inference_budget, share, parallel_trials)
+        for point in points
+    ]
+    order = sorted(range(len(points)), key=lambda i: (costs[i], i))
+    return [points[i] for i in order]
+
+
+def _subspace_point(choice: dict[str, Any]) -> dict[str, Any]:
+    point = {key: _start_value(key, value) for key, value in choice.items()}
+    return {key: value for key, value in point.items() if value is not None}
+
+
+def _start_value(key: str, value: Any) -> Any:
+    """The start value of one searched setting, or ``None`` to leave it to BlendSearch."""
+    if key in ("prompt", "messages", "stop") and isinstance(value, Categorical):
+        return value.categories[0]
+    if key == "temperature_or_top_p":
+        return _sampling_point(value)
+    if isinstance(value, Domain) and hasattr(value, "lower") and hasattr(value, "upper"):
+        return _middle(value)
+    if isinstance(value, (Domain, dict)):
+        return None
+    return value  # a constant of a model's subspace, e.g. its name
+
+
+def _sampling_point(value: Any) -> dict[str, Any] | None:
+    """Temperature :data:`START_TEMPERATURE` when the space can search it, else top_p :data:`START_TOP_P`."""
+    choices = value.categories if isinstance(value, Categorical) else [value]
+    for wanted, start in (("temperature", START_TEMPERATURE), ("top_p", START_TOP_P)):
+        for choice in choices:
+            if isinstance(choice, dict) and wanted in choice:
+                inner = choice[wanted]
+                return {wanted: _clip(inner, start) if isinstance(inner, Domain) else inner}
+    return None
+
+
+def _clip(domain: Any, value: float) -> float:
+    lower, upper = getattr(domain, "lower", value), getattr(domain, "upper", value)
+    return min(max(value, lower), upper)
+
+
+def _middle(domain: Any) -> float | int:
+    lower, upper = float(domain.lower), float(domain.upper)
+    integer = isinstance(domain, Integer)
+    quantized = getattr(domain.get_sampler(), "q", None) is not None
+    if integer and not quantized:
+        upper -= 1  # flaml's randint and lograndint exclude the upper bound
+    log = "LogUniform" in type(domain.get_sampler()).__name__ and lower > 0
+    middle = math.sqrt(lower * upper) if log else (lower + upper) / 2
+    return round(middle) if integer else middle
+
+
+def _scale(
+    point: dict[str, Any],
+    space: SearchSpace,
+    prices: Callable[[dict[str, Any]], pricing.Price],
+    prompt_tokens: PromptTokens,
+    default_limit: Callable[[dict[str, Any]], float],
+    inference_budget: float | None,
+    share: float | None,
+    parallel_trials: int,
+) -> float:
+    """Set the point's ``n`` (or ``best_of``) to the largest the budgets allow; return the estimated
+    cost of one instance's prompt plus one completion (what orders the models)."""
+    params = space.params(point)
+    price = prices(params)
+    prompts = prompt_tokens(params, space.region_key(point))
+    prompt = sum(prompts) / len(prompts)
+    limit = pricing.requested_limit(params) or default_limit(params)
+    longest = min(limit, pricing.UNKNOWN_CHAT_MAX_TOKENS) * price.output / 1000
+    per_prompt, per_completion = prompt * price.input / 1000, _COMPLETION_SHARE * longest
+    holder = point.get("subspace", point)
+    domain = _grown_domain(space, holder)
+    if domain is not None and per_completion > 0:
+        most = _largest_integer(domain)
+        if inference_budget is not None:
+            most = min(most, math.floor((inference_budget - per_prompt) / per_completion))
+        if share is not None:
+            # Trials run at the same time cannot learn from one another: their plan is bounded by the worst case.
+            planned = longest if parallel_trials > 1 else per_completion
+            most = min(most, math.floor((share / len(prompts) - per_prompt) / planned))
+        holder[space.prune_hp] = max(most, int(domain.lower))
+    return per_prompt + per_completion
+
+
+def _grown_domain(space: SearchSpace, holder: dict[str, Any]) -> Any:
+    """The domain of the setting grown by doubling (``n`` or ``best_of``) in this point's part of the space."""
+    if "subspace" in space.searched:
+        model = holder.get("model")
+        for choice in space.searched["subspace"].categories:
+            if choice.get("model") == model:
+                domain = choice.get(space.prune_hp)
+                return domain if isinstance(domain, Integer) else None
+        return None
+    domain = space.searched.get(space.prune_hp)
+    return domain if isinstance(domain, Integer) else None
+
+
+def _largest_integer(domain: Any) -> int:
+    quantized = getattr(domain.get_sampler(), "q", None) is not None
+    return int(domain.upper) if quantized else int(domain.upper) - 1
