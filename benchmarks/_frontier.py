@@ -16,7 +16,7 @@ answer, exactly:
 * ``top_p``: the endpoint folds top_p into one effective temperature, so the temperature grid covers it.
 
 The grid is screened in two stages (``_quality_settings.Grid``): every prompt and stop of each model at
-one temperature and a small ``n``, then each model's best two prompt/stop pairs over temperatures at
+one temperature and a small ``n`` (at the largest ``max_tokens`` only), then each model's best two prompt/stop pairs over temperatures at
 the model's largest ``n``; plus every prompt and stop greedily (temperature 0, ``n`` 1). Models that
 score nothing (``Grid.screen_only``) are screened with one prompt, with and without the stop. Each arm's scores are
 kept on disk as soon as they are measured. The best candidates within the inference budget are then
@@ -166,8 +166,9 @@ class Screen:
                 self._assertions = [a for a, _ in pool.map(lambda r: generate_assertions(r["definition"]), self.rows)]
         return self._assertions
 
-    def arm(self, arm: Arm) -> dict:
-        """The arm's per-row scores (measured now, or read back)."""
+    def arm(self, arm: Arm, every_max_tokens: bool = True) -> dict:
+        """The arm's per-row scores (measured now, or read back); at the grid's every ``max_tokens`` up to the
+        arm's, or only at the arm's own."""
         path = self.folder / (
             hashlib.sha256(arm.name().encode() + str(arm.max_tokens).encode()).hexdigest()[:16] + ".json"
         )
@@ -177,7 +178,8 @@ class Screen:
 
         started = time.perf_counter()
         assertions = self._connect()
-        limits = tuple(m for m in self.setting.grid.max_tokens if m <= arm.max_tokens)
+        limits = tuple(m for m in self.setting.grid.max_tokens if m <= arm.max_tokens and every_max_tokens)
+        limits = limits or (arm.max_tokens,)
         config = arm.config(self.setting, arm.n, arm.max_tokens)
 
         def one(index: int) -> tuple[int, dict]:
@@ -235,8 +237,9 @@ def pareto(points: list[dict]) -> list[dict]:
     return frontier
 
 
-def plan(setting: Setting, screen: Callable[[Arm], dict], log: Callable[[str], None], quick: bool) -> list[dict]:
-    """Screen the setting's grid in two stages; returns every arm's measurements."""
+def plan(setting: Setting, screen: Callable[..., dict], log: Callable[[str], None], quick: bool) -> list[dict]:
+    """Screen the setting's grid in two stages; returns every arm's measurements (the first stage's at the
+    largest ``max_tokens`` only, the second's at every ``max_tokens`` of the grid)."""
     grid = setting.grid
     top = max(grid.max_tokens)
     pairs = [(p, s) for p in range(len(setting.prompts)) for s in range(len(setting.stops))]
@@ -246,7 +249,7 @@ def plan(setting: Setting, screen: Callable[[Arm], dict], log: Callable[[str], N
         # A model screened only (it scores nothing) gets one prompt with and without a stop.
         for prompt, stop in pairs[:1] if quick else pairs[2:4] if model in grid.screen_only else pairs:
             for temperature, n in ((0.0, 1), (grid.screen_temperature, grid.screen_n)):
-                measured = screen(Arm(model, prompt, stop, temperature, n, top))
+                measured = screen(Arm(model, prompt, stop, temperature, n, top), every_max_tokens=quick)
                 found.append(measured)
                 if temperature:
                     best = best_within(curves(setting, measured), setting.inference_budget)

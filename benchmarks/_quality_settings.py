@@ -48,9 +48,9 @@ class Grid:
     screen_temperature: float = 0.6
     temperatures: tuple[float, ...] = (0.3, 1.0)
     runner_up_temperatures: tuple[float, ...] = ()
-    max_tokens: tuple[int, ...] = (50, 100, 200, 400, 1000)
+    max_tokens: tuple[int, ...] = (100, 250, 1000)
     screen_only: tuple[str, ...] = ()
-    confirm: int = 6
+    confirm: int = 4
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,9 @@ def main() -> None:
     rows = setting.rows(n_test=6 if args.quick else None)
     out = args.out or (QUICK_RESULTS if args.quick else RESULTS)
     frontier_path = args.frontier or out / f"{frontier_name(args)}.json"
-    if args.part == "frontier" or (args.part == "all" and (args.quick or not frontier_path.exists())):
+    # A quick pass measures its own tiny frontier (it must exercise everything); a full one reuses the file.
+    remeasure = args.part == "frontier" or (args.quick and args.frontier is None)
+    if remeasure or (args.part == "all" and not frontier_path.exists()):
         frontier_path = write_results(frontier_name(args), measure_frontier(setting, rows["test"], args), args)
     if args.part == "frontier":
         return
