@@ -259,7 +259,8 @@ def plan(setting: Setting, screen: Callable[..., dict], log: Callable[[str], Non
         if model in grid.screen_only or quick:
             continue
         order = [pair for _, pair in sorted(scores, key=lambda s: -s[0])]
-        stages = [(order[0], (grid.screen_temperature, *grid.temperatures))]
+        more = () if model in grid.one_temperature else grid.temperatures
+        stages = [(order[0], (grid.screen_temperature, *more))]
         if len(order) > 1 and grid.runner_up_temperatures:
             stages.append((order[1], grid.runner_up_temperatures))
         for (prompt, stop), temperatures in stages:
