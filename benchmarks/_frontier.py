@@ -16,10 +16,11 @@ answer, exactly:
 * ``top_p``: the endpoint folds top_p into one effective temperature, so the temperature grid covers it.
 
 The grid is screened in two stages (``_quality_settings.Grid``): every prompt and stop of each model at
-one temperature and a small ``n`` (at the largest ``max_tokens`` only), then each model's best two prompt/stop pairs over temperatures at
-the model's largest ``n``; plus every prompt and stop greedily (temperature 0, ``n`` 1). Models that
-score nothing (``Grid.screen_only``) are screened with one prompt, with and without the stop. Each arm's scores are
-kept on disk as soon as they are measured. The best candidates within the inference budget are then
+one temperature and a small ``n`` (at the largest ``max_tokens`` only), then each model's best
+prompt/stop pair (and, if the grid says so, its second best) over temperatures at the model's largest
+``n`` and every ``max_tokens`` of the grid; plus every prompt and stop greedily (temperature 0, ``n``
+1). Models that score nothing (``Grid.screen_only``) are screened with one prompt, with and without
+the stop. Each arm's scores are kept on disk as soon as they are measured. The best candidates within the inference budget are then
 confirmed with ``oai.Completion.test()`` on two simulator seeds (``CONFIRM_SEEDS``): screening the best
 of many noisy scores overstates the winner, ``test()`` on fresh samples does not.
 """
