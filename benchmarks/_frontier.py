@@ -20,9 +20,10 @@ one temperature and a small ``n`` (at the largest ``max_tokens`` only), then eac
 prompt/stop pair (and, if the grid says so, its second best) over temperatures at the model's largest
 ``n`` and every ``max_tokens`` of the grid; plus every prompt and stop greedily (temperature 0, ``n``
 1). Models that score nothing (``Grid.screen_only``) are screened with one prompt, with and without
-the stop. Each arm's scores are kept on disk as soon as they are measured. The best candidates within the inference budget are then
-confirmed with ``oai.Completion.test()`` on two simulator seeds (``CONFIRM_SEEDS``): screening the best
-of many noisy scores overstates the winner, ``test()`` on fresh samples does not.
+the stop. Each arm's scores are kept on disk as soon as they are measured. The best candidates within
+the inference budget are then confirmed with ``oai.Completion.test()`` on two simulator seeds
+(``CONFIRM_SEEDS``): screening the best of many noisy scores overstates the winner, ``test()`` on
+fresh samples does not.
 """
 
 from __future__ import annotations
