@@ -212,10 +212,13 @@ class RunStore:
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
         return self.folder / f"{key['tuner']}-{digest}.json"
 
-    def get_or_run(self, run: Callable[[], dict], **key: Any) -> dict:
+    def get_or_run(self, run: Callable[[], dict], stored_only: bool = False, **key: Any) -> dict | None:
+        """The stored run, else ``run()`` stored (``stored_only``: else ``None``)."""
         path = self.path(**key)
         if path.exists():
             return json.loads(path.read_text())
+        if stored_only:
+            return None
         found = run()
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(found))
@@ -264,7 +267,11 @@ def collect_runs(setting: Setting, rows: dict, args: argparse.Namespace, log: Ca
                             go = partial(run_ecoptigen, setting, rows, budget, seeds, args)
                         else:
                             go = partial(run_flaml, tuner, setting, data_file.name, budget, seeds, args)
-                        run = {"tuner": tuner, "budget": budget, **seeds, **store.get_or_run(go, **key)}
+                        found = store.get_or_run(go, stored_only=args.stored_only, **key)
+                        if found is None:
+                            log(f"seed {index} ${budget:g} {tuner}: not run yet, left out (--stored-only)")
+                            continue
+                        run = {"tuner": tuner, "budget": budget, **seeds, **found}
                         run["billed_over_budget"] = run["billed"] / budget
                         run["held_out"] = _held_out_of(held_out, run["config"], seeds["sim_seed"], setting)
                         if budget == max(budgets):
@@ -375,6 +382,7 @@ def summarize(runs: list[dict], tuners: list[str], budgets: list[float], referen
             if not mine:
                 continue
             entry[key_of(tuner)] = {
+                "seeds": [r["seed_index"] for r in mine],
                 "held_out_success": _figures([r["held_out"]["success"] for r in mine], min),
                 "regret": _figures([r["held_out"]["regret"] for r in mine], max),
                 "returned_over_inference_budget": sum(not r["held_out"]["within_inference_budget"] for r in mine),
@@ -401,6 +409,7 @@ def _versus(runs: list[dict], reference: str) -> dict:
     ours = [p[ECOPTIGEN]["held_out"]["success"] for p in pairs]
     theirs = [p[key_of(reference)]["held_out"]["success"] for p in pairs]
     return {
+        "paired_seeds": sorted(p[ECOPTIGEN]["seed_index"] for p in pairs),
         "held_out_success_mean": {"ecoptigen": statistics.fmean(ours), "reference": statistics.fmean(theirs)},
         "held_out_success_at_least_reference": statistics.fmean(ours) >= statistics.fmean(theirs),
         "wall_time_ratio_median": statistics.median(ratios),

@@ -154,6 +154,9 @@ def parse_args() -> argparse.Namespace:
         default="0.1,0.3",
         help="shares of the budget at which incumbents are measured (largest budget)",
     )
+    parser.add_argument(
+        "--stored-only", action="store_true", help="report the runs kept under --work; run none (a partial result)"
+    )
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--name", default="search_quality")
     add_common_args(parser)
