@@ -243,6 +243,8 @@ def collect_runs(setting: Setting, rows: dict, args: argparse.Namespace, log: Ca
     checkpoints = [float(c) for c in args.checkpoints.split(",") if c]
     store = RunStore(args.work / "runs")
     code = {t: fingerprint(include_search=t == ECOPTIGEN) for t in tuners}
+    for reference in tuners[1:]:
+        peer_python(reference)  # built or checked now, and its versions recorded, even when every run is stored
     runs: list[dict] = []
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as data_file:
         json.dump(rows, data_file)
