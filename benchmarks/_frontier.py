@@ -83,7 +83,10 @@ def _price(model: str) -> tuple[float, float]:
 
 def _cut(text: str, model: str, max_tokens: int) -> tuple[str, int]:
     """``text`` cut to ``max_tokens`` tokens as the endpoint cuts it, and the tokens it bills."""
-    from ecoptigen import tokens
+    try:
+        from ecoptigen.money import tokens
+    except ImportError:  # before the restructure of issue 23
+        from ecoptigen import tokens  # type: ignore[no-redef]
 
     encoding = tokens.encoding_for(model)
     ids = encoding.encode(text, disallowed_special=())

@@ -31,7 +31,7 @@ def draw(results: dict, frontier: dict, path: Path) -> None:
                 [p["held_out_success_mean"] for p in curve],
                 "-o",
                 color=colour,
-                label=f"{tuner}: incumbent",
+                label=f"{tuner}: incumbent ({data.get('curve_seeds', '?')} seeds; none yet counts 0)",
             )
         left.plot(
             [p["budget"] for p in data["returned"]],
@@ -45,7 +45,7 @@ def draw(results: dict, frontier: dict, path: Path) -> None:
     left.axhline(best, linestyle="--", color="grey", label=f"best within the inference budget ({best:.3f})")
     left.set_xscale("log")
     left.set_xlabel("dollars billed during the tuning")
-    left.set_ylabel(f"held-out success (mean of {results['settings']['seeds']} seeds)")
+    left.set_ylabel("held-out success (mean over seeds)")
     left.set_title("the search: held-out success vs dollars spent")
     left.legend(fontsize=7, loc="lower right")
     points = frontier["frontier"]

@@ -451,5 +451,5 @@ def plot_data(runs: list[dict], tuners: list[str], budgets: list[float]) -> dict
                 finals.append(
                     {"budget": budget, "held_out_success_mean": statistics.fmean(r["held_out"]["success"] for r in at)}
                 )
-        data[key_of(tuner)] = {"incumbent_curve": curve, "returned": finals}
+        data[key_of(tuner)] = {"incumbent_curve": curve, "curve_seeds": len(largest), "returned": finals}
     return data

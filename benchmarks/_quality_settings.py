@@ -95,7 +95,9 @@ class Setting:
 def _default_completion_models() -> list[str]:
     from ecoptigen import tuning
 
-    return list(tuning.space.DEFAULT_COMPLETION_MODELS)
+    if hasattr(tuning, "DEFAULT_COMPLETION_MODELS"):
+        return list(tuning.DEFAULT_COMPLETION_MODELS)
+    return list(tuning.space.DEFAULT_COMPLETION_MODELS)  # before the restructure of issue 23
 
 
 def get_setting(name: str) -> Setting:
