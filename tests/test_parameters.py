@@ -2,9 +2,10 @@
 
 import pytest
 
-from ecoptigen import models, oai
+from ecoptigen import oai
+from ecoptigen.client._parameter_checks import check_request
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.parameters import check_request
+from ecoptigen.money import catalog as models
 
 REASONING = ["o1", "o3-mini", "o3", "o4-mini", "gpt-5", "gpt-5-mini", "gpt-5-nano"]
 CHAT = ["gpt-3.5-turbo", "gpt-4", "gpt-4-turbo", "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano"]

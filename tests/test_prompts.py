@@ -1,8 +1,8 @@
 import pytest
 
+from ecoptigen.client._prompts import instantiate_messages, template_keys
 from ecoptigen.errors import ConfigurationError, TemplateError
 from ecoptigen.oai import Completion
-from ecoptigen.prompts import instantiate_messages, template_keys
 
 
 def test_string_template_is_formatted_from_the_context():

@@ -104,8 +104,8 @@ def test_every_exception_ecoptigen_defines_is_in_the_tree():
     private = {f"{value.__module__}.{value.__name__}" for value in defined - public}
     # Raised and caught inside ecoptigen, never seen by a user: each one's docstring or comment says so.
     assert private == {
-        "ecoptigen.tuning.steps.Unaffordable",
-        "ecoptigen.tuning.racing.Beaten",
+        "ecoptigen.tuning._steps.Unaffordable",
+        "ecoptigen.tuning._racing.Beaten",
         "ecoptigen.sim._protocol._ApiError",
     }
     assert {value.__name__ for value in public} == set(_drawn_tree(errors.__doc__))

@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ecoptigen.errors import BudgetExceededError
-from ecoptigen.spend import SpendLedger, active_ledgers, reserve, run_in_context
+from ecoptigen.money.ledger import SpendLedger, active_ledgers, reserve, run_in_context
 
 
 def test_hold_beyond_budget_is_refused_and_nothing_stays_held():

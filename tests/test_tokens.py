@@ -30,7 +30,7 @@ def run_offline(code, cache_dir):
 def test_token_counting_works_on_a_fresh_machine_with_no_network(tmp_path):
     result = run_offline(
         """
-        from ecoptigen.tokens import count_tokens, count_message_tokens
+        from ecoptigen.money.tokens import count_tokens, count_message_tokens
         print(count_tokens("hello world", "gpt-4"), count_tokens("hello world", "gpt-4o-mini"),
               count_message_tokens([{"role": "user", "content": "hi"}], "gpt-4o"))
         """,
@@ -44,7 +44,7 @@ def test_token_counting_works_on_a_fresh_machine_with_no_network(tmp_path):
 def test_legacy_encoding_falls_back_with_a_logged_warning(tmp_path):
     result = run_offline(
         """
-        from ecoptigen.tokens import count_tokens, encoding_for
+        from ecoptigen.money.tokens import count_tokens, encoding_for
         print(encoding_for("text-davinci-003").name, count_tokens("def f(x):", "code-davinci-002"))
         """,
         tmp_path / "tiktoken",
@@ -59,7 +59,7 @@ def test_legacy_encoding_falls_back_with_a_logged_warning(tmp_path):
 def test_gpt_oss_encoding_comes_from_the_shipped_file(tmp_path):
     result = run_offline(
         """
-        from ecoptigen.tokens import count_tokens, encoding_for
+        from ecoptigen.money.tokens import count_tokens, encoding_for
         print(encoding_for("gpt-oss-120b").name, count_tokens("hello world", "gpt-oss-120b"))
         """,
         tmp_path / "tiktoken",
@@ -78,7 +78,7 @@ def test_a_legacy_file_in_tiktokens_cache_is_handed_to_tiktoken(tmp_path):
     (cache / hashlib.sha1(url.encode()).hexdigest()).write_bytes(b"not the real file")
     result = run_offline(
         """
-        from ecoptigen.tokens import encoding_for
+        from ecoptigen.money.tokens import encoding_for
         print(encoding_for("text-davinci-003").name)
         """,
         cache,

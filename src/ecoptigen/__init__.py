@@ -5,9 +5,12 @@ A drop-in successor of FLAML's ``flaml.autogen.oai`` on the current ``openai`` S
     from ecoptigen import oai
     config, analysis = oai.Completion.tune(data=..., metric="success", mode="max", eval_func=...)
 
-Packages: :mod:`ecoptigen.oai` (requests), :mod:`ecoptigen.tuning` (EcoOptiGen),
-:mod:`ecoptigen.code_utils` and :mod:`ecoptigen.sandbox` (running generated code),
+Packages: :mod:`ecoptigen.oai` (FLAML's API), :mod:`ecoptigen.tuning` (EcoOptiGen),
+:mod:`ecoptigen.client` (the request engine), :mod:`ecoptigen.money` (catalog, prices, tokens, budgets),
+:mod:`ecoptigen.run_context` (what belongs to one run), :mod:`ecoptigen.code_utils` and
+:mod:`ecoptigen.sandbox` (running generated code), :mod:`ecoptigen.distributed` (eval_func on Ray),
 :mod:`ecoptigen.sim` (the simulated endpoint), :mod:`ecoptigen.datasets` (HumanEval, offline).
+docs/architecture.md draws the layers.
 """
 
 import warnings

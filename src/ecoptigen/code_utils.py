@@ -6,7 +6,7 @@ passes only when the trusted harness saw it run to its end, HumanEval-style test
 *strict mode* where they allow it (values computed in the sandbox, compared here), candidates are
 checked in parallel, and money spent by the model calls here is charged like any ``create``.
 Verdicts are remembered for the run they belong to (a ``tune`` or ``test``; see
-:mod:`ecoptigen.memory`), never across runs.
+:mod:`ecoptigen.run_context._verdict_cache`), never across runs.
 
 Example:
     >>> from ecoptigen.code_utils import eval_function_completions
@@ -29,10 +29,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-from ecoptigen import memory, oai, spend
+from ecoptigen import oai, run_context
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.parsing import parse
-from ecoptigen.sandbox import Check, RunResult, Sandbox, folder_files, get_sandbox, strict_test, write_files
+from ecoptigen.money import ledger as spend
+from ecoptigen.sandbox import Check, RunResult, Sandbox, folder_files, get_sandbox, parse, strict_test, write_files
 
 __all__ = [
     "CODE_BLOCK_PATTERN",
@@ -108,17 +108,24 @@ def _program(definition: str, response: str, entry_point: str | None) -> str:
 
 
 def _sandbox(use_docker: Any) -> Sandbox:
-    """The sandbox ``use_docker`` asks for: Docker for ``True``, an image name or a list of them (the
-    first is used), else the strongest local one. Docker that is not running is an error, never a
-    silent fallback."""
-    if isinstance(use_docker, (list, tuple)):
-        use_docker = use_docker[0] if use_docker else False
-    if use_docker is True or (isinstance(use_docker, str) and use_docker):
-        return get_sandbox(use_docker=use_docker)
+    """The bubblewrap sandbox, whatever ``use_docker`` says: FLAML's argument is accepted, and asking
+    for Docker (``True``, an image name or a list of them) logs once that the code runs under
+    bubblewrap instead -- isolated as a FLAML user asking for Docker wants it (no network, none of your
+    files), without a Docker engine. ecoptigen has no Docker backend (``docs/sandbox.md``)."""
+    if use_docker:
+        _say_docker_is_not_used()
     return get_sandbox()
 
 
-# Verdicts remembered per (program, test) for the run (see ecoptigen.memory): a tuning meets the same
+@functools.cache
+def _say_docker_is_not_used() -> None:
+    logger.warning(
+        "use_docker is accepted for compatibility with FLAML, but ecoptigen has no Docker backend: the code "
+        "runs in the bubblewrap sandbox instead (no network, none of your files), and the image returned is None"
+    )
+
+
+# Verdicts remembered per (program, test) for the run (see ecoptigen.run_context): a tuning meets the same
 # completion again and again -- across the n samples of a request, the instances of a step and the
 # trials of a model -- and a program that loops until its timeout costs a core for seconds each time.
 # A program whose verdict is not a function of its code (it draws unseeded random numbers, or only
@@ -127,7 +134,7 @@ _VERDICTS_KEPT = 16384
 
 
 def _remembered(kind: str, key: tuple, judge: Callable[[], bool]) -> bool:
-    run = memory.current()
+    run = run_context.current().memory
     if run is None:
         return judge()
     digest = hashlib.sha256(repr((kind, *key)).encode()).hexdigest()
@@ -269,8 +276,8 @@ def eval_function_completions(
         assertions: assertions to select a response with, or a generator of them
             (``generate_assertions``), called only when there is more than one response.
         timeout: seconds per program.
-        use_docker: run in Docker: ``True`` (image ``python:3.11-slim``), an image name, or a list of
-            them (the first is used); an error if no Docker engine runs. Default: bubblewrap.
+        use_docker: accepted for compatibility with FLAML; the code runs in the bubblewrap sandbox
+            whatever it says (asking for Docker logs a warning once: there is no Docker backend).
 
     Returns:
         Without assertions: ``expected_success`` (the chance that at least one of n responses drawn
@@ -336,6 +343,16 @@ def eval_function_completions(
     return result
 
 
+# The metrics it can return, so that tune() and test() refuse a misspelt one before spending anything.
+eval_function_completions.metrics = (  # type: ignore[attr-defined]
+    "expected_success",
+    "success",
+    "index_selected",
+    "succeed_assertions",
+    "gen_cost",
+)
+
+
 def _selected_by_assertions(result: dict, have: int, n: int) -> bool:
     """Whether :func:`eval_function_completions`' ``result`` on the first ``have`` of ``n`` responses, with
     assertions, is its result on all ``n``: it selects the first response that passes them, so once one of
@@ -352,7 +369,7 @@ def _selected_by_assertions(result: dict, have: int, n: int) -> bool:
 
 
 def _prefix_rule_for(keywords: dict) -> Callable[[dict, int, int], bool] | None:
-    """How a tuning may stop buying responses for an instance (see :mod:`ecoptigen.tuning.samples`): with
+    """How a tuning may stop buying responses for an instance (see :mod:`ecoptigen.tuning._samples`): with
     assertions, once one passes them; without, never, since every response counts."""
     return _selected_by_assertions if keywords.get("assertions") is not None else None
 
@@ -393,9 +410,18 @@ def implement(
 ) -> tuple[str, float, int]:
     """Implement a function, trying configs from cheap to expensive until one passes the assertions.
 
+    Args:
+        definition: the function's signature and docstring, as a string (a HumanEval problem's ``prompt``).
+        configs: ``create`` configs, tried in order (default: cheap to expensive).
+        assertions: assertions to select a completion with, or a function generating them.
+
     Returns:
         ``(code, cost, config_id)``: the selected completion, all dollars spent, the config used.
+
+    Raises:
+        ConfigurationError: ``definition`` is not a string (before anything is spent).
     """
+    _check_definition(definition)
     configs = configs or IMPLEMENT_CONFIGS
     cost = 0.0
     if len(configs) > 1 and callable(assertions):
@@ -410,6 +436,23 @@ def implement(
         if metrics["succeed_assertions"] or index == len(configs) - 1:
             return responses[metrics["index_selected"]], cost, index
     raise ConfigurationError("configs is empty: give at least one config.")
+
+
+def _check_definition(definition: Any) -> None:
+    """Refuse a ``definition`` that is not the function's source text, saying what to pass instead."""
+    if isinstance(definition, str):
+        return
+    if isinstance(definition, dict):
+        key = next((k for k in ("definition", "prompt") if isinstance(definition.get(k), str)), None)
+        instead = f"definition[{key!r}]" if key else "the signature and docstring as a string"
+        raise ConfigurationError(
+            f"implement() takes the function's signature and docstring as a string, not a dict (keys: "
+            f"{sorted(map(str, definition))}): pass {instead}, e.g. implement(problem['prompt']) for a "
+            "HumanEval problem."
+        )
+    raise ConfigurationError(
+        f"implement() takes the function's signature and docstring as a string; got {type(definition).__name__}."
+    )
 
 
 def execute_code(
@@ -433,18 +476,19 @@ def execute_code(
         code: the Python program; filename: its file (see above).
         timeout: seconds the program may run (default 600).
         work_dir: the folder the program works in (see above); default: no files travel.
-        use_docker: ``True``, an image name or a list of them: run in Docker (an error if no Docker
-            engine runs); default: bubblewrap.
+        use_docker: accepted for compatibility with FLAML; the code runs in the bubblewrap sandbox
+            whatever it says (asking for Docker logs a warning once: there is no Docker backend).
         lang: ``"python"`` only.
 
     Returns:
         ``exit_code``: the program's exit code (0 when it ran to its end, ``n`` for ``sys.exit(n)``,
         1 on an uncaught exception or a timeout); ``logs``: its output (stdout and stderr together), with
-        a line about files that could not travel; ``image``: the Docker image used, else ``None``.
+        a line about files that could not travel; ``image``: always ``None`` (FLAML's value when it did
+        not use Docker).
 
     Raises:
         ConfigurationError: neither code nor filename, or a language other than Python.
-        SandboxError: the sandbox asked for (bubblewrap, or Docker with ``use_docker``) is not available.
+        SandboxError: bubblewrap is not available (the message says what to install or allow).
     """
     if lang not in ("python", "python3", "py"):
         raise ConfigurationError(f"execute_code runs Python only, not {lang!r}.")
@@ -465,8 +509,7 @@ def execute_code(
         notes += write_files(work_dir, result.files, result.files_left_out)
     logs = result.output + ("\nTimeoutError: the program timed out" if result.verdict == "timeout" else "")
     logs += "".join(f"\n[ecoptigen] {note}" for note in notes)
-    image = result.isolation.split(" image ", 1)[1] if "docker" in result.isolation else None
-    return _exit_code(result), logs, image
+    return _exit_code(result), logs, None
 
 
 def _exit_code(result: RunResult) -> int:

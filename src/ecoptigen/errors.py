@@ -9,8 +9,11 @@ Every exception ecoptigen raises on purpose derives from :class:`EcoptigenError`
      │    └── EvalFuncError        eval_func raised, or returned no usable number for the metric
      ├── BudgetExceededError       a request would take spending past a budget
      ├── TuningError               a tuning ended without any configuration fully evaluated within budget
+     ├── StorageError              a file a tuning keeps (its journal) could not be written, e.g. a full disk
+     ├── RunStopped                a request was refused because its run is stopping (Ctrl-C, a disk error)
      ├── RequestError             the endpoint answered with an error that retrying cannot fix
      │    ├── AuthenticationError  the endpoint refused the credentials
+     │    ├── EndpointUnreachableError  an endpoint that never answered cannot be connected to
      │    └── RetryableError       every attempt failed with an error worth retrying
      │         ├── RateLimitError  the endpoint kept answering 429
      │         └── RequestTimeout  the endpoint kept timing out or dropping the connection
@@ -22,7 +25,7 @@ and every warning it gives on purpose from :class:`EcoptigenWarning`::
      └── InferenceBudgetWarning    tune found no configuration within the inference budget
 
 SDK exceptions from ``openai`` are translated into this tree in exactly one place,
-:func:`ecoptigen.oai._errors.translate_sdk_error`.
+:func:`ecoptigen.client._errors.translate_sdk_error`.
 """
 
 from __future__ import annotations
@@ -33,13 +36,16 @@ __all__ = [
     "ConfigurationError",
     "EcoptigenError",
     "EcoptigenWarning",
+    "EndpointUnreachableError",
     "EvalFuncError",
     "InferenceBudgetWarning",
     "RateLimitError",
     "RequestError",
     "RequestTimeout",
     "RetryableError",
+    "RunStopped",
     "SandboxError",
+    "StorageError",
     "TemplateError",
     "TuningError",
     "UnknownPriceError",
@@ -106,6 +112,26 @@ class TuningError(EcoptigenError):
         self.analysis = analysis
 
 
+class StorageError(EcoptigenError):
+    """Raised when a file a tuning keeps (its resume journal) cannot be written: a full disk, an I/O error.
+
+    Attributes:
+        path: the file that could not be written.
+        analysis: raised by ``tune`` (no configuration was fully evaluated before the failure), what the
+            tuning did try (:class:`ecoptigen.tuning.Analysis`); else ``None``.
+    """
+
+    def __init__(self, message: str, path: str, analysis: object = None):
+        super().__init__(message)
+        self.path = path
+        self.analysis = analysis
+
+
+class RunStopped(EcoptigenError):
+    """Raised inside a tuning for a request that would start after the run was told to stop (Ctrl-C, a disk
+    error): no new request is sent while the requests in flight settle."""
+
+
 class RequestError(EcoptigenError):
     """Raised when the endpoint answered with an error that retrying will not fix (e.g. a bad request).
 
@@ -120,6 +146,11 @@ class RequestError(EcoptigenError):
 
 class AuthenticationError(RequestError):
     """Raised when the endpoint refused the API key (HTTP 401 or 403)."""
+
+
+class EndpointUnreachableError(RequestError):
+    """Raised at once, without retrying, when an endpoint that has not answered once cannot be connected to
+    (connection refused, unknown host, no route): most likely a wrong ``base_url`` or a server not started."""
 
 
 class RetryableError(RequestError):

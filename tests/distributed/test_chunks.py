@@ -10,7 +10,7 @@ from ecoptigen import oai
 from ecoptigen.distributed._executor import deal
 from ecoptigen.distributed._relay import Answer
 from ecoptigen.distributed._worker import run_chunk
-from ecoptigen.forwarding import current_forwarder, forwarding_in_context, forwarding_to
+from ecoptigen.run_context._forwarding import current_forwarder, forwarding_in_context, forwarding_to
 
 
 class _Relay:

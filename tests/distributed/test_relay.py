@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from ecoptigen import spend
 from ecoptigen.distributed._relay import Answer, RelayClient, RequestRelay, portable
 from ecoptigen.errors import BudgetExceededError
+from ecoptigen.money import ledger as spend
 
 
 def test_a_request_repeated_by_a_rerun_call_is_queued_once_and_gets_the_first_answer():

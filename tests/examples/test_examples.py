@@ -1,5 +1,6 @@
 """Each example runs as a user would run it, against the simulated endpoint, and so does the notebook."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -29,6 +30,17 @@ def test_humaneval_workflow_quick(tmp_path):
     assert 0 <= summary["test_success"] <= 1
     assert (out / "tuning.png").stat().st_size > 10_000
     assert (out / "tune.jsonl").read_text().count("\n") >= 2
+
+
+def test_a_quick_run_never_shares_its_folder_with_a_full_one_unless_asked(monkeypatch):
+    spec = importlib.util.spec_from_file_location("humaneval_tune", ROOT / "examples" / "humaneval_tune.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    folders = {}
+    for args in ([], ["--quick"], ["--quick", "--out", "mine"]):
+        monkeypatch.setattr(sys, "argv", ["humaneval_tune.py", *args])
+        folders[" ".join(args)] = example.parse_args().out
+    assert folders == {"": "out/humaneval", "--quick": "out/humaneval-quick", "--quick --out mine": "mine"}
 
 
 def test_chat_tuning_example(tmp_path):

@@ -7,7 +7,8 @@ ecoptigen makes of it. The server's own ``usage`` is the ground truth for money 
 import pytest
 from llama_config import CHAT_MODEL, COMPLETION_MODEL, PRICE, cost_of
 
-from ecoptigen import oai, sim, spend
+from ecoptigen import oai, sim
+from ecoptigen.money import ledger as spend
 
 pytestmark = pytest.mark.llama
 

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from ecoptigen import oai, sim
+from ecoptigen.client._endpoints import ClientCache, Endpoint
 from ecoptigen.errors import AuthenticationError
-from ecoptigen.oai._endpoints import ClientCache, Endpoint
 
 
 @pytest.fixture
@@ -89,3 +89,18 @@ def test_an_engine_closes_its_clients(endpoint, tmp_path):
         clients = list(engine._clients._clients.values())
         assert len(clients) == 1 and not clients[0].is_closed()
     assert clients[0].is_closed()
+
+
+def test_acreate_reaches_azure_with_an_entra_id_token_provider(no_keys):
+    import asyncio
+
+    asked = []
+
+    def token_provider():
+        asked.append(True)
+        return "entra-token"
+
+    with sim.serve(api_key="entra-token") as server:
+        request = azure(server, azure_ad_token_provider=token_provider)
+        response = asyncio.run(oai.ChatCompletion.acreate(model="gpt-4o-mini", prompt="hi", max_tokens=4, **request))
+    assert response["choices"] and asked and response["cost"] > 0

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from ecoptigen import errors, oai
-from ecoptigen.spend import SpendLedger, run_in_context
+from ecoptigen.money.ledger import SpendLedger, run_in_context
 
 DEFINITION = 'def add(a, b):\n    """Return the sum of a and b."""\n'
 

@@ -5,8 +5,11 @@ from contextlib import ExitStack
 
 import pytest
 
-from ecoptigen import errors, models, oai, sim, spend, tokens
-from ecoptigen.oai._quirks import split_n
+from ecoptigen import errors, oai, sim
+from ecoptigen.client._quirks import split_n
+from ecoptigen.money import catalog as models
+from ecoptigen.money import ledger as spend
+from ecoptigen.money import tokens
 from ecoptigen.sim._humaneval import problems
 
 PROMPT = problems()["HumanEval/0"].prompt

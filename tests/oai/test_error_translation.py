@@ -6,7 +6,7 @@ import openai
 import pytest
 
 from ecoptigen import errors
-from ecoptigen.oai._errors import translate_sdk_error
+from ecoptigen.client._errors import translate_sdk_error
 
 
 def _status_error(cls, status, headers=None):
@@ -131,7 +131,7 @@ def _transport_error(sdk_class, cause):
 @pytest.mark.parametrize(
     ("exc", "billed", "cause"),
     [
-        (_transport_error(openai.APIConnectionError, httpx2.ConnectError("refused")), "no", "connection lost"),
+        (_transport_error(openai.APIConnectionError, httpx2.ConnectError("refused")), "no", "cannot connect"),
         (_transport_error(openai.APITimeoutError, httpx2.ConnectTimeout("slow")), "no", "timeout"),
         (_transport_error(openai.APITimeoutError, httpx2.PoolTimeout("busy")), "no", "timeout"),
         (_transport_error(openai.APITimeoutError, httpx2.WriteTimeout("slow")), "no", "timeout"),

@@ -5,9 +5,10 @@ import logging
 
 import pytest
 
-from ecoptigen import errors, sim, waiting
+from ecoptigen import errors, sim
+from ecoptigen.money.ledger import SpendLedger
 from ecoptigen.oai import CompletionEngine
-from ecoptigen.spend import SpendLedger
+from ecoptigen.run_context import _waiting as waiting
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def ask(engine, server, prompt="Say hi", **config):
 
 
 def worst_case(engine, server, **config):
-    from ecoptigen.oai._request import prepare
+    from ecoptigen.client._request import prepare
 
     settings = {"model": "gpt-4o-mini", "prompt": "Say hi", "max_tokens": 20, "base_url": server.base_url}
     settings.update(request_timeout=5, **config)
@@ -119,11 +120,11 @@ def test_an_unknown_failure_billing_policy_is_refused_before_sending(engine):
 
 
 def test_an_attempt_interrupted_while_in_flight_keeps_its_worst_case(engine, monkeypatch):
-    def interrupted(request, sending=None):
+    def interrupted(step):
         raise KeyboardInterrupt
 
     ledger = SpendLedger(budget=1.0)
-    monkeypatch.setattr(engine, "_send_once", interrupted)
+    monkeypatch.setattr(engine._blocking_io, "send", interrupted)
     with sim.serve() as server, ledger.activate(), pytest.raises(KeyboardInterrupt):
         ask(engine, server)
     assert ledger.reserved == 0 and ledger.unconfirmed == pytest.approx(worst_case(engine, server))

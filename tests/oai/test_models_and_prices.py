@@ -2,8 +2,9 @@ import math
 
 import pytest
 
-from ecoptigen import models
-from ecoptigen.oai import Completion
+from ecoptigen.money import catalog as models
+from ecoptigen.money import prices as pricing
+from ecoptigen.oai import Completion, CompletionEngine
 
 
 @pytest.mark.parametrize(
@@ -30,15 +31,25 @@ def test_every_catalog_model_has_a_price_and_every_price_a_catalog_entry():
 
 def test_unknown_model_has_no_price_rather_than_zero():
     assert models.price_of("my-local-llama") is None
-    assert models.cost_of_tokens("my-local-llama", 10, 10) is None
+    assert pricing.cost_of_tokens("my-local-llama", 10, 10) is None
 
 
-def test_user_added_prices_are_seen_everywhere():
+def test_a_price_added_to_price1K_belongs_to_the_engine_behind_completion():
     Completion.price1K["my-model"] = (0.001, 0.002)
     try:
-        assert models.cost_of_tokens("my-model", 1000, 1000) == pytest.approx(0.003)
+        response = {"model": "my-model", "usage": {"prompt_tokens": 1000, "completion_tokens": 1000}}
+        assert Completion.cost(response) == pytest.approx(0.003)
+        assert pricing.cost_of_tokens("my-model", 1000, 1000, Completion.price1K) == pytest.approx(0.003)
+        assert "my-model" not in models.PRICE_1K
+        with CompletionEngine() as other:
+            assert "my-model" not in other.price_table
     finally:
         del Completion.price1K["my-model"]
+
+
+def test_the_default_price_table_is_read_only():
+    with pytest.raises(TypeError):
+        models.PRICE_1K["my-model"] = (0.001, 0.002)  # type: ignore[index]
 
 
 def test_cost_of_a_response_uses_input_and_output_prices():

@@ -1,8 +1,8 @@
 import pytest
 
 from ecoptigen import errors
-from ecoptigen.oai._errors import Failure
-from ecoptigen.oai._retry import RetryPolicy, call_with_retries
+from ecoptigen.client._errors import Failure
+from ecoptigen.client._retry import RetryPolicy, call_with_retries
 
 
 class Flaky:

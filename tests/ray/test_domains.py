@@ -6,7 +6,7 @@ import pytest
 from flaml.tune import sample as flaml_sample
 
 from ecoptigen.tuning._flaml import tune
-from ecoptigen.tuning.space import build_space, make_searcher
+from ecoptigen.tuning._space import build_space, make_searcher
 
 
 def _suggested(space_config: dict, count: int = 4) -> list[dict]:
@@ -40,7 +40,7 @@ def test_both_families_give_the_same_search():
 
 
 def test_installing_ray_does_not_change_a_tunings_fingerprint():
-    from ecoptigen.tuning.journal import fingerprint
+    from ecoptigen.tuning._journal import fingerprint
 
     def space(module):
         built = build_space(

@@ -76,7 +76,7 @@ def test_calibration_table(client, model):
 
 
 def test_prices_and_skill_trade_off():
-    from ecoptigen.models import price_of
+    from ecoptigen.money.catalog import price_of
 
     cheap, dear = price_of("gpt-4o-mini"), price_of("gpt-4o")
     assert cheap < dear and PASS_AT_1["gpt-4o-mini"] < PASS_AT_1["gpt-4o"]

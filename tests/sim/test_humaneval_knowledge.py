@@ -102,7 +102,9 @@ def test_examples_that_are_workings_or_prose_are_left_out():
 
 # -- wrong answers -----------------------------------------------------------------------------
 def _fails_its_tests(sandbox, problem, body):
-    return sandbox.run(checked_program(problem, body), timeout=10).verdict != "passed"
+    """Whether the real tests reject ``body``: the verdict ``"failed"``, not merely "not passed" (a sandbox
+    that errors or times out on every program must not make a wrong answer look wrong)."""
+    return sandbox.run(checked_program(problem, body), timeout=10).verdict == "failed"
 
 
 def test_every_problem_ships_wrong_answers_that_differ_from_the_canonical_solution():

@@ -1,13 +1,23 @@
 """The simulated models refuse, think and cache as OpenAI's do, and the bill follows."""
 
+import csv
+import pathlib
+
 import openai
 import pytest
 
-from ecoptigen import pricing, sim, tokens
+from ecoptigen import sim
+from ecoptigen.money import tokens
 from ecoptigen.sim._prompt_cache import CachePolicy, PromptCache, prompt_token_ids
 
 FEW_SHOT = "".join(f"Q: What is {i} plus {i + 1}?\nA: {2 * i + 1}\n\n" for i in range(160))
 HI = [{"role": "user", "content": "hi"}]
+PRICES_CSV = pathlib.Path(__file__).parents[1] / "data" / "openai_prices.csv"
+
+
+def reference_prices() -> dict[str, dict[str, str]]:
+    with PRICES_CSV.open() as f:
+        return {row["model"]: row for row in csv.DictReader(f)}
 
 
 @pytest.fixture
@@ -106,12 +116,21 @@ def test_a_repeated_long_prefix_is_served_from_cache_and_billed_at_the_cached_pr
     assert first.usage.prompt_tokens_details.cached_tokens == 0
     cached = second.usage.prompt_tokens_details.cached_tokens
     assert cached >= 1024 and cached % 128 == 0 and second.usage.prompt_tokens - 128 < cached + 128
-    price = pricing.resolve_price("gpt-4o-mini")
-    bill = sum(pricing.cost_of_usage(price, r.usage.model_dump()) for r in (first, second))
+    # OpenAI's prices for gpt-4o-mini (tests/data/openai_prices.csv), not ecoptigen's table nor its pricing code
+    row = reference_prices()["gpt-4o-mini"]
+    uncached_in, cached_in, out = (
+        float(row[k]) for k in ("input_usd_per_1k", "cached_input_usd_per_1k", "output_usd_per_1k")
+    )
+
+    def billed(r):
+        hit = r.usage.prompt_tokens_details.cached_tokens
+        return ((r.usage.prompt_tokens - hit) * uncached_in + hit * cached_in + r.usage.completion_tokens * out) / 1000
+
+    bill = billed(first) + billed(second)
     assert server.stats()["total_billed_usd"] == pytest.approx(bill, rel=1e-12)
     assert server.stats()["models"]["gpt-4o-mini"]["cached_tokens"] == cached
     full_price = sum(
-        pricing.cost_of_usage(pricing.Price(price.input, price.output), r.usage.model_dump()) for r in (first, second)
+        (r.usage.prompt_tokens * uncached_in + r.usage.completion_tokens * out) / 1000 for r in (first, second)
     )
     assert bill < full_price
 

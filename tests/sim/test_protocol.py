@@ -4,7 +4,9 @@ import httpx2
 import openai
 import pytest
 
-from ecoptigen import models, sim
+from ecoptigen import sim
+from ecoptigen.money import catalog as models
+from ecoptigen.money import prices as pricing
 from ecoptigen.sim._humaneval import problems
 
 STOP = ["\nclass", "\ndef", "\nif", "\nprint"]
@@ -23,7 +25,7 @@ def test_completion_shape_and_billing(client, server):
     assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
     stats = server.stats()
     assert stats["requests"] == 1 and stats["errors"] == 0
-    expected = models.cost_of_tokens("text-davinci-003", r.usage.prompt_tokens, r.usage.completion_tokens)
+    expected = pricing.cost_of_tokens("text-davinci-003", r.usage.prompt_tokens, r.usage.completion_tokens)
     assert stats["total_billed_usd"] == pytest.approx(expected)
     assert stats["models"]["text-davinci-003"]["completion_tokens"] == r.usage.completion_tokens
 

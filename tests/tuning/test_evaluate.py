@@ -7,12 +7,12 @@ import pytest
 from tuning_fakes import FakeEngine
 
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.tuning.evaluate import TrialEvaluator
-from ecoptigen.tuning.outcome import Knowledge
-from ecoptigen.tuning.samples import salt_after
-from ecoptigen.tuning.scores import aggregate_metrics
-from ecoptigen.tuning.space import build_space
-from ecoptigen.tuning.steps import StepBudget, Unaffordable, call_all
+from ecoptigen.tuning._evaluate import TrialEvaluator
+from ecoptigen.tuning._outcome import Knowledge
+from ecoptigen.tuning._samples import salt_after
+from ecoptigen.tuning._scores import aggregate_metrics
+from ecoptigen.tuning._space import build_space
+from ecoptigen.tuning._steps import StepBudget, Unaffordable, call_all
 
 DATA = [{"q": f"question {i}"} for i in range(10)]
 

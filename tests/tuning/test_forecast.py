@@ -5,10 +5,10 @@ import functools
 import pytest
 from tuning_fakes import FakeEngine
 
-from ecoptigen.tuning.evaluate import TrialEvaluator
-from ecoptigen.tuning.forecast import cannot_start, request_costs, tight
-from ecoptigen.tuning.outcome import Knowledge, TrialOutcome
-from ecoptigen.tuning.space import build_space
+from ecoptigen.tuning._evaluate import TrialEvaluator
+from ecoptigen.tuning._forecast import cannot_start, request_costs, tight
+from ecoptigen.tuning._outcome import Knowledge, TrialOutcome
+from ecoptigen.tuning._space import build_space
 
 DATA = [{"q": f"question {i}"} for i in range(10)]
 

@@ -9,7 +9,7 @@ import pytest
 from ecoptigen import oai
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.tuning._flaml import tune
-from ecoptigen.tuning.space import build_space
+from ecoptigen.tuning._space import build_space
 
 QUESTIONS = [{"question": f"Is {i} an even number? Answer yes or no."} for i in range(4)]
 # About 2,000 tokens of few-shot examples ahead of each question: the prefix the provider caches.

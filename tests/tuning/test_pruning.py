@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ecoptigen.tuning.pruning import (
+from ecoptigen.tuning._pruning import (
     PruningRegions,
     StartPlan,
     budget_verdict,

@@ -6,10 +6,10 @@ import pytest
 from tuning_fakes import FakeEngine
 
 from ecoptigen import tuning
-from ecoptigen.tuning.evaluate import TrialEvaluator
-from ecoptigen.tuning.outcome import Knowledge
-from ecoptigen.tuning.racing import Race, best_update, reachable
-from ecoptigen.tuning.space import build_space
+from ecoptigen.tuning._evaluate import TrialEvaluator
+from ecoptigen.tuning._outcome import Knowledge
+from ecoptigen.tuning._racing import Race, best_update, reachable
+from ecoptigen.tuning._space import build_space
 
 DATA = [{"q": f"question {i}", "i": i} for i in range(10)]
 
@@ -89,7 +89,7 @@ def test_knowledge_keeps_the_best_metric_in_the_tunings_mode():
 
 
 def _outcome(updates):
-    from ecoptigen.tuning.outcome import TrialOutcome
+    from ecoptigen.tuning._outcome import TrialOutcome
 
     return TrialOutcome("ok", {"success": 0.0}, 0.0, 0.0, updates)
 

@@ -8,10 +8,10 @@ from tuning_fakes import FakeEngine
 
 from ecoptigen.code_utils import eval_function_completions
 from ecoptigen.errors import EvalFuncError
-from ecoptigen.tuning.evaluate import TrialEvaluator
-from ecoptigen.tuning.outcome import Knowledge
-from ecoptigen.tuning.samples import Samples, next_round, prefix_rule, salt_after
-from ecoptigen.tuning.space import build_space
+from ecoptigen.tuning._evaluate import TrialEvaluator
+from ecoptigen.tuning._outcome import Knowledge
+from ecoptigen.tuning._samples import Samples, next_round, prefix_rule, salt_after
+from ecoptigen.tuning._space import build_space
 
 DATA = [{"q": f"question {i}"} for i in range(12)]
 

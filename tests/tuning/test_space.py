@@ -6,7 +6,7 @@ import pytest
 
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.tuning._flaml import Domain, tune
-from ecoptigen.tuning.space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, build_space, make_searcher
+from ecoptigen.tuning._space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, build_space, make_searcher
 
 
 def test_default_space_uses_current_models_and_flaml_ranges():

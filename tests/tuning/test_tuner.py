@@ -9,7 +9,7 @@ import time
 import pytest
 from tuning_fakes import FakeEngine
 
-from ecoptigen import memory, spend, tuning
+from ecoptigen import tuning
 from ecoptigen.errors import (
     BudgetExceededError,
     ConfigurationError,
@@ -20,8 +20,10 @@ from ecoptigen.errors import (
     TuningError,
     UnknownPriceError,
 )
+from ecoptigen.money import ledger as spend
+from ecoptigen.run_context import _verdict_cache as memory
 from ecoptigen.tuning._flaml import tune as flaml_tune
-from ecoptigen.tuning.tuner import MAX_SUGGEST_FAILURES, _Suggestions
+from ecoptigen.tuning._tuner import MAX_SUGGEST_FAILURES, _Suggestions
 
 DATA = [{"q": f"question {i}", "answer": i} for i in range(8)]
 
@@ -245,7 +247,7 @@ V1_JOURNAL = (
 
 
 def test_version_1_journal_fixture_is_upgraded_in_place(tmp_path):
-    from ecoptigen.tuning.journal import Journal
+    from ecoptigen.tuning._journal import Journal
 
     fixture = tmp_path / "v1.jsonl"
     fixture.write_text(V1_JOURNAL)
@@ -263,7 +265,7 @@ def test_version_1_journal_fixture_is_upgraded_in_place(tmp_path):
 
 
 def _journal_with_money(tmp_path, events):
-    from ecoptigen.tuning.journal import Journal
+    from ecoptigen.tuning._journal import Journal
 
     path = tmp_path / "tune.jsonl"
     header = '{"journal": "ecoptigen.tuning", "version": 2, "fingerprint": "f"}\n'
@@ -290,7 +292,7 @@ def test_resume_counts_paid_answers_exactly_and_revised_estimates_once(tmp_path)
 
 
 def test_resume_holds_only_what_was_in_flight_at_the_kill_capped_at_the_budget(tmp_path):
-    from ecoptigen.tuning.journal import Journal
+    from ecoptigen.tuning._journal import Journal
 
     events = [("hold", 0, 0.3), ("paid", 0, 0.01), ("hold", 1, 0.3), ("hold", 2, 0.3), ("paid", 2, 0.02)]
     journal, path = _journal_with_money(tmp_path, events)
@@ -435,7 +437,7 @@ def test_progress_bar_shows_money_and_best(capsys):
 
 
 def test_progress_bar_shows_waits_unconfirmed_money_and_small_budgets(capsys):
-    from ecoptigen.tuning.progress import TuningProgress
+    from ecoptigen.tuning._progress import TuningProgress
 
     with TuningProgress(total=3, budget=0.004, metric="success") as bar:
         bar.update(paid=0.0012, best=0.5, unconfirmed=0.0003)
@@ -447,11 +449,11 @@ def test_progress_bar_shows_waits_unconfirmed_money_and_small_budgets(capsys):
 
 def test_a_tuning_shows_the_retry_waits_of_its_requests(monkeypatch):
     shown = []
-    monkeypatch.setattr("ecoptigen.tuning.progress.TuningProgress.waiting", lambda self, c, s: shown.append((c, s)))
+    monkeypatch.setattr("ecoptigen.tuning._progress.TuningProgress.waiting", lambda self, c, s: shown.append((c, s)))
 
     class WaitingEngine(FakeEngine):
         def create(self, context=None, **config):
-            from ecoptigen import waiting
+            from ecoptigen.run_context import _waiting as waiting
 
             waiting.announce("rate limit", 0.0)
             return super().create(context, **config)

@@ -6,8 +6,9 @@ import hashlib
 import threading
 from typing import Any
 
-from ecoptigen import models, spend
-from ecoptigen.prompts import instantiate, instantiate_messages
+from ecoptigen.client._prompts import instantiate, instantiate_messages
+from ecoptigen.money import catalog as models
+from ecoptigen.money import ledger as spend
 
 
 class FakeEngine:

@@ -18,11 +18,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ecoptigen import spend
 from ecoptigen.distributed._cluster import connected
 from ecoptigen.distributed._relay import Answer, RelayPump, RequestRelay
 from ecoptigen.distributed._worker import evaluate_remotely, probe_node, warm_up
 from ecoptigen.errors import BudgetExceededError, ConfigurationError, SandboxError
+from ecoptigen.money import ledger as spend
 
 __all__ = ["DEFAULT_TASK_OPTIONS", "RayEvalExecutor", "deal"]
 
@@ -172,10 +172,10 @@ class RayEvalExecutor:
             (i, error) for i in sorted(answers) if (error := answers[i].error) is not None
         ]
         if errors:
-            budget = [e for _, e in errors if isinstance(e, BudgetExceededError)]
-            if budget:
-                raise budget[0]
-            index, error = errors[0]
+            error = spend.first_error([e for _, e in errors])
+            if isinstance(error, BudgetExceededError):
+                raise error
+            index = next(i for i, e in errors if e is error)
             with contextlib.suppress(AttributeError, TypeError):  # the executor contract: which call raised
                 error.call_index = index  # type: ignore[attr-defined]
             raise error

@@ -34,9 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ecoptigen import spend
 from ecoptigen.errors import BudgetExceededError
-from ecoptigen.forwarding import receive
+from ecoptigen.money import ledger as spend
+from ecoptigen.run_context import receive
 
 __all__ = ["Answer", "RelayClient", "RelayPump", "RequestRelay", "portable"]
 
@@ -111,7 +111,7 @@ def _describe(value: Any) -> str:
 
 
 class RelayClient:
-    """The worker's ``create`` while an eval_func call runs there (see :mod:`ecoptigen.forwarding`)."""
+    """The worker's ``create`` while an eval_func call runs there (see :mod:`ecoptigen.run_context._forwarding`)."""
 
     def __init__(self, ray: Any, relay: Any, call_id: str):
         self._ray, self._relay, self._call_id = ray, relay, call_id

@@ -22,7 +22,7 @@ from typing import Any
 from ecoptigen.distributed._cluster import credentials_in
 from ecoptigen.distributed._relay import Answer, RelayClient, portable
 from ecoptigen.errors import SandboxError
-from ecoptigen.memory import RunMemory
+from ecoptigen.run_context import RunMemory, activated
 
 __all__ = ["evaluate_remotely", "probe_node", "run_chunk", "warm_up"]
 
@@ -70,7 +70,7 @@ def warm_up(cpus_per_task: float, modules: tuple[str, ...] = ()) -> None:
     _prepare(cpus_per_task)
 
 
-# The memories of the runs this worker served last (ecoptigen.memory): what a run remembers, e.g. the
+# The memories of the runs this worker served last (ecoptigen.run_context): what a run remembers, e.g. the
 # sandbox verdicts of code_utils, serves its later calls on this worker and no other run's.
 _MEMORIES: OrderedDict[str, RunMemory] = OrderedDict()
 _MEMORIES_KEPT = 4
@@ -118,10 +118,10 @@ def run_chunk(
     Requests a call makes go to the driver through ``relay``, named by the call's id; requests from a
     thread that eval_func starts without its context are named by ``chunk_id``.
     """
-    from ecoptigen.forwarding import forwarding_to
+    from ecoptigen.run_context import forwarding_to
 
     run = chunk_id.rsplit("-", 1)[0]
-    with _memory_of(run).activate(), forwarding_to(RelayClient(ray, relay, chunk_id)):
+    with activated(memory=_memory_of(run)), forwarding_to(RelayClient(ray, relay, chunk_id)):
         if threads <= 1 or len(calls) <= 1:
             return [_evaluate_one(ray, relay, function, call) for call in calls]
         with ThreadPoolExecutor(min(threads, len(calls)), thread_name_prefix="ecoptigen-eval") as pool:
@@ -132,7 +132,7 @@ def run_chunk(
 
 
 def _evaluate_one(ray: Any, relay: Any, function: Callable[..., dict], call: tuple[list, dict, str]) -> Answer:
-    from ecoptigen.forwarding import forwarding_in_context
+    from ecoptigen.run_context import forwarding_in_context
 
     responses, instance, call_id = call
     try:

@@ -6,6 +6,7 @@ Example:
     '# Python 3def f():'
 """
 
+from ecoptigen.client import CompletionEngine, Response
 from ecoptigen.oai.completion import ChatCompletion, Completion
 from ecoptigen.oai.config_lists import (
     config_list_from_json,
@@ -14,8 +15,6 @@ from ecoptigen.oai.config_lists import (
     config_list_openai_aoai,
     get_config_list,
 )
-from ecoptigen.oai.engine import CompletionEngine
-from ecoptigen.responses import Response
 
 __all__ = [
     "ChatCompletion",

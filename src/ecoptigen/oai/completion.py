@@ -1,7 +1,7 @@
 """``oai.Completion`` and ``oai.ChatCompletion``: FLAML's documented class-method API.
 
 The classes hold configuration only (prices, timeouts, the chat model list). Each method hands the
-work to an instance: a process-wide :class:`~ecoptigen.oai.engine.CompletionEngine` for requests,
+work to an instance: a process-wide :class:`~ecoptigen.client._engine.CompletionEngine` for requests,
 and a fresh tuner object for every ``tune`` call, so two tunings and concurrent ``create`` calls in
 one process never share run state.
 
@@ -13,6 +13,7 @@ for ``Completion`` and ``ChatCompletion`` both.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import os
@@ -20,12 +21,18 @@ import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ecoptigen import models, pricing
+from ecoptigen.client import (
+    DEFAULT_SETTINGS,
+    CompletionEngine,
+    Response,
+    extract_text,
+    extract_text_or_function_call,
+    instantiate,
+)
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.forwarding import current_forwarder, set_receiver
-from ecoptigen.oai.engine import DEFAULT_SETTINGS, CompletionEngine
-from ecoptigen.prompts import instantiate
-from ecoptigen.responses import Response, extract_text, extract_text_or_function_call
+from ecoptigen.money import catalog as models
+from ecoptigen.money import prices as pricing
+from ecoptigen.run_context import current_forwarder, set_receiver
 
 __all__ = ["ChatCompletion", "Completion"]
 
@@ -130,7 +137,7 @@ class Completion(metaclass=_Settings):
 
     _chat: ClassVar[bool] = False
     _engine: ClassVar[CompletionEngine] = CompletionEngine(
-        chat_models=set(_FLAML_CHAT_MODELS), price_table=models.PRICE_1K, settings=DEFAULT_SETTINGS
+        chat_models=set(_FLAML_CHAT_MODELS), price_table=models.price_table(), settings=DEFAULT_SETTINGS
     )
 
     @classmethod
@@ -176,28 +183,57 @@ class Completion(metaclass=_Settings):
             >>> r["cost"] > 0
             True
         """
+        options = _create_options(
+            use_cache, config_list, filter_func, raise_on_ratelimit_or_timeout, allow_format_str_template, config
+        )
         forwarder = current_forwarder()
         if forwarder is not None:  # an eval_func running on a Ray worker: the driver sends it
-            options = {
-                "use_cache": use_cache,
-                "config_list": config_list,
-                "filter_func": filter_func,
-                "raise_on_ratelimit_or_timeout": raise_on_ratelimit_or_timeout,
-                "allow_format_str_template": allow_format_str_template,
-            }
             return forwarder(cls._chat, context, {**options, **config})
-        if "raise_error" in config:  # FLAML 1.2's name for it
-            raise_on_ratelimit_or_timeout = bool(config.pop("raise_error"))
-        return cls._engine.create(
-            context,
-            chat=cls._chat,
-            use_cache=use_cache,
-            config_list=config_list,
-            filter_func=filter_func,
-            raise_on_ratelimit_or_timeout=raise_on_ratelimit_or_timeout,
-            allow_format_str_template=allow_format_str_template,
-            **config,
+        return cls._engine.create(context, chat=cls._chat, **options, **config)
+
+    @classmethod
+    async def acreate(
+        cls,
+        context: dict | None = None,
+        use_cache: bool = True,
+        config_list: list[dict] | None = None,
+        filter_func: Callable[..., bool] | None = None,
+        raise_on_ratelimit_or_timeout: bool = True,
+        allow_format_str_template: bool = True,
+        **config: Any,
+    ) -> Response | int:
+        """:meth:`create` for a program running an event loop: the same arguments, result and errors.
+
+        The request goes out through the SDK's ``AsyncOpenAI`` client, so the loop keeps serving other
+        tasks while it waits; the cache, the spend accounting (``print_usage_summary``, budgets of active
+        ledgers), the retries and the ``config_list`` failover are those of ``create``. Many ``acreate``
+        calls may run at once (``asyncio.gather``). The loop's clients are closed when ``asyncio.run``
+        ends it.
+
+        Raises:
+            ConfigurationError: bad config or template (before anything is sent).
+            RequestError: the endpoint rejected the request; see :mod:`ecoptigen.errors`.
+
+        Example:
+            >>> import asyncio
+            >>> from ecoptigen import oai, sim
+            >>> async def ask(base_url):
+            ...     return await asyncio.gather(*(
+            ...         oai.ChatCompletion.acreate(model="gpt-4o-mini", prompt=q, max_tokens=5,
+            ...                                    base_url=base_url, api_key="sk-sim", use_cache=False)
+            ...         for q in ("Say hi", "Say bye")))
+            >>> with sim.serve() as server:
+            ...     answers = asyncio.run(ask(server.base_url))
+            >>> [r["cost"] > 0 for r in answers]
+            [True, True]
+        """
+        options = _create_options(
+            use_cache, config_list, filter_func, raise_on_ratelimit_or_timeout, allow_format_str_template, config
         )
+        forwarder = current_forwarder()
+        if forwarder is not None:  # an eval_func on a Ray worker: the driver sends it (a blocking call)
+            return await asyncio.to_thread(forwarder, cls._chat, context, {**options, **config})
+        return await cls._engine.acreate(context, chat=cls._chat, **options, **config)
 
     @classmethod
     def instantiate(cls, template: Any, context: dict | None = None, allow_format_str_template: bool = True) -> Any:
@@ -302,6 +338,26 @@ class Completion(metaclass=_Settings):
         from ecoptigen import tuning
 
         return tuning.test_facade(cls._engine, chat=cls._chat, data=data, config=config, eval_func=eval_func, **kwargs)
+
+
+def _create_options(
+    use_cache: bool,
+    config_list: list[dict] | None,
+    filter_func: Callable[..., bool] | None,
+    raise_on_ratelimit_or_timeout: bool,
+    allow_format_str_template: bool,
+    config: dict[str, Any],
+) -> dict[str, Any]:
+    """``create``'s options as the engine takes them (FLAML 1.2's ``raise_error`` taken out of ``config``)."""
+    if "raise_error" in config:  # FLAML 1.2's name for it
+        raise_on_ratelimit_or_timeout = bool(config.pop("raise_error"))
+    return {
+        "use_cache": use_cache,
+        "config_list": config_list,
+        "filter_func": filter_func,
+        "raise_on_ratelimit_or_timeout": raise_on_ratelimit_or_timeout,
+        "allow_format_str_template": allow_format_str_template,
+    }
 
 
 def _seconds(name: str, value: Any) -> float:

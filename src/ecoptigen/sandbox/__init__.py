@@ -22,6 +22,7 @@ from ecoptigen.sandbox import _backends
 from ecoptigen.sandbox._backends import bubblewrap_usable
 from ecoptigen.sandbox._base import Check, RunResult, Sandbox, Verdict
 from ecoptigen.sandbox._folders import folder_files, write_files
+from ecoptigen.sandbox._parse import parse
 from ecoptigen.sandbox._strict import StrictTest, strict_test
 from ecoptigen.sandbox._workers import WorkerPool
 
@@ -34,6 +35,7 @@ __all__ = [
     "bubblewrap_usable",
     "folder_files",
     "get_sandbox",
+    "parse",
     "strict_test",
     "write_files",
 ]
@@ -54,7 +56,7 @@ def get_sandbox(use_docker: bool | str = False, allow_weak: bool | None = None, 
     """The sandbox to run generated code in: bubblewrap if it works here, else an error.
 
     Args:
-        use_docker: run in a Docker container instead (a string names the image); needs a running engine.
+        use_docker: not supported (there is no Docker backend); any true value raises. Leave it out.
         allow_weak: when bubblewrap is unavailable, fall back to a plain separate process (clean
             environment, resource limits, own temp folder, but your files and the network stay
             reachable). Default: the environment variable ``ECOPTIGEN_ALLOW_WEAK_SANDBOX``.
@@ -64,29 +66,31 @@ def get_sandbox(use_docker: bool | str = False, allow_weak: bool | None = None, 
     Raises:
         SandboxError: the isolation asked for is not available; the message says what to install.
     """
-    kind = f"docker:{use_docker}" if use_docker else "bubblewrap"
+    if use_docker:
+        raise SandboxError(DOCKER_UNSUPPORTED)
+    kind = "bubblewrap"
     with _lock:
         if kind in _pools:
             return _pools[kind]
-        if use_docker:
-            reason = _backends.docker_usable()
-            if reason:
-                raise _backends.unavailable("Docker", reason)
-            image = use_docker if isinstance(use_docker, str) else _backends.DOCKER_IMAGE
-            pool = _backends.docker_pool(image, slots)
+        reason = _backends.bubblewrap_usable()
+        if reason is None:
+            pool = _backends.bubblewrap_pool(slots)
+        elif _weak_allowed(allow_weak):
+            kind = "process"
+            pool = _pools.get(kind) or _backends.process_pool(slots)
+            logger.warning("%s; running generated code with WEAK isolation as allowed", reason)
         else:
-            reason = _backends.bubblewrap_usable()
-            if reason is None:
-                pool = _backends.bubblewrap_pool(slots)
-            elif _weak_allowed(allow_weak):
-                kind = "process"
-                pool = _pools.get(kind) or _backends.process_pool(slots)
-                logger.warning("%s; running generated code with WEAK isolation as allowed", reason)
-            else:
-                raise _backends.unavailable("bubblewrap", reason)
+            raise _backends.unavailable("bubblewrap", reason)
         _pools[kind] = pool
         logger.info("generated code runs in: %s", pool.isolation)
         return pool
+
+
+DOCKER_UNSUPPORTED = (
+    "Docker is not supported: ecoptigen has no Docker backend (it could not be tested against a Docker "
+    "engine, and no untested sandbox is offered). Leave use_docker out: generated code runs in the "
+    "bubblewrap sandbox (apt-get install bubblewrap), which isolates it without a Docker engine."
+)
 
 
 def weak_sandbox() -> Sandbox:

@@ -59,8 +59,10 @@ class Check:
     its result (plain data: numbers, strings, lists, tuples, sets, dicts, or the name of the exception
     raised) comes back. The test never enters the program's process and the verdict is written by a
     process the program cannot reach, so neither exiting early nor tampering with the interpreter
-    can fake a pass. Arguments the test passes must be plain data too; if one is not (a lambda, say),
-    the check is run the in-process way instead and :attr:`RunResult.judged_apart` is ``False``.
+    can fake a pass. A call whose arguments are not plain data (a lambda, say) runs in a fresh child of
+    the harness, which runs the program and makes that one call; only its result's plain data comes
+    back, so the verdict is still the harness's (but that child, a copy of the harness, can read the
+    test).
 
     Attributes:
         entry_point: the name of the program's function the test calls.

@@ -4,6 +4,10 @@ The kernel does not apply ``RLIMIT_NPROC`` to root, so as root a fork bomb is bo
 ``pids`` controller (cgroup v2, or v1 as on many container hosts). Creating a cgroup needs write
 access to the cgroup tree; where there is none, :meth:`PidsCgroup.create` returns ``None`` and the
 sandbox relies on its PID namespace and timeout instead (reported in ``docs/sandbox.md``).
+
+A cgroup is named after the process that made it (``ecoptigen-<pid>-<random>``). It is killed and
+removed when its worker is (on close, and at exit); one left by a process of ours that died without
+cleaning up (``SIGKILL``) is killed and removed the next time any of our processes creates one.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import signal
 import uuid
 from pathlib import Path
 
-__all__ = ["PidsCgroup"]
+__all__ = ["PidsCgroup", "remove_stale"]
 
 _ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
 
@@ -41,7 +45,8 @@ class PidsCgroup:
         root = _writable_pids_root()
         if root is None:
             return None
-        path = root / f"ecoptigen-{uuid.uuid4().hex[:12]}"
+        remove_stale(root)
+        path = root / f"ecoptigen-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         try:
             path.mkdir()
             (path / "pids.max").write_text(str(pids_max))
@@ -74,3 +79,19 @@ class PidsCgroup:
         self.kill_all()
         with contextlib.suppress(OSError):
             self.path.rmdir()
+
+
+def remove_stale(root: Path) -> list[Path]:
+    """Kill and remove the cgroups under ``root`` made by processes of ours that no longer exist.
+
+    Returns:
+        The cgroups removed.
+    """
+    removed = []
+    for path in root.glob("ecoptigen-*-*"):
+        owner = path.name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            PidsCgroup(path).remove()
+            if not path.exists():
+                removed.append(path)
+    return removed

@@ -13,8 +13,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from ecoptigen.parsing import parse
 from ecoptigen.sandbox._base import RunResult
+from ecoptigen.sandbox._parse import parse
 
 # The worker's decoder: plain data or Opaque, never an error.
 from ecoptigen.sandbox._zygote_values import Opaque, decode

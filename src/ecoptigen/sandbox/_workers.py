@@ -4,7 +4,8 @@ Starting bubblewrap and a Python interpreter takes tens of milliseconds; forking
 fraction of one. The host side below enforces every limit that must not depend on the sandboxed
 side: a wall-clock deadline per run (a timer here, usable from any thread), and killing the whole
 worker (its process group, and its cgroup when there is one) when it does not answer in time or
-dies. A killed worker is replaced by a fresh one on the next run.
+dies. A killed worker is replaced by a fresh one on the next run. Workers are started by one
+long-lived thread (``_launch.py``), so they can die with this process.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from collections.abc import Callable
 from ecoptigen.errors import ConfigurationError, SandboxError
 from ecoptigen.sandbox._base import Check, RunResult, Verdict
 from ecoptigen.sandbox._cgroup import PidsCgroup
+from ecoptigen.sandbox._launch import Launch, spawn
 
 __all__ = ["ZYGOTE_PARTS", "ZYGOTE_SOURCE", "WorkerPool", "assemble_worker", "job_limits"]
 
 logger = logging.getLogger("ecoptigen.sandbox")
 
 # The worker's script, in parts small enough to read; run as one script (``python -c``) in the sandbox.
-ZYGOTE_PARTS = ("_zygote_values.py", "_zygote_harness.py", "_zygote.py")
+ZYGOTE_PARTS = ("_zygote_values.py", "_zygote_harness.py", "_zygote_monitor.py", "_zygote.py")
 
 
 def assemble_worker(read: Callable[[str], str | None]) -> str:
@@ -66,10 +68,13 @@ def job_limits(timeout: float) -> dict[str, int]:
 
 
 class _Worker:
-    def __init__(self, command: list[str], env: dict[str, str], cwd: str | None, pids_max: int):
+    def __init__(self, launch: Launch, env: dict[str, str], cwd: str | None, pids_max: int):
         self._cgroup = PidsCgroup.create(pids_max)
-        self._proc = subprocess.Popen(
-            self._cgroup.wrap(command) if self._cgroup else command,
+        command = launch.argv
+        if self._cgroup is not None:
+            launch = Launch(self._cgroup.wrap(command), launch.pass_fds)
+        self._proc = spawn(
+            launch,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -160,7 +165,7 @@ class WorkerPool:
     """Up to ``size`` warm workers shared by many threads.
 
     Args:
-        command: starts one zygote (e.g. ``bwrap ... python -I -S -c <zygote>``).
+        command: how to start one zygote (e.g. ``bwrap ... python -I -S -c <zygote>``).
         isolation: the name reported in every result.
         env, cwd: the environment and working directory of the command.
         size: workers at most (runs beyond that wait for a free one).
@@ -168,7 +173,7 @@ class WorkerPool:
 
     def __init__(
         self,
-        command: Callable[[], list[str]],
+        command: Callable[[], Launch],
         isolation: str,
         env: dict[str, str],
         cwd: Callable[[], str | None] = lambda: None,
@@ -179,6 +184,7 @@ class WorkerPool:
         self._command, self._env, self._cwd, self._pids_max = command, env, cwd, pids_max
         self._slots = threading.BoundedSemaphore(size or 2 * max(2, os.cpu_count() or 2))
         self._idle: list[_Worker] = []
+        self._all: set[_Worker] = set()  # idle or running: every one is killed on close
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self._closed = False
@@ -192,14 +198,23 @@ class WorkerPool:
                 worker = self._idle.pop()
                 if worker.alive:
                     return worker
+                self._all.discard(worker)
                 worker.kill()
-        return _Worker(self._command(), self._env, self._cwd(), self._pids_max)
+        worker = _Worker(self._command(), self._env, self._cwd(), self._pids_max)
+        with self._lock:
+            self._all.add(worker)
+            closed = self._closed
+        if closed:
+            self._give_back(worker)
+            raise SandboxError("the sandbox was closed")
+        return worker
 
     def _give_back(self, worker: _Worker) -> None:
         with self._lock:
             if worker.alive and not self._closed:
                 self._idle.append(worker)
                 return
+            self._all.discard(worker)
         worker.kill()
 
     def run(
@@ -227,17 +242,11 @@ class WorkerPool:
             job["collect_files"] = True
         if check is not None:
             job.update(entry_point=check.entry_point, prelude=check.prelude)
-            result = self._run(job, timeout, check.test.encode())
-            if result is not None:
-                return result
-            # The test passes the function something that is not plain data: judge in-process.
-            return self.run(f"{check.prelude}\n{code}\n{check.test}", timeout)
+            return self._run(job, timeout, check.test.encode())
         job["calls"] = calls
-        result = self._run(job, timeout)
-        assert result is not None  # only split runs can be unsplittable
-        return result
+        return self._run(job, timeout)
 
-    def _run(self, job: dict, timeout: float, test: bytes = b"") -> RunResult | None:
+    def _run(self, job: dict, timeout: float, test: bytes = b"") -> RunResult:
         with self._slots:
             worker = self._take()
             start = time.monotonic()
@@ -249,8 +258,6 @@ class WorkerPool:
             # The worker went silent, died or misbehaved (the program's doing): not a pass.
             verdict: Verdict = "timeout" if time.monotonic() - start >= timeout else "failed"
             return RunResult(verdict, None, "", False, self.isolation, time.monotonic() - start)
-        if answer.get("unsplittable"):
-            return None
         return RunResult(
             verdict=answer["verdict"],
             exit_code=answer["exit_code"],
@@ -265,9 +272,9 @@ class WorkerPool:
         )
 
     def close(self) -> None:
-        """Kill every worker."""
+        """Kill every worker, idle or running (a run in progress then fails)."""
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, []
-        for worker in idle:
+            workers, self._idle, self._all = list(self._all), [], set()
+        for worker in workers:
             worker.kill()

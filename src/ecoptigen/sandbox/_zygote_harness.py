@@ -2,7 +2,8 @@
 
 In-process judging (:func:`harness`) runs the program and writes the record only if it ran to its end;
 split judging (:func:`split_harness`) forks the program's own process, runs the test here and calls the
-program's function over pipes, plain data only. Standard library only.
+program's function over pipes, plain data only (a call whose arguments are not plain data runs in a
+fresh child of the harness instead, :func:`fresh_call`). Standard library only.
 """
 
 import contextlib
@@ -162,16 +163,50 @@ def exception_named(name, function):
     return Exception(f"{name} raised by {function}")
 
 
-def stand_in(channel, name, trouble):
-    """The entry point as the test sees it: each call runs in the program's process. ``trouble``
-    remembers a lost program or an argument that could not cross, even if the test swallows it."""
+def fresh_call(job, args, kwargs):
+    """Call the program's function with arguments that cannot cross as plain data (a lambda, a value
+    nested too deep): in a fresh child of this harness, which runs the program and makes this one call;
+    only the result's plain data comes back. The verdict stays here, out of the program's reach. Never
+    returns a value the program built: a reply as from :func:`serve_candidate`, or ``None`` if the
+    program did not run to the point of answering."""
+    reply_r, reply_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        keep_only(reply_w)  # the report pipe above all: the program must not write the record
+        try:
+            namespace, filename = program_namespace(job)
+            exec(compiled(job["code"], filename), namespace)
+            try:
+                reply = {"value": plain(namespace[job["entry_point"]](*args, **kwargs))}
+            except BaseException as exc:
+                reply = {"raised": type(exc).__name__}
+            flush_output()
+            Lines(-1, reply_w).send(reply)
+        finally:
+            os._exit(0)
+    os.close(reply_w)
+    reply = Lines(reply_r, -1).receive()
+    os.close(reply_r)
+    os.waitpid(pid, 0)
+    return reply if isinstance(reply, dict) and len(reply) == 1 else None
+
+
+def stand_in(channel, name, trouble, job):
+    """The entry point as the test sees it: each call runs in the program's process (or, for arguments
+    that cannot cross, in a fresh child: :func:`fresh_call`). ``trouble`` remembers a lost program, even
+    if the test swallows it."""
 
     def call(*args, **kwargs):
         try:
             request = {"args": plain(list(args), strict=True), "kwargs": plain(kwargs, strict=True)}
         except Unsplittable:
-            trouble.add("unsplittable")
-            raise
+            reply = fresh_call(job, args, kwargs)
+            if reply is None:
+                trouble.add("gone")
+                raise CandidateGone(name) from None
+            if "value" in reply:
+                return decode(reply["value"])
+            raise exception_named(reply.get("raised"), name) from None
         try:
             channel.send(request)
             reply = channel.receive()
@@ -212,14 +247,11 @@ def split_harness(job, report_fd, test_fd):
         test = compiled(b"".join(chunks).decode(), "test.py")
         if channel.receive() != {"ready": True}:
             raise CandidateGone("the program did not run to its end")
-        namespace[job["entry_point"]] = stand_in(channel, job["entry_point"], trouble)
+        namespace[job["entry_point"]] = stand_in(channel, job["entry_point"], trouble, job)
         exec(test, namespace)
         os.close(request_w)  # the program's process ends now, while we write the record
     except BaseException:
-        if "unsplittable" not in trouble:
-            fail()
-    if "unsplittable" in trouble:
-        write_record(report_fd, {"completed": False, "unsplittable": True})
+        fail()
     if "gone" in trouble:
         flush_and_exit(1)
     # No need to wait for the program's process: the worker kills it when we exit.

@@ -8,6 +8,9 @@ the same :func:`decode`. Standard library only.
 import math
 
 SAFE_TYPES = (int, float, str, bool, type(None))
+# Integers this long cross in hexadecimal: Python refuses to read a decimal integer of over 4,300 digits
+# (``sys.get_int_max_str_digits``), and the host must not change that setting for its whole process.
+HEX_INT_BITS = 12000
 
 
 class Unsplittable(BaseException):
@@ -26,6 +29,8 @@ def plain(value, depth=0, strict=False):
     if type(value) in SAFE_TYPES:
         if type(value) is float and not math.isfinite(value):
             return {"__float__": repr(value)}
+        if type(value) is int and value.bit_length() > HEX_INT_BITS:
+            return {"__int__": hex(value)}
         return value
     if type(value) in (list, tuple):
         return {"__" + type(value).__name__ + "__": [plain(v, depth + 1, strict) for v in value]}
@@ -74,6 +79,11 @@ def decode(data):
         return {decode_key(k): decode(v) for k, v in inner}
     if tag == "__float__" and inner in ("nan", "inf", "-inf"):
         return float(inner)
+    if tag == "__int__" and isinstance(inner, str):
+        try:
+            return int(inner, 16)
+        except ValueError:
+            return Opaque("int")
     return Opaque(str(inner))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import signal
 import sys
@@ -30,16 +31,20 @@ def main(argv: list[str] | None = None) -> int:
         + "; ".join(f"{name}: {what}" for name, what in sorted(QUIRKS.items())),
     )
     args = parser.parse_args(argv)
-    server = serve(
-        port=args.port,
-        seed=args.seed,
-        latency=args.latency,
-        per_token_latency=args.per_token_latency,
-        faults=args.faults,
-        rate_limits=args.rate_limits,
-        api_key=args.api_key,
-        quirks=args.quirk,
-    )
+    try:
+        server = serve(
+            port=args.port,
+            seed=args.seed,
+            latency=args.latency,
+            per_token_latency=args.per_token_latency,
+            faults=args.faults,
+            rate_limits=args.rate_limits,
+            api_key=args.api_key,
+            quirks=args.quirk,
+        )
+    except OSError as exc:
+        print(f"python -m ecoptigen.sim: {_cannot_listen(args.port, exc)}", file=sys.stderr)
+        return 2
     print(BANNER)
     if args.quirk:
         print(f"emulating servers that ignore parameters: {', '.join(sorted(args.quirk))}")
@@ -54,6 +59,18 @@ def main(argv: list[str] | None = None) -> int:
         stop.wait()
     server.close()
     return 0
+
+
+def _cannot_listen(port: int, exc: OSError) -> str:
+    """One line saying why the server cannot listen on ``port``, and what to do."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on 127.0.0.1 is already in use (by another server, or a simulated endpoint already "
+            "running): pick another with --port N, or --port 0 for any free port."
+        )
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port} on 127.0.0.1: use a port above 1023 (--port 8000), or --port 0."
+    return f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}): pick another port with --port N."
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
 """What the simulated provider reports and bills for an answer: OpenAI's usage object and its price.
 
-The bill uses :func:`ecoptigen.pricing.cost_of_usage` on ecoptigen's price table, so cached prompt
-tokens are billed at the cached-input price and reasoning tokens (inside ``completion_tokens``) as output.
+The bill uses the simulator's own frozen prices (:mod:`ecoptigen.sim._prices`) and its own sum, as a
+real provider bills from its own list: cached prompt tokens at the cached-input price, the other prompt
+tokens at the input price, and every completion token (reasoning tokens are among them) at the output
+price. Nothing of ecoptigen's client or price table is used, so a test comparing a reported cost with
+the bill can fail.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ecoptigen import pricing
+from ecoptigen.sim._prices import PRICES_1K
 
 __all__ = ["add_to_stats", "bill", "new_model_stats", "usage"]
 
@@ -38,8 +41,13 @@ def usage(prompt_tokens: int, completion_tokens: int, cached: int, reasoning: in
 
 def bill(model: str, answer_usage: dict[str, Any]) -> float:
     """Dollars the provider bills for an answer of ``model`` (0 for a model without a price)."""
-    price = pricing.resolve_price(model)
-    return 0.0 if price is None else pricing.cost_of_usage(price, answer_usage)
+    price = PRICES_1K.get(model)
+    if price is None:
+        return 0.0
+    input_price, output_price, cached_price = price
+    prompt, completion, cached, _ = _counts(answer_usage)
+    cached_rate = input_price if cached_price is None else cached_price
+    return ((prompt - cached) * input_price + cached * cached_rate + completion * output_price) / 1000
 
 
 def new_model_stats() -> dict[str, Any]:
@@ -56,8 +64,15 @@ def new_model_stats() -> dict[str, Any]:
 
 def add_to_stats(entry: dict[str, Any], answer_usage: dict[str, Any] | None) -> None:
     """Count an answer's tokens into one model's counters."""
-    counted = pricing.token_usage(answer_usage)
-    entry["prompt_tokens"] += counted.prompt
-    entry["completion_tokens"] += counted.completion
-    entry["cached_tokens"] += counted.cached
-    entry["reasoning_tokens"] += counted.reasoning
+    prompt, completion, cached, reasoning = _counts(answer_usage or {})
+    entry["prompt_tokens"] += prompt
+    entry["completion_tokens"] += completion
+    entry["cached_tokens"] += cached
+    entry["reasoning_tokens"] += reasoning
+
+
+def _counts(answer_usage: dict[str, Any]) -> tuple[int, int, int, int]:
+    """(prompt, completion, cached, reasoning) tokens of a usage object this simulator made."""
+    cached = (answer_usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
+    reasoning = (answer_usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)
+    return answer_usage["prompt_tokens"], answer_usage["completion_tokens"], cached, reasoning

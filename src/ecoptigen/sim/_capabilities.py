@@ -1,6 +1,6 @@
 """What the simulated models accept, and how the reasoning models think, as OpenAI's do.
 
-Requests are checked against :data:`ecoptigen.models.CAPABILITIES`, the table ecoptigen's own client
+Requests are checked against :data:`ecoptigen.money.catalog.CAPABILITIES`, the table ecoptigen's own client
 checks before sending, and refused the way OpenAI refuses them: HTTP 400 with ``invalid_request_error``
 and the parameter named in ``param``. The messages follow the ones OpenAI returns (as users reported
 them): ``Unsupported parameter: 'stop' is not supported with this model.`` (code
@@ -23,7 +23,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from ecoptigen import models
+from ecoptigen.money import catalog as models
 
 __all__ = ["REASONING_MEAN_TOKENS", "REASONING_TEMPERATURE", "Refusal", "reasoning_tokens", "refusal", "temperature"]
 

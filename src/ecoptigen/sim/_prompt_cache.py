@@ -2,7 +2,7 @@
 
 The rules (OpenAI, "Prompt caching", developers.openai.com/docs/guides/prompt-caching):
 
-* Caching is automatic for models gpt-4o and newer (:attr:`ecoptigen.models.Capabilities.prompt_caching`)
+* Caching is automatic for models gpt-4o and newer (:attr:`ecoptigen.money.catalog.Capabilities.prompt_caching`)
   and for prompts of at least 1,024 tokens. A hit is the longest cached *exact prefix* of the prompt,
   counted in steps of 128 tokens (1,024, 1,152, 1,280, ...), and reported in
   ``usage.prompt_tokens_details.cached_tokens``.
@@ -28,7 +28,8 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ecoptigen import models, tokens
+from ecoptigen.money import catalog as models
+from ecoptigen.money import tokens
 
 __all__ = ["CachePolicy", "PromptCache", "prompt_token_ids"]
 
@@ -162,7 +163,7 @@ def prompt_token_ids(request: dict, chat: bool, model: str) -> list[int]:
     """The prompt of ``request`` as one token sequence, as long as the prompt tokens it is billed for.
 
     Chat framing tokens (per message, per name, and the reply primer that
-    :func:`ecoptigen.tokens.count_message_tokens` counts) are negative sentinel ids.
+    :func:`ecoptigen.money.tokens.count_message_tokens` counts) are negative sentinel ids.
     """
     encoding = tokens.encoding_for(model)
     if not chat:

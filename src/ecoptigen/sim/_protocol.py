@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ecoptigen import models, tokens
 from ecoptigen.errors import ConfigurationError
+from ecoptigen.money import catalog as models
+from ecoptigen.money import tokens
 from ecoptigen.sim import _behaviour, _billing, _capabilities
+from ecoptigen.sim._prices import PRICES_1K
 from ecoptigen.sim._prompt_cache import CachePolicy, PromptCache, prompt_token_ids
 
 __all__ = ["BILLED_FAULTS", "FAULT_KINDS", "Reply", "Simulator"]
@@ -72,7 +74,7 @@ class _RateWindow:
 
 
 def _served_models() -> dict[str, models.ModelInfo]:
-    return {name: info for name, info in models.MODELS.items() if models.price_of(name) is not None}
+    return {name: info for name, info in models.MODELS.items() if name in PRICES_1K}
 
 
 class Simulator:

@@ -3,13 +3,13 @@
 ``oai.Completion.tune`` / ``oai.ChatCompletion.tune`` and ``test`` call :func:`tune` and
 :func:`test_facade` here. The parts:
 
-* :mod:`~ecoptigen.tuning.space` -- ``tune(**config)`` forms to a BlendSearch space and back.
-* :mod:`~ecoptigen.tuning.pruning` -- the cost-based pruning rules, pure functions.
-* :mod:`~ecoptigen.tuning.evaluate` -- one configuration on the data, requests in parallel.
-* :mod:`~ecoptigen.tuning.steps` -- the requests of one step, sent together, admitted as one by one.
-* :mod:`~ecoptigen.tuning.tuner` -- the ask/evaluate/tell loop, the budget, the journal.
-* :mod:`~ecoptigen.tuning.journal` -- the resume log; :mod:`~ecoptigen.tuning.analysis` -- results and
-  the trial table; :mod:`~ecoptigen.tuning.plots` and :mod:`~ecoptigen.tuning.progress` -- visibility.
+* :mod:`~ecoptigen.tuning._space` -- ``tune(**config)`` forms to a BlendSearch space and back.
+* :mod:`~ecoptigen.tuning._pruning` -- the cost-based pruning rules, pure functions.
+* :mod:`~ecoptigen.tuning._evaluate` -- one configuration on the data, requests in parallel.
+* :mod:`~ecoptigen.tuning._steps` -- the requests of one step, sent together, admitted as one by one.
+* :mod:`~ecoptigen.tuning._tuner` -- the ask/evaluate/tell loop, the budget, the journal.
+* :mod:`~ecoptigen.tuning._journal` -- the resume log; :mod:`~ecoptigen.tuning.analysis` -- results and
+  the trial table; :mod:`~ecoptigen.tuning._plots` and :mod:`~ecoptigen.tuning._progress` -- visibility.
 """
 
 from __future__ import annotations
@@ -20,21 +20,23 @@ import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ecoptigen import run_context
+from ecoptigen.client import check_known, create_options, tune_options
 from ecoptigen.errors import (
     BudgetExceededError,
     ConfigurationError,
     EcoptigenError,
     InferenceBudgetWarning,
+    StorageError,
     TuningError,
 )
-from ecoptigen.memory import RunMemory
-from ecoptigen.options import check_known, create_options, tune_options
-from ecoptigen.tuning import logs
+from ecoptigen.run_context import RunMemory
+from ecoptigen.tuning._executors import check_use_ray, eval_executor
+from ecoptigen.tuning._scores import check_metric_names
+from ecoptigen.tuning._space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
+from ecoptigen.tuning._test_run import TEST_OPTIONS, remember_eval_func, resolve_test_call, run_test
+from ecoptigen.tuning._tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions
 from ecoptigen.tuning.analysis import Analysis, Trial
-from ecoptigen.tuning.executors import check_use_ray, eval_executor
-from ecoptigen.tuning.space import DEFAULT_CHAT_MODELS, DEFAULT_COMPLETION_MODELS, default_space
-from ecoptigen.tuning.testing import TEST_OPTIONS, remember_eval_func, resolve_test_call, run_test
-from ecoptigen.tuning.tuner import DEFAULT_CONCURRENCY, Tuner, TunerOptions
 
 __all__ = [
     "DEFAULT_CHAT_MODELS",
@@ -62,7 +64,7 @@ class Engine(Protocol):
 
     def create(self, context: dict | None = None, *, chat: bool, **config: Any) -> Any:
         """Send one request (``oai.Completion.create``'s arguments; ``cache_salt`` too) and return the
-        response dict; it must charge the active :mod:`ecoptigen.spend` ledgers."""
+        response dict; it must charge the active :mod:`ecoptigen.money.ledger` ledgers."""
         ...
 
 
@@ -84,20 +86,21 @@ def tune(
     """Find the inference config that optimizes ``metric`` on ``data`` (EcoOptiGen on FLAML's BlendSearch).
 
     Args:
-        engine: the :class:`~ecoptigen.oai.engine.CompletionEngine` that sends (and caches) requests.
+        engine: the :class:`~ecoptigen.client._engine.CompletionEngine` that sends (and caches) requests.
         chat: tune chat completions (``ChatCompletion``) rather than completions.
         data: the tuning data, a list of dicts; templates are filled from them.
         metric: the key of eval_func's result to optimize; mode: ``"max"`` or ``"min"``.
         eval_func: ``eval_func(responses, **instance) -> dict`` with ``metric`` among the keys. It may be
             called from worker threads, several at a time; pass ``serial_eval_func=True`` to keep it on
             one thread.
-        log_file_name: the resume journal; re-running with the same arguments continues a killed run.
+        log_file_name: the resume journal; re-running with the same arguments continues a killed or
+            interrupted run (with a larger optimization_budget or num_samples too). One run at a time.
         inference_budget: target average dollars per instance; configs over it are pruned.
         optimization_budget: dollars the whole tuning may pay (requests inside eval_func included);
             never exceeded. Cache hits are free.
         num_samples: the most configurations to try; ``-1``: until the optimization budget is spent.
         logging_level: level of this run's ``ecoptigen.tuning`` log messages (no logger's level is changed).
-        **config: the search space over the default one (see :mod:`ecoptigen.tuning.space`), and the
+        **config: the search space over the default one (see :mod:`ecoptigen.tuning._space`), and the
             run options ``concurrency`` (requests in flight, default 16), ``parallel_trials`` (default 1),
             ``serial_eval_func`` (default False), ``show_progress`` (default True), ``search_seed`` (the
             searcher's seed, default 20 as in FLAML), ``use_ray`` (default False: eval_func as Ray tasks on
@@ -116,6 +119,10 @@ def tune(
         SandboxError: with use_ray, a node of the cluster cannot run bubblewrap (before anything is spent).
         BudgetExceededError: the budget ran out before any configuration was fully evaluated.
         TuningError: no configuration tried could be evaluated (every one failed or was unaffordable).
+        StorageError: the journal could not be written (a full disk) before any configuration was fully
+            evaluated; after one was, ``tune`` returns the best so far instead, with
+            ``analysis.stopped_because`` naming the file.
+        KeyboardInterrupt: Ctrl-C; no request is sent after it, and the journal resumes.
 
     Warns:
         InferenceBudgetWarning: no configuration fits the inference budget. As FLAML does, ``tune`` then
@@ -138,7 +145,7 @@ def tune(
     _refuse_raise_option(config, "tune")
     options = TunerOptions.pop_from(config)
     create = functools.partial(engine.create, chat=chat)
-    with logs.logging_level(logging_level), RunMemory().activate():
+    with run_context.activated(memory=RunMemory(), log_level=logging_level):
         tuner = Tuner(
             create,
             engine.price_table,
@@ -158,7 +165,7 @@ def tune(
         analysis = tuner.run()
     best = analysis.best_config
     if best is None:
-        raise _no_result(analysis, tuner.refusal, optimization_budget)
+        raise _no_result(analysis, tuner.refusal, optimization_budget, tuner.journal.failure)
     if not analysis.inference_budget_met:
         _warn_over_inference_budget(analysis)
     # Credentials are not returned (FLAML leaves out config_list): the seed prints the config.
@@ -166,9 +173,14 @@ def tune(
 
 
 def _no_result(
-    analysis: Analysis, refusal: BudgetExceededError | None, optimization_budget: float | None
+    analysis: Analysis,
+    refusal: BudgetExceededError | None,
+    optimization_budget: float | None,
+    disk: StorageError | None = None,
 ) -> EcoptigenError:
     """The error that says why no configuration was measured, and what to change."""
+    if disk is not None:
+        return StorageError(f"{disk} No configuration was fully evaluated before the failure.", disk.path, analysis)
     statuses = {t.status for t in analysis.trials}
     if statuses == {"error"}:
         failing = next(t for t in analysis.trials if t.status == "error")
@@ -268,14 +280,15 @@ def test(
         ['cost', 'inference_cost', 'success']
     """
     config, eval_func, _ = resolve_test_call(engine, config, eval_func, {})
+    if isinstance(agg_method, dict):
+        check_metric_names(agg_method, eval_func, "agg_method's metric")
     check_known(config, create_options() | set(TEST_OPTIONS), "test")
     _refuse_raise_option(config, "test")
     if not isinstance(data, list) or not data:
         raise ConfigurationError("data is empty: give at least one data instance to test on.")
     check_use_ray(use_ray, ray_options)
     with (
-        logs.logging_level(logging_level),
-        RunMemory().activate(),
+        run_context.activated(memory=RunMemory(), log_level=logging_level),
         eval_executor(use_ray, concurrency, ray_options, eval_func) as executor,
     ):
         return run_test(

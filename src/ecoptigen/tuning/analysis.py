@@ -3,7 +3,7 @@
 :class:`Analysis` answers FLAML's ``ExperimentAnalysis`` questions as FLAML users ask them
 (``best_trial.last_result``, ``get_best_trial(metric, mode)``, ``results``, ``best_result_df``), plus
 ecoptigen's own (``trials_dataframe()``, ``plot()``, ``inference_budget_met``). Plot data is computed
-here; :mod:`ecoptigen.tuning.plots` only draws it.
+here; :mod:`ecoptigen.tuning._plots` only draws it.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecoptigen import models
+from ecoptigen.client import restriction
 from ecoptigen.errors import ConfigurationError
-from ecoptigen.parameters import restriction
+from ecoptigen.money import catalog as models
 
 __all__ = ["CREDENTIAL_KEYS", "SCOPES", "Analysis", "Trial"]
 
@@ -33,7 +33,7 @@ class Trial:
         config: the search config (choices of prompt/messages/stop by index).
         params: the ``create`` arguments of the config (secrets never included in the journal).
         status: ``ok``, ``pruned``, ``over_budget``, ``error``, ``unaffordable`` or ``beaten`` (see
-            :class:`~ecoptigen.tuning.outcome.TrialOutcome`).
+            :class:`~ecoptigen.tuning._outcome.TrialOutcome`).
         metrics: eval_func's results averaged over the data (the metric's worst value unless ``ok``).
         inference_cost: estimated dollars per instance with this config.
         cost: dollars of the responses the trial used, cache hits included.
@@ -245,7 +245,7 @@ class Analysis:
         """The trial table as a :class:`pandas.DataFrame`: one row per trial, the config's settings,
         metrics and costs as columns.
 
-        A setting the trial's model cannot take (see :mod:`ecoptigen.parameters`) reads ``"fixed"``
+        A setting the trial's model cannot take (see :mod:`ecoptigen.client._parameter_checks`) reads ``"fixed"``
         (the model uses one value, e.g. a reasoning model's temperature) or ``"—"`` (the model refuses
         it, e.g. ``stop`` for o4-mini): it was left out of that trial's requests.
 
@@ -310,7 +310,7 @@ class Analysis:
         Returns:
             ``path``.
         """
-        from ecoptigen.tuning.plots import draw
+        from ecoptigen.tuning._plots import draw
 
         draw(self.plot_data(), path)
         return path

@@ -1,0 +1,474 @@
+"""The tuning loop: ask BlendSearch for configurations, evaluate them, tell it the results.
+
+One :class:`Tuner` per ``tune`` call holds all of the run's state, so tunings in one process never
+share anything. Up to ``parallel_trials`` configurations are evaluated at the same time (each trial's
+requests also run concurrently); results are told to the searcher in trial order, and trial
+``i + parallel_trials`` is asked for when trial ``i`` is told. For a given server and cache the search
+is therefore the same whatever the timing; with ``parallel_trials=1`` it is FLAML's sequential search.
+
+Money: a :class:`~ecoptigen.money.ledger.SpendLedger` with the optimization budget is active for the whole
+run, so every paid request -- eval_func's included -- reserves its worst case first. When a request
+cannot be reserved, the run stops cleanly and returns the best configuration found so far.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import itertools
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from ecoptigen import run_context
+from ecoptigen.client import RUN_OPTIONS
+from ecoptigen.errors import BudgetExceededError, ConfigurationError, RunStopped, StorageError
+from ecoptigen.money import ledger as spend
+from ecoptigen.tuning._evaluate import TrialEvaluator
+from ecoptigen.tuning._executors import check_use_ray, eval_executor
+from ecoptigen.tuning._journal import Journal, fingerprint, public_params
+from ecoptigen.tuning._journal_lock import JournalLock
+from ecoptigen.tuning._logs import RunLogger
+from ecoptigen.tuning._outcome import Knowledge, TrialOutcome
+from ecoptigen.tuning._progress import TuningProgress, format_usd
+from ecoptigen.tuning._space import SearchSpace, build_space, make_searcher
+from ecoptigen.tuning._validate import check_arguments, check_prices, check_templates
+from ecoptigen.tuning.analysis import Analysis, Trial
+
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_SEARCH_SEED", "MAX_SUGGEST_FAILURES", "Tuner", "TunerOptions"]
+
+logger = RunLogger("ecoptigen.tuning")
+
+DEFAULT_CONCURRENCY = 16
+# Configurations in a row whose requests do not fit in what is left of the budget before the run ends:
+# the searcher moves away from a failed (worst-metric) point, so a cheaper one usually follows soon.
+UNAFFORDABLE_PATIENCE = 5
+# Suggestions in a row that the searcher may decline before the search ends (flaml.tune's max_failure).
+MAX_SUGGEST_FAILURES = 100
+# BlendSearch's own default seed, the one FLAML's tune always uses.
+DEFAULT_SEARCH_SEED = 20
+
+
+@dataclass
+class TunerOptions:
+    """How the tuning runs (not what it searches).
+
+    Attributes:
+        concurrency: requests (and eval_func calls) in flight at once.
+        parallel_trials: configurations evaluated at the same time.
+        serial_eval_func: call eval_func on one thread, one instance after another (for eval_funcs
+            that are not thread-safe).
+        show_progress: show a progress bar.
+        use_ray: call eval_func as Ray tasks on a cluster (see :mod:`ecoptigen.distributed`).
+        ray_options: options of those tasks (``num_cpus``, ...), as Ray's ``.options()`` takes them.
+        search_seed: the searcher's random seed (FLAML's is always 20): the same seed, data and
+            endpoint give the same trials.
+    """
+
+    concurrency: int = DEFAULT_CONCURRENCY
+    parallel_trials: int = 1
+    serial_eval_func: bool = False
+    show_progress: bool = True
+    use_ray: bool = False
+    ray_options: dict[str, Any] | None = None
+    search_seed: int = DEFAULT_SEARCH_SEED
+
+    @classmethod
+    def pop_from(cls, config: dict[str, Any]) -> TunerOptions:
+        """Take the options out of ``tune``'s keyword arguments (the rest is the search space)."""
+        names = sorted(RUN_OPTIONS)
+        options = cls(**{name: config.pop(name) for name in names if name in config})
+        check_use_ray(options.use_ray, options.ray_options)
+        for name in ("concurrency", "parallel_trials"):
+            value = getattr(options, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"{name} must be a positive integer; got {value!r}.")
+        seed = options.search_seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise ConfigurationError(f"search_seed must be an integer from 0 to 2**32 - 1; got {seed!r}.")
+        return options
+
+
+class Tuner:
+    """One EcoOptiGen tuning run. Use :func:`ecoptigen.tuning.tune`; this is its engine room.
+
+    Args:
+        create: ``create(context, cache_salt=..., **params)`` (the engine's ``create`` bound to an endpoint kind).
+        price_table: USD per 1K tokens by model.
+        chat: whether the run tunes chat completions.
+        options: how the run is executed.
+        other arguments: as :func:`ecoptigen.tuning.tune`.
+    """
+
+    def __init__(
+        self,
+        create: Callable[..., dict],
+        price_table: dict,
+        *,
+        chat: bool,
+        data: list[dict],
+        metric: str,
+        mode: str,
+        eval_func: Callable[..., dict],
+        log_file_name: str | None,
+        inference_budget: float | None,
+        optimization_budget: float | None,
+        num_samples: int,
+        options: TunerOptions,
+        config: dict[str, Any],
+    ):
+        check_arguments(data, metric, mode, eval_func, inference_budget, optimization_budget, num_samples)
+        self.space: SearchSpace = build_space(config, chat)
+        check_prices(self.space, price_table)
+        check_templates(self.space, data, chat)
+        self.data, self.metric, self.mode, self.options = data, metric, mode, options
+        self.budget, self.num_samples = optimization_budget, num_samples
+        self.evaluator = TrialEvaluator(
+            create,
+            self.space,
+            data,
+            eval_func,
+            metric,
+            mode,
+            inference_budget,
+            price_table,
+            None,
+            serial_eval=options.serial_eval_func,
+            chat=chat,
+            budget_left=self._budget_left,
+        )
+        print_ = fingerprint(
+            data=data,
+            metric=metric,
+            mode=mode,
+            inference_budget=inference_budget,
+            chat=chat,
+            searched=self.space.searched,
+            constants=public_params(self.space.constants),
+            prompts=self.space.prompts,
+            messages=self.space.messages,
+            stops=self.space.stops,
+        )
+        self.lock = JournalLock.acquire(log_file_name)  # before reading: no other run may write meanwhile
+        try:
+            self.journal = Journal.open(log_file_name, print_, metric=metric, mode=mode)
+            lost = self.journal.reconcile(optimization_budget)
+        except BaseException:
+            self.lock.release()
+            raise
+        if lost:
+            logger.warning(
+                "%s: requests were in flight when the last run was killed; up to $%.6f may have been billed for "
+                "them and is counted as unconfirmed spending",
+                log_file_name,
+                lost,
+            )
+        self.resumed = self._resumed_note()
+        self.knowledge = Knowledge()
+        self.trials: list[Trial] = []
+        self.refusal: BudgetExceededError | None = None  # the first request the budget could not pay for
+        self.ledger = spend.SpendLedger(
+            budget=optimization_budget,
+            name="optimization budget",
+            paid=self.journal.paid,
+            unconfirmed=self.journal.unconfirmed,
+            listener=self.journal.money,
+            first_id=self.journal.next_id,
+        )
+
+    def _resumed_note(self) -> str | None:
+        """What this run takes over from the journal, in one line (``None`` for a fresh journal)."""
+        journal = self.journal
+        if not journal.records and journal.paid + journal.unconfirmed == 0:
+            return None
+        unconfirmed = f" (+{format_usd(journal.unconfirmed, self.budget)} unconfirmed)" if journal.unconfirmed else ""
+        return (
+            f"resumed {len(journal.records)} trials from {journal.path}, "
+            f"{format_usd(journal.paid, self.budget)}{unconfirmed} already paid"
+        )
+
+    def run(self) -> Analysis:
+        """Search until ``num_samples`` trials, the budget, or the search space is exhausted."""
+        seed = self.options.search_seed
+        searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget, seed))
+        total = None if self.num_samples == -1 else self.num_samples
+        try:
+            with (
+                self.ledger.activate(),
+                ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="ecoptigen-tune") as pool,
+                ThreadPoolExecutor(self.options.parallel_trials, thread_name_prefix="ecoptigen-trial") as trial_pool,
+                eval_executor(
+                    self.options.use_ray,
+                    self.options.concurrency,
+                    self.options.ray_options,
+                    self.evaluator.eval_func,
+                    self.options.serial_eval_func,
+                ) as executor,
+                TuningProgress(total, self.budget, self.metric, self.options.show_progress) as progress,
+                run_context.listening(progress.waiting),
+            ):
+                if self.resumed:
+                    logger.info("%s", self.resumed)
+                    progress.note(self.resumed)
+                self.evaluator.pool, self.evaluator.executor = pool, executor
+                stopped = self._search(searcher, trial_pool, progress)
+        finally:
+            self.journal.close()
+            self.lock.release()
+        logger.info(
+            "tuning stopped: %s; paid $%.6f (+$%.6f unconfirmed)", stopped, self.ledger.paid, self.ledger.unconfirmed
+        )
+        return self._analysis(stopped)
+
+    def _search(self, searcher: _Suggestions, trial_pool: Executor, progress: TuningProgress) -> str:
+        """Keep up to ``parallel_trials`` trials running; tell their results in trial order.
+
+        Trial ``i + parallel_trials`` is asked for once trial ``i`` is told, and every trial starts from
+        what the trials told before it taught, so the sequence of searcher calls -- hence the search --
+        depends on the results only, never on which trial happened to finish first.
+        """
+        running: dict[int, Future] = {}
+        next_index, stopped = len(self.trials), ""
+        try:
+            while True:
+                while not stopped and len(running) < self.options.parallel_trials:
+                    if self.num_samples != -1 and next_index >= self.num_samples:
+                        stopped = "num_samples trials done"
+                        break
+                    config = searcher.suggest(next_index, others_running=bool(running))
+                    if config is None:
+                        if not running:
+                            stopped = "the searcher has nothing more to try (space exhausted or cost budget used)"
+                        break
+                    knowledge = copy.deepcopy(self.knowledge)
+                    trial = spend.run_in_context(self._run_trial)
+                    running[next_index] = trial_pool.submit(trial, next_index, config, knowledge)
+                    next_index += 1
+                if not running:
+                    return stopped or "num_samples trials done"
+                index = min(running)
+                result = running[index].result()
+                del running[index]
+                why = self._take(searcher, index, result, progress)  # every result is told, even after a stop
+                stopped = stopped or why
+        except KeyboardInterrupt:
+            self._interrupted(len(running))
+            raise
+        finally:
+            wait(running.values())  # an error leaves no trial spending unwatched
+
+    def _take(self, searcher: _Suggestions, index: int, result: Any, progress: TuningProgress) -> str:
+        """Tell the searcher trial ``index``'s result; why the run must stop now, or ``""``."""
+        if isinstance(result, (StorageError, RunStopped)):
+            searcher.tell(index, None)
+            return self._disk_failed()
+        if isinstance(result, BudgetExceededError):
+            searcher.tell(index, None)
+            self.refusal = self.refusal or result
+            return "the optimization budget is spent: a request did not fit in what was left"
+        self._tell(searcher, index, searcher.config_of(index), result)
+        if self.journal.failure is not None:
+            return self._disk_failed()
+        best = self._analysis("").best_trial
+        progress.update(self.ledger.paid, best.metrics[self.metric] if best else None, self.ledger.unconfirmed)
+        if self._unaffordable_streak() >= UNAFFORDABLE_PATIENCE:
+            return f"the optimization budget is spent: {UNAFFORDABLE_PATIENCE} configurations in a row did not fit"
+        return ""
+
+    def _disk_failed(self) -> str:
+        """Stop the run after a write of the journal failed: no new request, the trials so far are kept."""
+        journal = self.journal
+        reason = f"the disk failed: the journal {journal.path} could not be written ({journal.failure_cause})"
+        if not self.ledger.stopped:
+            self.ledger.stop(reason)
+            logger.error("%s", journal.failure)
+        return reason
+
+    def _interrupted(self, running: int) -> None:
+        """Ctrl-C: refuse every new request at once, and let the ones in flight settle (or their holds stay
+        in the journal, which a resume counts)."""
+        self.ledger.stop("the tuning was interrupted (Ctrl-C)")
+        logger.warning(
+            "tuning interrupted: no new request is sent; waiting for the requests of %d running trial(s) to "
+            "settle. Run the same call again to resume%s.",
+            running,
+            f" from {self.journal.path}" if self.journal.path else " (with log_file_name, nothing is lost)",
+        )
+
+    def _unaffordable_streak(self) -> int:
+        """Unaffordable trials in a row at the end, counting only this run's: trials replayed from the
+        journal were unaffordable for the budget of their run, which a resume may have raised."""
+        streak = 0
+        for trial in reversed(self.trials):
+            if trial.status != "unaffordable" or trial.replayed:
+                break
+            streak += 1
+        return streak
+
+    def _budget_left(self) -> float:
+        """Dollars left of the budget, counting cache hits as spent.
+
+        Counting what cache hits would have cost makes decisions the same whether or not the answers
+        were cached, so a re-run on a warm cache takes the same path and pays nothing.
+        """
+        if self.budget is None:
+            return float("inf")
+        ledger = self.ledger
+        return self.budget - (ledger.committed + ledger.saved_by_cache) + 1e-12
+
+    def _run_trial(self, index: int, config: dict, knowledge: Knowledge) -> Any:
+        """The trial's journal record when it is being replayed, else ``(outcome, paid, seconds)``; the
+        :class:`BudgetExceededError` when the budget could not pay for one of its requests (the run ends)."""
+        record = self.journal.take(config)
+        if record is not None:
+            return record
+        started = time.monotonic()
+        # A ledger of its own (stacked on the tuning's) counts what this trial paid, even when
+        # trials run at the same time.
+        trial_ledger = spend.SpendLedger(name=f"trial t{index}")
+        try:
+            with trial_ledger.activate():
+                outcome = self.evaluator.evaluate(config, knowledge)
+        except (BudgetExceededError, StorageError, RunStopped) as exc:
+            logger.info("trial t%d stopped: %s", index, exc)
+            return exc
+        return outcome, trial_ledger.paid, time.monotonic() - started
+
+    def _tell(self, searcher: _Suggestions, index: int, config: dict, result: Any) -> None:
+        if isinstance(result, dict):  # replayed from the journal
+            trial = self._trial_from_record(index, result)
+            outcome = TrialOutcome(
+                trial.status,  # type: ignore[arg-type]  # written by this module: one of the statuses
+                trial.metrics,
+                trial.inference_cost,
+                trial.cost,
+                result.get("updates", []),
+                result.get("error"),
+                result.get("avg_input_tokens"),
+            )
+        else:
+            outcome, paid, seconds = result
+            trial = Trial(
+                index,
+                config,
+                self.space.params(config),
+                outcome.status,
+                outcome.metrics,
+                outcome.inference_cost,
+                outcome.cost,
+                paid,
+                self.ledger.paid,
+                error=outcome.error,
+                seconds=seconds,
+                measured=outcome.measured,
+            )
+            # a failed write keeps the trial in memory; the run stops after telling it (journal.failure)
+            with contextlib.suppress(StorageError):
+                self.journal.append(self._record(trial, outcome))
+        trial.total_paid = self.ledger.paid if not trial.replayed else trial.total_paid
+        self.trials.append(trial)
+        self.knowledge.learn(outcome)
+        told = {self.metric: outcome.metrics[self.metric], "cost": outcome.cost, "config": config}
+        searcher.tell(index, told)
+        logger.info(
+            "trial t%d %s: %s=%s inference_cost=%.6f cost=%.6f",
+            index,
+            outcome.status,
+            self.metric,
+            outcome.metrics[self.metric],
+            outcome.inference_cost,
+            outcome.cost,
+        )
+
+    def _record(self, trial: Trial, outcome: TrialOutcome) -> dict[str, Any]:
+        return {
+            "kind": "trial",
+            "index": trial.index,
+            "config": trial.config,
+            "params": public_params(trial.params),
+            "status": trial.status,
+            "metrics": trial.metrics,
+            "inference_cost": trial.inference_cost,
+            "cost": trial.cost,
+            "paid": trial.paid,
+            "total_paid": self.ledger.paid,
+            "unconfirmed": self.ledger.unconfirmed,
+            "updates": outcome.updates,
+            "avg_input_tokens": outcome.avg_input_tokens,
+            "error": trial.error,
+            "seconds": trial.seconds,
+            "measured": trial.measured,
+        }
+
+    def _trial_from_record(self, index: int, record: dict[str, Any]) -> Trial:
+        config = record["config"]
+        return Trial(
+            index,
+            config,
+            self.space.params(config),
+            record["status"],
+            dict(record["metrics"]),
+            float(record["inference_cost"]),
+            float(record["cost"]),
+            float(record.get("paid", 0.0)),
+            float(record.get("total_paid", 0.0)),
+            replayed=True,
+            error=record.get("error"),
+            seconds=float(record.get("seconds", 0.0)),
+            measured=record.get("measured"),
+        )
+
+    def _analysis(self, stopped: str) -> Analysis:
+        return Analysis(
+            self.metric,
+            self.mode,
+            list(self.trials),
+            total_cost=self.ledger.paid,
+            unconfirmed_cost=self.ledger.unconfirmed,
+            saved_by_cache=self.ledger.saved_by_cache,
+            budget=self.budget,
+            stopped_because=stopped,
+            inference_budget=self.evaluator.inference_budget,
+        )
+
+
+class _Suggestions:
+    """The searcher, asked and told by trial index.
+
+    As in ``flaml.tune``, a searcher may return no configuration for a moment (one it proposed is still
+    running, or it drew a point it has tried): each attempt uses a fresh searcher id, and the search ends
+    only after :data:`MAX_SUGGEST_FAILURES` attempts in a row with no trial running.
+    """
+
+    def __init__(self, searcher: Any):
+        self.searcher = searcher
+        self._attempts = itertools.count()
+        self._failures = 0
+        self._asked: dict[int, tuple[str, dict]] = {}
+
+    def suggest(self, index: int, others_running: bool) -> dict | None:
+        """A configuration for trial ``index``, or ``None`` (wait for a running trial, or stop if none runs)."""
+        while self._failures < MAX_SUGGEST_FAILURES:
+            trial_id = f"t{index}.{next(self._attempts)}"
+            config = self.searcher.suggest(trial_id)
+            if config is not None:
+                self._failures = 0
+                self._asked[index] = (trial_id, config)
+                return config
+            if others_running:
+                return None
+            self._failures += 1
+        return None
+
+    def config_of(self, index: int) -> dict:
+        return self._asked[index][1]
+
+    def tell(self, index: int, result: dict | None) -> None:
+        """Report trial ``index``'s result; ``None``: it could not be run."""
+        trial_id = self._asked.pop(index)[0]
+        if result is None:
+            self.searcher.on_trial_complete(trial_id, None, error=True)
+        else:
+            self.searcher.on_trial_complete(trial_id, result)
