@@ -86,7 +86,7 @@ def _cut(text: str, model: str, max_tokens: int) -> tuple[str, int]:
     try:
         from ecoptigen.money import tokens
     except ImportError:  # before the restructure of issue 23
-        from ecoptigen import tokens  # type: ignore[no-redef]
+        from ecoptigen import tokens  # type: ignore[no-redef,attr-defined]
 
     encoding = tokens.encoding_for(model)
     ids = encoding.encode(text, disallowed_special=())

@@ -97,7 +97,7 @@ def _default_completion_models() -> list[str]:
 
     if hasattr(tuning, "DEFAULT_COMPLETION_MODELS"):
         return list(tuning.DEFAULT_COMPLETION_MODELS)
-    return list(tuning.space.DEFAULT_COMPLETION_MODELS)  # before the restructure of issue 23
+    return list(tuning.space.DEFAULT_COMPLETION_MODELS)  # type: ignore[attr-defined]  # before issue 23
 
 
 def get_setting(name: str) -> Setting:
