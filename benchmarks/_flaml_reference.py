@@ -12,7 +12,8 @@ reference asks for it in the tuning, the test and the generation of assertions, 
 notebook does for the tuning.
 
 For the time-to-quality figures, each configuration FLAML evaluates is recorded as it finishes: the
-wall-clock time, its metric, and whether it counts (fully evaluated, within the inference budget).
+wall-clock time, its metric, whether it counts (fully evaluated, within the inference budget), its
+inference cost and its ``create`` arguments (``search_quality.py`` measures them on held-out rows).
 
 Usage: <peer python> benchmarks/_flaml_reference.py tune|test --base-url URL --data data.json --out out.json ...
 """
@@ -69,6 +70,11 @@ def record_evaluations(oai, metric: str, inference_budget: float) -> list:
                 "metric": finite(result.get(metric)),
                 # What FLAML's search can pick as its best: evaluated to the end, within the budget.
                 "eligible": cost is not None and cost <= inference_budget * (1 + 1e-9),
+                "inference_cost": cost,
+                # The create() arguments of the configuration, so its held-out success can be measured.
+                "params": {
+                    k: v for k, v in oai.Completion._get_params_for_create(config).items() if k != "config_list"
+                },
             }
         )
         return result

@@ -48,10 +48,15 @@ class SimWithStats:
         return json.loads(self._proc.stdout.readline())
 
     def close(self) -> None:
-        """Stop the child."""
+        """Stop the child; on a machine so busy that it has not ended within 30 s, kill it (its bill has been
+        read by then)."""
         assert self._proc.stdin is not None
         self._proc.stdin.close()
-        self._proc.wait(timeout=30)
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout=30)
 
     def __enter__(self) -> SimWithStats:
         return self

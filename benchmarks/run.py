@@ -217,6 +217,38 @@ JOBS = [
 ]
 
 
+_QUALITY_NUMBERS = (
+    "frontier_best.test_success_mean",
+    "summary.*.ecoptigen.held_out_success.mean",
+    "summary.*.ecoptigen.regret.mean",
+    "summary.*.ecoptigen.regret.worst",
+    "summary.*.ecoptigen.billed_over_budget_max",
+    "runs.*.held_out.success",
+    "runs.*.billed",
+    "runs.*.tune_seconds",
+)
+JOBS += [
+    Job(
+        "search_quality_frontier",
+        "search_quality.py",
+        "--part frontier",
+        quick=False,
+        numbers=("best.test_success_mean", "best.screened_dollars", "frontier.*.success", "frontier.*.dollars"),
+        what="issue 24's frontier: the space's configurations measured directly on the 144 held-out rows, held-out "
+        "success vs dollars per instance; the best within the inference budget confirmed with test() on 2 seeds",
+    ),
+    Job(
+        "search_quality",
+        "search_quality.py",
+        "--part runs",
+        peers=("flaml-2.7.0",),
+        numbers=(*_QUALITY_NUMBERS, "summary.*.vs_*.wall_time_ratio_median"),
+        what="issue 24: regret of the tuned config to the frontier's best, ecoptigen vs FLAML 2.7.0, 8 seeds, "
+        "$0.3/$1/$3; the incumbent's held-out success vs dollars billed (plot in docs)",
+    ),
+]
+
+
 def select(names: list[str], quick: bool) -> list[Job]:
     """The jobs to run: those named (by results name or script name), else all (the quick ones with --quick)."""
     if not names:
