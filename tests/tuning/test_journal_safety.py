@@ -20,37 +20,11 @@ import threading
 import time
 
 import pytest
-from tuning_fakes import FakeEngine
+from tuning_fakes import FakeEngine, run, success
 
-from ecoptigen import errors, sim, tuning
+from ecoptigen import errors, sim
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.tuning import _journal as journal_module
-from ecoptigen.tuning._flaml import tune as flaml_tune
-
-DATA = [{"q": f"question {i}", "answer": i} for i in range(8)]
-
-
-def success(responses, **instance):
-    return {"success": len(responses) >= 3, "n": len(responses)}
-
-
-def run(engine, **kwargs):
-    settings = {
-        "chat": True,
-        "data": DATA,
-        "metric": "success",
-        "mode": "max",
-        "eval_func": success,
-        "inference_budget": 0.002,
-        "optimization_budget": 0.02,
-        "num_samples": -1,
-        "model": ["gpt-4o-mini", "gpt-4.1-nano"],
-        "prompt": ["{q}", "Answer: {q}"],
-        "max_tokens": flaml_tune.lograndint(20, 200),
-        "show_progress": False,
-    }
-    settings.update(kwargs)
-    return tuning.tune(engine, **settings)
 
 
 def journal_lines(path):

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from tuning_fakes import FakeEngine
+from tuning_fakes import DATA, FakeEngine, run, success
 
 from ecoptigen import run_context, tuning
 from ecoptigen.errors import (
@@ -23,31 +23,6 @@ from ecoptigen.errors import (
 from ecoptigen.money import ledger as spend
 from ecoptigen.tuning._flaml import tune as flaml_tune
 from ecoptigen.tuning._tuner import MAX_SUGGEST_FAILURES, _Suggestions
-
-DATA = [{"q": f"question {i}", "answer": i} for i in range(8)]
-
-
-def success(responses, **instance):
-    return {"success": len(responses) >= 3, "n": len(responses)}
-
-
-def run(engine, **kwargs):
-    settings = {
-        "chat": True,
-        "data": DATA,
-        "metric": "success",
-        "mode": "max",
-        "eval_func": success,
-        "inference_budget": 0.002,
-        "optimization_budget": 0.02,
-        "num_samples": -1,
-        "model": ["gpt-4o-mini", "gpt-4.1-nano"],
-        "prompt": ["{q}", "Answer: {q}"],
-        "max_tokens": flaml_tune.lograndint(20, 200),
-        "show_progress": False,
-    }
-    settings.update(kwargs)
-    return tuning.tune(engine, **settings)
 
 
 def test_tune_returns_a_config_create_accepts_and_keeps_to_the_budget():

@@ -6,9 +6,11 @@ import hashlib
 import threading
 from typing import Any
 
+from ecoptigen import tuning
 from ecoptigen.client._prompts import instantiate, instantiate_messages
 from ecoptigen.money import catalog as models
 from ecoptigen.money import ledger as spend
+from ecoptigen.tuning._flaml import tune as flaml_tune
 
 
 class FakeEngine:
@@ -70,3 +72,30 @@ class FakeEngine:
             if use_cache:
                 self.cache[key] = dict(response)
         return response
+
+
+# A small chat tuning on the fake engine, shared by the tuner and journal tests.
+DATA = [{"q": f"question {i}", "answer": i} for i in range(8)]
+
+
+def success(responses, **instance):
+    return {"success": len(responses) >= 3, "n": len(responses)}
+
+
+def run(engine, **kwargs):
+    settings = {
+        "chat": True,
+        "data": DATA,
+        "metric": "success",
+        "mode": "max",
+        "eval_func": success,
+        "inference_budget": 0.002,
+        "optimization_budget": 0.02,
+        "num_samples": -1,
+        "model": ["gpt-4o-mini", "gpt-4.1-nano"],
+        "prompt": ["{q}", "Answer: {q}"],
+        "max_tokens": flaml_tune.lograndint(20, 200),
+        "show_progress": False,
+    }
+    settings.update(kwargs)
+    return tuning.tune(engine, **settings)
