@@ -21,7 +21,7 @@ from typing import Any
 from _sim_stats import SimWithStats
 
 # What the tuning does not touch when it measures a config with test(): everything but the search itself.
-_TEST_PATH_IN_TUNING = ("__init__.py", "testing.py", "steps.py", "executors.py")
+_TEST_PATH_IN_TUNING = ("__init__.py", "_test_run.py", "_steps.py", "_executors.py", "_logs.py", "_scores.py")
 
 
 def fingerprint(include_search: bool) -> str:

@@ -240,10 +240,16 @@ def collect_runs(setting: Setting, rows: dict, args: argparse.Namespace, log: Ca
     on the held-out rows."""
     budgets = [float(b) for b in args.budgets.split(",")]
     tuners = [ECOPTIGEN, *references_of(setting, args)]
+    if args.tuners:
+        wanted = args.tuners.split(",")
+        unknown = sorted(set(wanted) - set(tuners))
+        if unknown:
+            raise SystemExit(f"--tuners {','.join(unknown)}: not a tuner of this setting (use {','.join(tuners)})")
+        tuners = [t for t in tuners if t in wanted]
     checkpoints = [float(c) for c in args.checkpoints.split(",") if c]
     store = RunStore(args.work / "runs")
     code = {t: fingerprint(include_search=t == ECOPTIGEN) for t in tuners}
-    for reference in tuners[1:]:
+    for reference in (t for t in tuners if t != ECOPTIGEN):
         peer_python(reference)  # built or checked now, and its versions recorded, even when every run is stored
     runs: list[dict] = []
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as data_file:

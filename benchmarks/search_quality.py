@@ -146,6 +146,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--budgets", default="0.3,1,3", help="optimization budgets, comma-separated")
     parser.add_argument("--latency", type=float, default=0.0, help="simulated seconds per request in the runs")
     parser.add_argument("--references", default=None, help="comma-separated peers (default: the setting's)")
+    parser.add_argument(
+        "--tuners",
+        default=None,
+        help="run only these tuners (comma-separated, e.g. flaml-2.7.0), to split the runs between processes; "
+        "the report of a later run without it reads them back",
+    )
     parser.add_argument("--frontier", type=Path, default=None, help="the frontier file to read (default: results)")
     parser.add_argument("--work", type=Path, default=None, help="intermediate results (default: the cache folder)")
     parser.add_argument("--plot", type=Path, default=None, help="the plot (default: docs/search_quality*.png)")
