@@ -15,15 +15,18 @@ answer, exactly:
   ``max_tokens`` tokens; an answer cut here the same way is the one a smaller request would get.
 * ``top_p``: the endpoint folds top_p into one effective temperature, so the temperature grid covers it.
 
+The math setting scores prefixes the same way, by voting over them (``_frontier_math.py``).
+
 The grid is screened in two stages (``_quality_settings.Grid``): every prompt and stop of each model at
 one temperature and a small ``n`` (at the largest ``max_tokens`` only), then each model's best
 prompt/stop pair (and, if the grid says so, its second best) over temperatures at the model's largest
 ``n`` and every ``max_tokens`` of the grid; plus every prompt and stop greedily (temperature 0, ``n``
 1). Models that score nothing (``Grid.screen_only``) are screened with one prompt, with and without
 the stop. Each arm's scores are kept on disk as soon as they are measured. The best candidates within
-the inference budget are then confirmed with ``oai.Completion.test()`` on two simulator seeds
-(``CONFIRM_SEEDS``): screening the best of many noisy scores overstates the winner, ``test()`` on
-fresh samples does not.
+the inference budget are then confirmed with ``test()`` (of the setting's ``oai`` class) on two simulator
+seeds (``CONFIRM_SEEDS``): screening the best of many noisy scores overstates the winner, ``test()`` on
+fresh samples does not. Where the grid says so (``Grid.prefix_checks``), configurations not chosen by their
+score are measured with ``test()`` too, so the scores on prefixes can be compared with it.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import _frontier_math
 from _held_out import HeldOut, fingerprint
 from _quality_settings import Setting
 from _sim_stats import SimWithStats
@@ -62,15 +66,11 @@ class Arm:
         return f"{self.model}|p{self.prompt}|s{self.stop}|T{self.temperature:g}|n{self.n}"
 
     def config(self, setting: Setting, n: int, max_tokens: int) -> dict[str, Any]:
-        """The ``create`` arguments of the arm at ``n`` and ``max_tokens``."""
-        return {
-            "model": self.model,
-            "prompt": setting.prompts[self.prompt],
-            "stop": setting.stops[self.stop],
-            "temperature": self.temperature,
-            "max_tokens": max_tokens,
-            "n": n,
-        }
+        """The ``create`` arguments of the arm at ``n`` and ``max_tokens`` (no ``stop`` where none is searched)."""
+        config = {"model": self.model, "prompt": setting.prompts[self.prompt]}
+        if setting.stops is not None:
+            config["stop"] = setting.stops[self.stop]
+        return {**config, "temperature": self.temperature, "max_tokens": max_tokens, "n": n}
 
 
 def _price(model: str) -> tuple[float, float]:
@@ -93,6 +93,14 @@ def _cut(text: str, model: str, max_tokens: int) -> tuple[str, int]:
     if len(ids) <= max_tokens:
         return text, len(ids)
     return encoding.decode(ids[:max_tokens]), max_tokens
+
+
+def _code_row_scores(row: dict, assertions: str | None, texts: list[str], model: str, limits: tuple[int, ...]):
+    return _row_scores(row, cast(str, assertions), texts, model, limits)
+
+
+def _math_row_scores(row: dict, assertions: str | None, texts: list[str], model: str, limits: tuple[int, ...]):
+    return _frontier_math.row_scores(row, texts, model, limits)
 
 
 def _test_verdict(row: dict, text: str) -> bool:
@@ -143,6 +151,14 @@ def score_prefixes(row_scores: list[dict], prompt_tokens: list[int], price: tupl
     return success / len(row_scores), dollars / len(row_scores)
 
 
+# Per task: an arm's row scores from its responses (and the row's generated assertions), and the score of
+# a prefix of ``n`` responses cut to a ``max_tokens``.
+_SCORING = {
+    "humaneval": (_code_row_scores, score_prefixes),
+    "math": (_math_row_scores, _frontier_math.score_prefixes),
+}
+
+
 class Screen:
     """Measures arms on the held-out rows against one simulated endpoint; keeps each arm's scores on disk."""
 
@@ -154,18 +170,20 @@ class Screen:
         self.folder = folder / f"screen-{fingerprint(include_search=False)}-{tag}"
         self.folder.mkdir(parents=True, exist_ok=True)
         self._sim: SimWithStats | None = None
-        self._assertions: list[str] | None = None
+        self._assertions: list[str | None] | None = None
         self.measured_seconds = 0.0
 
-    def _connect(self) -> list[str]:
-        """Point the client at the endpoint; the generated assertions of each row (the same test() uses)."""
-        from ecoptigen import oai
+    def _connect(self) -> list[str | None]:
+        """Point the client at the endpoint; the generated assertions of each row (the same test() uses; none
+        for math)."""
         from ecoptigen.code_utils import generate_assertions
 
         if self._sim is None:
             self._sim = SimWithStats(latency=0.0, seed=SCREEN_SEED)
         os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"] = self._sim.base_url, "sk-sim-screen"
-        oai.Completion.set_cache(seed=41, cache_path_root=str(self.folder / "cache"))
+        self.setting.task.api().set_cache(seed=41, cache_path_root=str(self.folder / "cache"))
+        if self._assertions is None and self.setting.task.name == "math":
+            self._assertions = [None] * len(self.rows)
         if self._assertions is None:
             with ThreadPoolExecutor(self.workers) as pool:
                 self._assertions = [a for a, _ in pool.map(lambda r: generate_assertions(r["definition"]), self.rows)]
@@ -179,8 +197,8 @@ class Screen:
         )
         if path.exists():
             return json.loads(path.read_text())
-        from ecoptigen import oai
-
+        api = self.setting.task.api()
+        row_scores = _SCORING[self.setting.task.name][0]
         started = time.perf_counter()
         assertions = self._connect()
         limits = tuple(m for m in self.setting.grid.max_tokens if m <= arm.max_tokens and every_max_tokens)
@@ -188,9 +206,9 @@ class Screen:
         config = arm.config(self.setting, arm.n, arm.max_tokens)
 
         def one(index: int) -> tuple[int, dict]:
-            response = cast(dict, oai.Completion.create(self.rows[index], raise_on_ratelimit_or_timeout=True, **config))
-            texts = cast(list, oai.Completion.extract_text(response))
-            scores = _row_scores(self.rows[index], assertions[index], texts, arm.model, limits)
+            response = cast(dict, api.create(self.rows[index], raise_on_ratelimit_or_timeout=True, **config))
+            texts = cast(list, api.extract_text(response))
+            scores = row_scores(self.rows[index], assertions[index], texts, arm.model, limits)
             return int(response["usage"]["prompt_tokens"]), scores
 
         with ThreadPoolExecutor(self.workers) as pool:
@@ -219,10 +237,11 @@ def curves(setting: Setting, found: dict) -> list[dict]:
     """Every configuration of an arm: ``n`` from 1 to the arm's, at each ``max_tokens`` scored."""
     arm = Arm(**found["arm"])
     price = _price(arm.model)
+    score = _SCORING[setting.task.name][1]
     points = []
     for limit in found["limits"]:
         for n in range(1, arm.n + 1):
-            success, dollars = score_prefixes(found["rows"], found["prompt_tokens"], price, n, limit)
+            success, dollars = score(found["rows"], found["prompt_tokens"], price, n, limit)
             points.append({"config": arm.config(setting, n, limit), "success": success, "dollars": dollars})
     return points
 
@@ -247,7 +266,7 @@ def plan(setting: Setting, screen: Callable[..., dict], log: Callable[[str], Non
     largest ``max_tokens`` only, the second's at every ``max_tokens`` of the grid)."""
     grid = setting.grid
     top = max(grid.max_tokens)
-    pairs = [(p, s) for p in range(len(setting.prompts)) for s in range(len(setting.stops))]
+    pairs = [(p, s) for p in range(len(setting.prompts)) for s in range(len(setting.stops or [None]))]
     found = []
     ranked: dict[str, list[tuple[float, tuple[int, int]]]] = {}
     for model in setting.grid_models:
@@ -300,7 +319,7 @@ def confirm(setting: Setting, arms: list[dict], held_out: HeldOut, how_many: int
         if any(c["arm"] == candidate["arm"] and c["success"] == candidate["success"] for c in chosen):
             continue
         tests = {str(seed): held_out.measure(candidate["config"], seed) for seed in CONFIRM_SEEDS}
-        successes = [t["success"] for t in tests.values()]
+        successes = [t[setting.task.metric] for t in tests.values()]
         within = all(t["inference_cost"] <= setting.inference_budget for t in tests.values())
         chosen.append(
             {
@@ -317,3 +336,43 @@ def confirm(setting: Setting, arms: list[dict], held_out: HeldOut, how_many: int
     eligible = [c for c in chosen if c["test_within_budget"]]
     best = max(eligible, key=lambda c: (c["test_success_mean"], -c["dollars"])) if eligible else None
     return {"candidates": chosen, "best": best}
+
+
+def prefix_checks(setting: Setting, arms: list[dict], held_out: HeldOut, log: Callable[[str], None]) -> list[dict]:
+    """The score on a prefix against ``test()`` at that ``n`` (``Grid.prefix_checks``), on the first confirm seed.
+
+    For each model, its arm at the screening temperature of largest ``n``, at the largest ``max_tokens``:
+    configurations not chosen by their score, so the score on a prefix and ``test()`` on fresh samples
+    differ by sampling noise only (``z``: the difference over its standard error) if scoring prefixes is right.
+    """
+    checks = []
+    for model in setting.grid_models:
+        mine = [
+            found
+            for found in arms
+            if found["arm"]["model"] == model and found["arm"]["temperature"] == setting.grid.screen_temperature
+        ]
+        if not mine:
+            continue
+        found = max(mine, key=lambda f: (f["arm"]["n"], max(f["limits"])))
+        arm, limit = Arm(**found["arm"]), max(found["limits"])
+        # At the arm's own n the request is the one screened (the same draws on the same seed): smaller n only.
+        for n in (n for n in setting.grid.prefix_checks if n < arm.n):
+            point = next(
+                p for p in curves(setting, found) if p["config"]["n"] == n and p["config"]["max_tokens"] == limit
+            )
+            tested = held_out.measure(point["config"], CONFIRM_SEEDS[0])
+            success = tested[setting.task.metric]
+            spread = (point["success"] * (1 - point["success"]) + success * (1 - success)) / len(held_out.rows)
+            checks.append(
+                {
+                    "config": point["config"],
+                    "prefix_success": point["success"],
+                    "test_success": success,
+                    "prefix_dollars": point["dollars"],
+                    "test_dollars": tested["inference_cost"],
+                    "z": (point["success"] - success) / spread**0.5 if spread > 0 else 0.0,
+                }
+            )
+            log(f"prefix check {arm.name()} n {n}: prefix {point['success']:.3f}, test() {success:.3f}")
+    return checks

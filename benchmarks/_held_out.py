@@ -1,4 +1,4 @@
-"""Held-out success of a configuration, measured as a user gets it: ``oai.Completion.test`` on the held-out rows.
+"""Held-out success of a configuration, measured as a user gets it: ``test()`` on the held-out rows.
 
 One simulated endpoint per simulator seed (in its own process, latency 0) answers every configuration
 measured under that seed, with one response cache per seed, so every configuration tested under a seed
@@ -55,11 +55,13 @@ class HeldOut:
         rows: the held-out rows.
         eval_func: the setting's eval_func.
         folder: where the results and the response caches are kept.
+        chat: test with ``oai.ChatCompletion`` (else ``oai.Completion``).
     """
 
-    def __init__(self, rows: list[dict], eval_func: Callable, folder: Path):
+    def __init__(self, rows: list[dict], eval_func: Callable, folder: Path, chat: bool = False):
         self.rows = rows
         self.eval_func = eval_func
+        self.chat = chat
         self.folder = folder / fingerprint(include_search=False)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._sims: dict[int, SimWithStats] = {}
@@ -69,6 +71,7 @@ class HeldOut:
         """``test()``'s metrics (``success``, ``inference_cost``, ...) of ``config`` on the held-out rows."""
         from ecoptigen import oai
 
+        api = oai.ChatCompletion if self.chat else oai.Completion
         key = f"{len(self.rows)}|{config_key(config)}"
         memo_path = self.folder / f"seed-{sim_seed}.json"
         with self._lock:
@@ -78,8 +81,8 @@ class HeldOut:
             if sim_seed not in self._sims:
                 self._sims[sim_seed] = SimWithStats(latency=0.0, seed=sim_seed)
             os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"] = self._sims[sim_seed].base_url, "sk-sim-held"
-            oai.Completion.set_cache(seed=41, cache_path_root=str(self.folder / f"cache-{sim_seed}"))
-            result = oai.Completion.test(self.rows, dict(config), eval_func=self.eval_func)
+            api.set_cache(seed=41, cache_path_root=str(self.folder / f"cache-{sim_seed}"))
+            result = api.test(self.rows, dict(config), eval_func=self.eval_func)
             measured = {k: float(v) for k, v in result.items() if isinstance(v, (int, float))}
             # Another process may have added results meanwhile: merge under a file lock, never overwrite them.
             with open(memo_path.with_suffix(".lock"), "w") as lock:

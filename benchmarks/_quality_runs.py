@@ -2,11 +2,12 @@
 
 For seed index ``i`` both tuners meet a simulated endpoint seeded ``41 + i`` (a fresh one per tuner, in
 its own process) and search with seed ``20 + i``; the order of the tuners rotates from seed to seed.
-ecoptigen is driven through its public API (``oai.Completion.tune``, the ``Analysis`` it returns, the
+ecoptigen is driven through its public API (``oai.Completion.tune``, or ``oai.ChatCompletion.tune`` for
+the math setting; the ``Analysis`` it returns, the
 per-trial INFO records of the ``ecoptigen.tuning`` logger); FLAML 2.7.0 runs its own tuner in its
 virtualenv (``_flaml_reference.py``). The dollars of a run are what the endpoint billed.
 
-Held-out success is measured with ecoptigen's ``oai.Completion.test`` and the setting's eval_func for
+Held-out success (the setting's metric) is measured with ecoptigen's ``test()`` and the setting's eval_func for
 both tuners' configurations (``_held_out.py``, on a simulated endpoint seeded like the run's), so the
 two are judged with the same generated assertions. Each tuner's *incumbent* -- the configuration of
 best tuning score among those it had evaluated within the inference budget (ties: the earliest), as
@@ -50,17 +51,12 @@ def request_config(config: dict[str, Any]) -> dict[str, Any]:
     return {k: config[k] for k in REQUEST_KEYS if k in config}
 
 
-def _eval_func():
-    from ecoptigen.code_utils import eval_function_completions, generate_assertions
-
-    return partial(eval_function_completions, assertions=generate_assertions)
-
-
 def run_ecoptigen(setting: Setting, rows: dict, budget: float, seeds: dict, args: argparse.Namespace) -> dict:
-    """One ``oai.Completion.tune`` of the setting; the bill, the trials as they were told, the config."""
-    from ecoptigen import oai
-
-    space: dict[str, Any] = {"prompt": setting.prompts, "stop": setting.stops}
+    """One ``tune`` of the setting; the bill, the trials as they were told, the config."""
+    api, metric = setting.task.api(), setting.task.metric
+    space: dict[str, Any] = {"prompt": setting.prompts}
+    if setting.stops is not None:
+        space["stop"] = setting.stops
     if setting.models is not None:
         space["model"] = setting.models
     if args.quick:
@@ -70,14 +66,14 @@ def run_ecoptigen(setting: Setting, rows: dict, budget: float, seeds: dict, args
     try:
         with SimWithStats(latency=args.latency, seed=seeds["sim_seed"]) as sim, tempfile.TemporaryDirectory() as cache:
             os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"] = sim.base_url, "sk-sim-ecoptigen"
-            oai.Completion.set_cache(seed=41, cache_path_root=cache)
+            api.set_cache(seed=41, cache_path_root=cache)
             before = float(sim.stats()["total_billed_usd"])
             started_at, started = time.time(), time.perf_counter()
-            config, analysis = oai.Completion.tune(
+            config, analysis = api.tune(
                 data=rows["tune"],
-                metric="success",
+                metric=metric,
                 mode="max",
-                eval_func=_eval_func(),
+                eval_func=setting.task.eval_func(),
                 inference_budget=setting.inference_budget,
                 optimization_budget=budget,
                 logging_level=logging.INFO,
@@ -100,7 +96,7 @@ def run_ecoptigen(setting: Setting, rows: dict, budget: float, seeds: dict, args
     evaluations = [
         {
             "at": times.told[t.index],
-            "metric": t.metrics.get("success"),
+            "metric": t.metrics.get(metric),
             "eligible": True,
             "inference_cost": t.inference_cost,
             "params": request_config(t.params),
@@ -112,7 +108,7 @@ def run_ecoptigen(setting: Setting, rows: dict, budget: float, seeds: dict, args
         "billed": billed,
         "trials": len(analysis.trials),
         "stopped_because": getattr(analysis, "stopped_because", None),
-        "tuning_score": (analysis.best_result or {}).get("success"),
+        "tuning_score": (analysis.best_result or {}).get(metric),
         "config": request_config(config),
         "timeline": _timeline(evaluations, started_at, billing, before),
     }
@@ -229,7 +225,7 @@ class RunStore:
 def _held_out_of(held_out: HeldOut, config: dict, sim_seed: int, setting: Setting) -> dict:
     measured = held_out.measure(config, sim_seed)
     return {
-        "success": measured["success"],
+        "success": measured[setting.task.metric],
         "inference_cost": measured["inference_cost"],
         "within_inference_budget": measured["inference_cost"] <= setting.inference_budget * (1 + 1e-9),
     }
@@ -255,7 +251,7 @@ def collect_runs(setting: Setting, rows: dict, args: argparse.Namespace, log: Ca
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as data_file:
         json.dump(rows, data_file)
     try:
-        with HeldOut(rows["test"], _eval_func(), args.work) as held_out:
+        with HeldOut(rows["test"], setting.task.eval_func(), args.work, chat=setting.task.chat) as held_out:
             for index in range(args.first_seed, args.first_seed + args.seeds):
                 seeds = {"seed_index": index, "sim_seed": 41 + index, "search_seed": 20 + index}
                 order = tuners[index % len(tuners) :] + tuners[: index % len(tuners)]

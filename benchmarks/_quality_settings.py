@@ -5,7 +5,13 @@
 inference budget $0.05, three prompts, two stops); FLAML 2.7.0 can tune it, so it is the paired one.
 ``default-space`` is the setting the search was not developed on: the default search space (today's
 models, which FLAML cannot price, so ecoptigen alone) with another shuffle of the data. ``math`` is the
-math task of issue 26; it raises :class:`SettingNotAvailable` until that task exists.
+math task of issue 26 as FLAML's MATH case study sets it (``ChatCompletion`` over gpt-3.5-turbo and
+gpt-4, ``n``, temperature or top_p and ``max_tokens``; level-2 algebra, 20 tuning problems and the 200
+held-out ones of ``math_utils.math_task``, ``success_vote``, inference budget $0.02); ecoptigen alone.
+
+A setting's :class:`Task` says which ``oai`` class tunes it, on which rows, with which eval_func and
+metric (``success`` of the generated-assertion eval_func for HumanEval; ``success_vote`` of
+``eval_math_responses`` for math).
 
 A setting also says how its frontier is screened (:class:`Grid`): which arms (model, prompt, stop,
 temperature) are requested once at their largest ``n`` and ``max_tokens`` on every held-out row.
@@ -13,7 +19,9 @@ temperature) are requested once at their largest ``n`` and ``max_tokens`` on eve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 PROMPTS = ["{definition}", "# Python 3{definition}", "Complete the following Python function:{definition}"]
@@ -22,8 +30,57 @@ STOPS: list[Any] = [["\nclass", "\ndef", "\nif", "\nprint"], None]
 FLAML_MODELS = ["text-ada-001", "text-babbage-001", "text-davinci-003", "gpt-3.5-turbo", "gpt-4"]
 
 
-class SettingNotAvailable(RuntimeError):
-    """The setting's task does not exist yet in this checkout."""
+@dataclass(frozen=True)
+class Task:
+    """What is tuned: the data, the ``oai`` class, the eval_func and the metric.
+
+    Attributes:
+        name: ``humaneval`` (``Completion``, selection by generated assertions, ``success``) or ``math``
+            (``ChatCompletion``, ``eval_math_responses``, ``success_vote``).
+        level: the MATH level of the math task.
+    """
+
+    name: str = "humaneval"
+    level: int = 2
+
+    @property
+    def chat(self) -> bool:
+        """Whether it is tuned with ``oai.ChatCompletion``."""
+        return self.name == "math"
+
+    @property
+    def metric(self) -> str:
+        """The metric tuned and reported as held-out success."""
+        return "success_vote" if self.name == "math" else "success"
+
+    def api(self) -> Any:
+        """``oai.ChatCompletion`` or ``oai.Completion``."""
+        from ecoptigen import oai
+
+        return oai.ChatCompletion if self.chat else oai.Completion
+
+    def eval_func(self) -> Callable[..., dict]:
+        """README's eval_func for HumanEval (selection by generated assertions); FLAML's for math."""
+        if self.name == "math":
+            from ecoptigen.math_utils import eval_math_responses
+
+            return eval_math_responses
+        from ecoptigen.code_utils import eval_function_completions, generate_assertions
+
+        return partial(eval_function_completions, assertions=generate_assertions)
+
+    def rows(self, shuffle_seed: int, n_tune: int) -> tuple[list[dict], list[dict]]:
+        """The tuning rows and every held-out row."""
+        if self.name == "math":
+            from ecoptigen.math_utils import math_task
+
+            tune, held_out, _ = math_task(level=self.level, tune_size=n_tune, seed=shuffle_seed)
+            return tune, held_out
+        from ecoptigen.datasets import load_humaneval
+
+        shuffled = load_humaneval()["test"].shuffle(seed=shuffle_seed)
+        rows = [{"definition": p["prompt"], "test": p["test"], "entry_point": p["entry_point"]} for p in shuffled]
+        return rows[:n_tune], rows[n_tune:]
 
 
 @dataclass(frozen=True)
@@ -43,6 +100,9 @@ class Grid:
         one_temperature: models whose second stage is one arm, at the screening temperature (chosen after
             the first stage, to keep the grid within the time at hand: they rank far below the best there).
         confirm: how many of the best candidates within the inference budget are confirmed with ``test()``.
+        prefix_checks: values of ``n`` at which the score on a prefix is checked against ``test()`` at that
+            ``n`` (each model's arm at the screening temperature and the largest ``max_tokens``): configurations
+            not chosen by their score, so the two differ by sampling noise only if scoring prefixes is right.
     """
 
     n_max: dict[str, int]
@@ -54,6 +114,7 @@ class Grid:
     screen_only: tuple[str, ...] = ()
     one_temperature: tuple[str, ...] = ()
     confirm: int = 4
+    prefix_checks: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,9 +126,12 @@ class Setting:
         what: one line for the results file.
         models: the models passed to ``tune(model=...)``; ``None``: the default space (no ``model``).
         grid_models: the models the frontier screens (the default space's when ``models`` is ``None``).
-        shuffle_seed: HumanEval is shuffled with this seed; the first ``n_tune`` rows tune, the rest are held out.
+        shuffle_seed: the task's data are shuffled with this seed; the first ``n_tune`` rows tune, the rest are
+            held out.
         references: the peers that can tune this setting (FLAML cannot price today's models).
         grid: how the frontier is screened.
+        stops: the stop choices searched; ``None``: ``stop`` is not searched (nor sent).
+        task: what is tuned.
     """
 
     name: str
@@ -80,16 +144,13 @@ class Setting:
     n_tune: int = 20
     inference_budget: float = 0.05
     prompts: list[str] = field(default_factory=lambda: list(PROMPTS))
-    stops: list[Any] = field(default_factory=lambda: list(STOPS))
+    stops: list[Any] | None = field(default_factory=lambda: list(STOPS))
+    task: Task = Task()
 
     def rows(self, n_test: int | None = None) -> dict[str, list[dict]]:
         """The tuning and held-out rows (``n_test``: only the first held-out rows; ``None``: all)."""
-        from ecoptigen.datasets import load_humaneval
-
-        shuffled = load_humaneval()["test"].shuffle(seed=self.shuffle_seed)
-        rows = [{"definition": p["prompt"], "test": p["test"], "entry_point": p["entry_point"]} for p in shuffled]
-        held_out = rows[self.n_tune :]
-        return {"tune": rows[: self.n_tune], "test": held_out if n_test is None else held_out[:n_test]}
+        tune, held_out = self.task.rows(self.shuffle_seed, self.n_tune)
+        return {"tune": tune, "test": held_out if n_test is None else held_out[:n_test]}
 
 
 def _default_completion_models() -> list[str]:
@@ -104,7 +165,6 @@ def get_setting(name: str) -> Setting:
     """The setting called ``name``.
 
     Raises:
-        SettingNotAvailable: ``math`` (issue 26's task) before it exists.
         ValueError: an unknown name.
     """
     if name == "legacy-space":
@@ -141,9 +201,30 @@ def get_setting(name: str) -> Setting:
             grid=Grid(n_max=dict.fromkeys(models, 30)),
         )
     if name == "math":
-        raise SettingNotAvailable(
-            "the math setting is not available yet: it waits for issue 26's math task; add it to "
-            "benchmarks/_quality_settings.py:get_setting (rows, eval_func, grid) once that task exists"
+        from ecoptigen.math_utils import MATH_PROMPT
+
+        models = ["gpt-3.5-turbo", "gpt-4"]
+        return Setting(
+            name=name,
+            what="FLAML's MATH case study: ChatCompletion over gpt-3.5-turbo and gpt-4 (n, temperature or top_p, "
+            "max_tokens), level-2 algebra of math_task(seed=41), success_vote, inference budget $0.02",
+            models=models,
+            grid_models=models,
+            shuffle_seed=41,
+            references=(),
+            # gpt-3.5-turbo: n up to the space's 99 (about $0.02 per problem at n 85); gpt-4 costs about $0.009
+            # a response, so n 2 fits the budget and n 10 covers every max_tokens that cuts answers short.
+            grid=Grid(
+                n_max={"gpt-3.5-turbo": 99, "gpt-4": 10},
+                screen_n=5,
+                temperatures=(0.2, 0.4, 0.8, 1.0, 1.2, 1.5),
+                max_tokens=(75, 100, 125, 150, 175, 200, 250, 300, 1000),
+                prefix_checks=(1, 5, 20),
+            ),
+            inference_budget=0.02,
+            prompts=[MATH_PROMPT],
+            stops=None,
+            task=Task("math", level=2),
         )
     raise ValueError(f"unknown setting {name!r}: use legacy-space, default-space or math")
 

@@ -6,11 +6,11 @@ Two parts, each writing a results file:
    directly on the held-out rows (latency 0; see ``_frontier.py`` for the grid and how one request at the
    largest ``n`` and ``max_tokens`` scores every smaller one exactly), the frontier of held-out success
    against dollars per instance, and the best configuration within the inference budget: the best
-   candidates confirmed with ``oai.Completion.test()`` on two simulator seeds. Computed once and reused
+   candidates confirmed with ``test()`` on two simulator seeds. Computed once and reused
    (``--part runs`` reads it; ``--part frontier`` recomputes what is not cached on disk).
 2. **The runs** (``search_quality.json``, or ``--name``): both tuners -- ecoptigen's
-   ``oai.Completion.tune`` (whatever ``ecoptigen`` is on the path) and FLAML 2.7.0 in its own
-   virtualenv (``_flaml_reference.py``) -- over search seeds and budgets, each pair on a simulated
+   ``oai.Completion.tune`` (``ChatCompletion`` for math; whatever ``ecoptigen`` is on the path) and FLAML 2.7.0
+   in its own virtualenv (``_flaml_reference.py``) -- over search seeds and budgets, each pair on a simulated
    endpoint with the same seed (``41 + seed index``; search seed ``20 + seed index``). Per run: the tuned
    config's held-out success by ``test()`` (``_held_out.py``: one endpoint per simulator seed, the same
    for both tuners), regret to the frontier's best, dollars billed / budget, wall time, and the incumbent's
@@ -20,8 +20,10 @@ Two parts, each writing a results file:
    frontier.
 
 Settings (``--setting``): ``legacy-space`` (default: the seed's, paired with FLAML), ``default-space``
-(today's models, another shuffle; ecoptigen alone, FLAML cannot price them), ``math`` (issue 26; not
-available yet). ``--quick``: a few rows, configurations and trials, one seed and one budget, for CI.
+(today's models, another shuffle; ecoptigen alone, FLAML cannot price them), ``math`` (issue 26: FLAML's
+MATH case study with ``ChatCompletion``, ``success_vote``, $0.02 per problem; ecoptigen alone; held-out
+"success" is ``success_vote`` there). ``--quick``: a few rows, configurations and trials, one seed and
+one budget, for CI.
 
 Intermediate results (screened arms, held-out measurements, finished runs) are kept under ``--work``
 (default: the benchmarks' cache folder), keyed by a fingerprint of the code that produced them, so an
@@ -37,11 +39,10 @@ import argparse
 import dataclasses
 import json
 import time
-from functools import partial
 from pathlib import Path
 
 from _common import QUICK_RESULTS, RESULTS, add_common_args, write_results
-from _frontier import CONFIRM_SEEDS, SCREEN_SEED, Screen, best_within, confirm, curves, pareto, plan
+from _frontier import CONFIRM_SEEDS, SCREEN_SEED, Screen, best_within, confirm, curves, pareto, plan, prefix_checks
 from _held_out import HeldOut, fingerprint
 from _peers import cache_root
 from _quality_settings import SETTINGS, Grid, Setting, get_setting
@@ -55,17 +56,12 @@ def log(message: str) -> None:
     print(time.strftime("%H:%M:%S"), message, flush=True)
 
 
-def eval_func_of(setting: Setting):
-    """The setting's eval_func: README's, selection by generated assertions."""
-    from ecoptigen.code_utils import eval_function_completions, generate_assertions
-
-    return partial(eval_function_completions, assertions=generate_assertions)
-
-
 def quick_setting(setting: Setting) -> Setting:
     """A tiny version of ``setting``: two models, one prompt and stop, small ``n``."""
-    models = [m for m in ("text-davinci-003", "gpt-3.5-turbo") if m in setting.grid_models] or setting.grid_models[:2]
-    grid = Grid(n_max=dict.fromkeys(models, 4), screen_n=4, max_tokens=(100, 400), confirm=2)
+    models: list[str] = [m for m in ("text-davinci-003", "gpt-3.5-turbo") if m in setting.grid_models]
+    models = models if len(models) == 2 else setting.grid_models[:2]
+    checks = tuple(n for n in setting.grid.prefix_checks if n < 4)
+    grid = Grid(n_max=dict.fromkeys(models, 4), screen_n=4, max_tokens=(100, 400), confirm=2, prefix_checks=checks)
     return dataclasses.replace(setting, grid_models=models, grid=grid, n_tune=4)
 
 
@@ -83,8 +79,9 @@ def measure_frontier(setting: Setting, rows: list[dict], args: argparse.Namespac
     finally:
         screen.close()
     points = [point for found in arms for point in curves(setting, found)]
-    with HeldOut(rows, eval_func_of(setting), args.work) as held_out:
+    with HeldOut(rows, setting.task.eval_func(), args.work, chat=setting.task.chat) as held_out:
         confirmed = confirm(setting, arms, held_out, setting.grid.confirm, log)
+        checks = prefix_checks(setting, arms, held_out, log)
     screened_best = best_within(points, setting.inference_budget)
     per_arm = []
     for found in arms:
@@ -111,6 +108,8 @@ def measure_frontier(setting: Setting, rows: list[dict], args: argparse.Namespac
             "models": setting.grid_models,
             "shuffle_seed": setting.shuffle_seed,
             "n_tune": setting.n_tune,
+            "task": setting.task.name,
+            "metric": setting.task.metric,
         },
         "grid": dataclasses.asdict(setting.grid),
         "screen_seed": SCREEN_SEED,
@@ -124,7 +123,7 @@ def measure_frontier(setting: Setting, rows: list[dict], args: argparse.Namespac
             "config": best["config"],
             "screened_success": best["success"],
             "screened_dollars": best["dollars"],
-            "test_success": {seed: t["success"] for seed, t in best["test"].items()},
+            "test_success": {seed: t[setting.task.metric] for seed, t in best["test"].items()},
             "test_inference_cost": {seed: t["inference_cost"] for seed, t in best["test"].items()},
             "test_success_mean": best["test_success_mean"],
         }
@@ -132,6 +131,7 @@ def measure_frontier(setting: Setting, rows: list[dict], args: argparse.Namespac
         else None,
         "best_screened_within_budget": screened_best,
         "confirmed": confirmed["candidates"],
+        "prefix_checks": checks,
         "frontier": pareto(points),
         "arms": per_arm,
     }
