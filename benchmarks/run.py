@@ -246,6 +246,23 @@ JOBS += [
         what="issue 24: regret of the tuned config to the frontier's best, ecoptigen vs FLAML 2.7.0, 8 seeds, "
         "$0.3/$1/$3; the incumbent's held-out success vs dollars billed (plot in docs)",
     ),
+    Job(
+        "search_quality_frontier_math",
+        "search_quality.py",
+        "--setting math --part frontier",
+        quick=False,
+        numbers=("best.test_success_mean", "best.screened_dollars", "frontier.*.success", "prefix_checks.*.z"),
+        what="issue 24's frontier in the math setting (issue 26: FLAML's MATH case study, gpt-3.5-turbo and gpt-4, "
+        "level 2, $0.02 per problem) on the 200 held-out problems; scores on prefixes checked against test()",
+    ),
+    Job(
+        "search_quality_math",
+        "search_quality.py",
+        "--setting math --part runs --budgets 0.3,1",
+        numbers=_QUALITY_NUMBERS,
+        what="issue 24's target 3 in the math setting: regret of ChatCompletion.tune's config to the frontier's "
+        "best, ecoptigen alone, 8 seeds, $0.3/$1",
+    ),
 ]
 
 
