@@ -305,8 +305,9 @@ def confirm(setting: Setting, arms: list[dict], held_out: HeldOut, how_many: int
     candidates = []
     for found in arms:
         arm = Arm(**found["arm"])
+        arm_points = curves(setting, found)
         for limit in found["limits"]:
-            points = [p for p in curves(setting, found) if p["config"]["max_tokens"] == limit]
+            points = [p for p in arm_points if p["config"]["max_tokens"] == limit]
             best = best_within(points, setting.inference_budget)
             if best is not None:
                 candidates.append({**best, "arm": arm.name()})
@@ -355,12 +356,10 @@ def prefix_checks(setting: Setting, arms: list[dict], held_out: HeldOut, log: Ca
         if not mine:
             continue
         found = max(mine, key=lambda f: (f["arm"]["n"], max(f["limits"])))
-        arm, limit = Arm(**found["arm"]), max(found["limits"])
+        arm, limit, arm_points = Arm(**found["arm"]), max(found["limits"]), curves(setting, found)
         # At the arm's own n the request is the one screened (the same draws on the same seed): smaller n only.
         for n in (n for n in setting.grid.prefix_checks if n < arm.n):
-            point = next(
-                p for p in curves(setting, found) if p["config"]["n"] == n and p["config"]["max_tokens"] == limit
-            )
+            point = next(p for p in arm_points if p["config"]["n"] == n and p["config"]["max_tokens"] == limit)
             tested = held_out.measure(point["config"], CONFIRM_SEEDS[0])
             success = tested[setting.task.metric]
             spread = (point["success"] * (1 - point["success"]) + success * (1 - success)) / len(held_out.rows)

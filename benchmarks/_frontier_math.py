@@ -12,6 +12,7 @@ whatever the limit, as in ``_frontier.py``. Each row's prefix votes are checked 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from ecoptigen.math_utils import eval_math_responses, get_answer, normalize_answer
@@ -36,6 +37,29 @@ def voted_right(answers: Sequence[int], right: int | None, n: int) -> bool:
         return False
     winner = max(counts.items(), key=lambda item: item[1])[0]
     return winner == right
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def prefix_votes(answers: tuple[int, ...], right: int | None) -> tuple[bool, ...]:
+    """:func:`voted_right` of every prefix (``n`` = 1, 2, ...), in one pass.
+
+    Example:
+        >>> prefix_votes((3, -1, 5, 5, 3), right=3)
+        (True, True, True, False, True)
+    """
+    counts: dict[int, int] = {}
+    first: dict[int, int] = {}
+    winner: int | None = None
+    verdicts = []
+    for index, answer in enumerate(answers):
+        if answer >= 0:
+            counts[answer] = counts.get(answer, 0) + 1
+            first.setdefault(answer, index)
+            # The most votes wins; of equal votes, the answer that appeared first (as voted_right counts).
+            if winner is None or (counts[answer], -first[answer]) > (counts[winner], -first[winner]):
+                winner = answer
+        verdicts.append(winner is not None and winner == right)
+    return tuple(verdicts)
 
 
 def row_scores(row: dict, texts: list[str], model: str, limits: tuple[int, ...]) -> dict:
@@ -64,12 +88,14 @@ def row_scores(row: dict, texts: list[str], model: str, limits: tuple[int, ...])
 
 
 def _check(row: dict, texts: list[str], answers: list[int]) -> None:
+    votes = prefix_votes(tuple(answers), 0)
     for n in sorted({k for k in CHECKED_PREFIXES if k < len(texts)} | {len(texts)}):
         expected = bool(eval_math_responses(texts[:n], **row)["success_vote"])
-        if voted_right(answers, 0, n) != expected:
+        if voted_right(answers, 0, n) != expected or votes[n - 1] != expected:
             raise RuntimeError(
                 f"the vote over the first {n} responses is {not expected} here but {expected} by "
-                "eval_math_responses: make benchmarks/_frontier_math.py:voted_right vote as math_utils does"
+                "eval_math_responses: make benchmarks/_frontier_math.py:voted_right and prefix_votes vote as "
+                "math_utils does"
             )
 
 
@@ -78,6 +104,6 @@ def score_prefixes(row_scores: list[dict], prompt_tokens: list[int], price: tupl
     success, dollars = 0.0, 0.0
     for scores, prompt in zip(row_scores, prompt_tokens, strict=True):
         at = scores[str(limit)]
-        success += voted_right(at["answers"], at["right"], n)
+        success += prefix_votes(tuple(at["answers"]), at["right"])[n - 1]
         dollars += (prompt * price[0] + sum(at["tokens"][:n]) * price[1]) / 1000
     return success / len(row_scores), dollars / len(row_scores)

@@ -39,6 +39,7 @@ def test_every_prefix_votes_as_eval_math_responses_and_costs_what_was_billed(end
             for n in range(1, len(texts) + 1):
                 expected = bool(eval_math_responses(cut[:n], **row)["success_vote"])
                 assert frontier_math.voted_right(at["answers"], at["right"], n) == expected, (limit, n)
+                assert frontier_math.prefix_votes(tuple(at["answers"]), at["right"])[n - 1] == expected, (limit, n)
                 counts = [at["answers"][:n].count(a) for a in set(at["answers"][:n]) if a >= 0]
                 ties += len(counts) > 1 and counts.count(max(counts)) > 1
     assert ties > 0  # the earliest answer of a tie wins: the rows above hold ties that decide it
