@@ -318,9 +318,11 @@ def main() -> None:
     if args.check:
         malformed = 0
         for path in args.check:
-            job = next((j for j in JOBS if j.name == path.stem), None)
+            known = next((j for j in JOBS if j.name == path.stem), None)
             try:
-                check_results(path, quick=None, peers=job.peers if job else (), numbers=job.numbers if job else ())
+                check_results(
+                    path, quick=None, peers=known.peers if known else (), numbers=known.numbers if known else ()
+                )
             except SchemaError as exc:
                 print(f"malformed: {exc}")
                 malformed += 1
