@@ -29,7 +29,7 @@ from ecoptigen.tuning._pruning import (
     target_output_tokens,
 )
 from ecoptigen.tuning._racing import Beaten, Race, best_update, in_unit_interval
-from ecoptigen.tuning._samples import Samples, next_round, prefix_rule, salt_after
+from ecoptigen.tuning._samples import Samples, next_round, prefix_rule
 from ecoptigen.tuning._scores import aggregate_metrics, check_result, number, public, short
 from ecoptigen.tuning._scoring import Scoring
 from ecoptigen.tuning._space import SearchSpace
@@ -110,15 +110,17 @@ class TrialEvaluator:
             return float(requested)
         return math.inf if self._is_chat(params) else float(pricing.COMPLETIONS_DEFAULT_MAX_TOKENS)
 
-    def evaluate(self, config: dict, knowledge: Knowledge) -> TrialOutcome:
+    def evaluate(self, config: dict, knowledge: Knowledge, draw: str | None = None) -> TrialOutcome:
         """Evaluate one search config, given what earlier trials taught; see the module docstring.
+        ``draw``: draw completions of its own, not those cached by an earlier evaluation of ``config``
+        (see :class:`~ecoptigen.tuning._samples.Samples`).
 
         Raises:
             BudgetExceededError: the optimization budget cannot pay for a request (the tuning ends).
             ConfigurationError: eval_func's result lacks the metric.
         """
         params = self.space.params(config)
-        samples = [Samples() for _ in self.data]
+        samples = [Samples(draw=draw) for _ in self.data]
         outcome = self._evaluate(config, params, knowledge, samples)
         # What every trial teaches, however it ended: whether the metric stayed in [0, 1] (for racing)
         # and how long completions are (for forecasts).
@@ -311,10 +313,10 @@ class TrialEvaluator:
 
         def request(position: int) -> dict:
             i = todo[position]
-            have = samples[i].have
+            have, salt = samples[i].have, samples[i].salt()
             step.admit(position)
             send = waiting_for_money(
-                lambda _: self.create(self.data[i], cache_salt=salt_after(have), **{**params, hp: want[i] - have})
+                lambda _: self.create(self.data[i], cache_salt=salt, **{**params, hp: want[i] - have})
             )
             try:
                 response = send(position)
