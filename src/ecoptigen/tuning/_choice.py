@@ -32,7 +32,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ecoptigen.tuning._confidence import Z_95
+from ecoptigen.tuning._scoring import Z_95
 
 if TYPE_CHECKING:
     from ecoptigen.tuning.analysis import Trial
