@@ -71,6 +71,8 @@ UNAFFORDABLE_LIMIT = 20
 MAX_SUGGEST_FAILURES = 100
 # BlendSearch's own default seed, the one FLAML's tune always uses.
 DEFAULT_SEARCH_SEED = 20
+NUM_SAMPLES_DONE = "num_samples trials done"
+EXHAUSTED = "the searcher has nothing more to try (space exhausted or cost budget used)"
 # "budgeted": ecoptigen's start points and model race (docs/tuning.md, "How the search spends the
 # budget"); "flaml": FLAML's shared start point, every model to the end.
 SEARCH_ORDERS = ("budgeted", "flaml")
@@ -253,8 +255,11 @@ class Tuner:
                     progress.note(self.resumed)
                 self.evaluator.pool, self.evaluator.executor = pool, executor
                 stopped = self._search(searcher, trial_pool, progress)
-                if self.rechecks is not None and not self.ledger.stopped and self.journal.failure is None:
-                    self._recheck_best(self.rechecks, progress)
+                # A re-check releases the money held back for it: what it leaves goes back to the search.
+                while self._may_go_on() and self._recheck_best(self.rechecks, progress):
+                    if stopped in (EXHAUSTED, NUM_SAMPLES_DONE) or self._out_of_money():
+                        break
+                    stopped = self._search(searcher, trial_pool, progress)
         finally:
             self.journal.close()
             self.lock.release()
@@ -296,12 +301,12 @@ class Tuner:
             while True:
                 while not stopped and len(running) < self.options.parallel_trials:
                     if self.num_samples != -1 and next_index >= self.num_samples:
-                        stopped = "num_samples trials done"
+                        stopped = NUM_SAMPLES_DONE
                         break
                     config = searcher.suggest(next_index, others_running=bool(running))
                     if config is None:
                         if not running:
-                            stopped = "the searcher has nothing more to try (space exhausted or cost budget used)"
+                            stopped = EXHAUSTED
                         break
                     if self._dropped(config):
                         # Told back as a failure, at no cost: the searcher moves away from the model.
@@ -317,7 +322,7 @@ class Tuner:
                     running[next_index] = trial_pool.submit(trial, next_index, config, knowledge)
                     next_index += 1
                 if not running:
-                    return stopped or "num_samples trials done"
+                    return stopped or NUM_SAMPLES_DONE
                 index = min(running)
                 result = _result_raised_here(running[index])
                 del running[index]
@@ -409,11 +414,21 @@ class Tuner:
         ledger = self.ledger
         return self.budget - (ledger.committed + ledger.saved_by_cache) - self._held_back + 1e-12
 
-    def _recheck_best(self, rechecks: Rechecks, progress: TuningProgress) -> None:
+    def _may_go_on(self) -> bool:
+        """Whether the run may spend more after its search stopped: ecoptigen's order, and nothing that must
+        end the run (the disk failed, Ctrl-C)."""
+        return self.rechecks is not None and not self.ledger.stopped and self.journal.failure is None
+
+    def _recheck_best(self, rechecks: Rechecks | None, progress: TuningProgress) -> bool:
         """Re-check the best configuration on fresh completions until the best one is re-checked, cannot
-        be paid for, or the re-checks are used up (see :mod:`~ecoptigen.tuning._recheck`)."""
+        be paid for, or the re-checks are used up (see :mod:`~ecoptigen.tuning._recheck`).
+
+        Returns:
+            Whether a configuration was re-checked (its money then goes back to the search).
+        """
         self._held_back = 0.0
-        while (trial := rechecks.candidate(self._analysis("").best_trial)) is not None:
+        made = False
+        while rechecks is not None and (trial := rechecks.candidate(self._analysis("").best_trial)) is not None:
             left = self._budget_left()
             if rechecks.estimate(trial) > left:
                 logger.info(
@@ -422,7 +437,7 @@ class Tuner:
                     rechecks.estimate(trial),
                     left,
                 )
-                return
+                return made
             first = trial.metrics[self.metric]
             try:
                 draw = self._draw_again(trial)
@@ -430,7 +445,8 @@ class Tuner:
                 self._interrupted(1)
                 raise
             if draw is None or not rechecks.merge(trial, draw):
-                return
+                return made
+            made = True
             logger.info(
                 "trial t%d re-checked on fresh completions: %s=%s, then %s; %s over both",
                 trial.index,
@@ -441,6 +457,7 @@ class Tuner:
             )
             best = self._analysis("").best_trial
             progress.update(self.ledger.paid, best.metrics[self.metric] if best else None, self.ledger.unconfirmed)
+        return made
 
     def _draw_again(self, trial: Trial) -> Draw | None:
         """Evaluate ``trial``'s configuration again on fresh completions (or replay that from the journal);
@@ -452,7 +469,8 @@ class Tuner:
         ledger = spend.SpendLedger(name=f"re-check of t{trial.index}")
         try:
             with ledger.activate():
-                outcome = self.evaluator.evaluate(trial.config, Knowledge(), draw=FRESH_DRAW)
+                knowledge = Knowledge(evaluation_cost=trial.cost)
+                outcome = self.evaluator.evaluate(trial.config, knowledge, draw=FRESH_DRAW)
         except (BudgetExceededError, StorageError, RunStopped) as exc:
             logger.info("the re-check of trial t%d stopped: %s", trial.index, exc)
             return None
