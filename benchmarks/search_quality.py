@@ -200,7 +200,8 @@ def main() -> None:
     frontier = json.loads(frontier_path.read_text())
     results = report(setting, rows, runs, frontier, args)
     write_results(args.name, results, args)
-    plot = args.plot or (out / f"{args.name}.png" if args.quick else DOCS / f"{args.name}.png")
+    partial_run = args.quick or args.tuners  # a plot of part of the tuners stays beside its results
+    plot = args.plot or (out / f"{args.name}.png" if partial_run else DOCS / f"{args.name}.png")
     draw(results, frontier, plot)
     log(f"plot written to {plot}")
 

@@ -19,26 +19,11 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+from ecoptigen.tuning._scoring import Z_95, wilson_interval
+
 __all__ = ["Z_95", "ChoiceConfidence", "choice_confidence", "wilson_interval"]
-
-Z_95 = 1.959964
-
-
-def wilson_interval(mean: float, rows: int, z: float = Z_95) -> tuple[float, float]:
-    """Wilson's score interval of a proportion ``mean`` measured on ``rows`` instances.
-
-    Raises:
-        ValueError: ``rows`` is not positive or ``mean`` is outside [0, 1].
-    """
-    if rows < 1 or not 0.0 <= mean <= 1.0:
-        raise ValueError(f"need rows >= 1 and a mean in [0, 1]; got rows={rows}, mean={mean}")
-    denominator = 1 + z * z / rows
-    centre = (mean + z * z / (2 * rows)) / denominator
-    half = z * math.sqrt(mean * (1 - mean) / rows + z * z / (4 * rows * rows)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ecoptigen.tuning._pruning import (
     target_output_tokens,
 )
 from ecoptigen.tuning._racing import Beaten, Race, best_update, in_unit_interval
-from ecoptigen.tuning._samples import Samples, next_round, prefix_rule, salt_after
+from ecoptigen.tuning._samples import Samples, next_round, prefix_rule
 from ecoptigen.tuning._scores import aggregate_metrics, check_result, number, public, short
 from ecoptigen.tuning._scoring import Scoring
 from ecoptigen.tuning._space import SearchSpace
@@ -110,15 +110,17 @@ class TrialEvaluator:
             return float(requested)
         return math.inf if self._is_chat(params) else float(pricing.COMPLETIONS_DEFAULT_MAX_TOKENS)
 
-    def evaluate(self, config: dict, knowledge: Knowledge) -> TrialOutcome:
+    def evaluate(self, config: dict, knowledge: Knowledge, draw: str | None = None) -> TrialOutcome:
         """Evaluate one search config, given what earlier trials taught; see the module docstring.
+        ``draw``: draw completions of its own, not those cached by an earlier evaluation of ``config``
+        (see :class:`~ecoptigen.tuning._samples.Samples`).
 
         Raises:
             BudgetExceededError: the optimization budget cannot pay for a request (the tuning ends).
             ConfigurationError: eval_func's result lacks the metric.
         """
         params = self.space.params(config)
-        samples = [Samples() for _ in self.data]
+        samples = [Samples(draw=draw) for _ in self.data]
         outcome = self._evaluate(config, params, knowledge, samples)
         # What every trial teaches, however it ended: whether the metric stayed in [0, 1] (for racing)
         # and how long completions are (for forecasts).
@@ -159,7 +161,7 @@ class TrialEvaluator:
         try:
             while True:
                 racing = race if n == config_n else None
-                verdict = self._grow_data(params, samples, n, config_n, target, grow, racing)
+                verdict = self._grow_data(params, samples, n, config_n, target, grow, racing, knowledge.evaluation_cost)
                 if verdict == "over":
                     return self._over(samples, updates, region, max_tokens, n, "over the inference budget")
                 if verdict == "under":
@@ -209,6 +211,7 @@ class TrialEvaluator:
         target: float | None,
         prune: bool,
         race: Race | None = None,
+        evaluation_cost: float | None = None,
     ) -> str:
         """Bring instances to ``n`` completions on 1, 2, 4, ... instances until a verdict is clear; with a
         ``race`` (at the config's own ``n``), score each step's instances and stop once it is lost.
@@ -226,7 +229,7 @@ class TrialEvaluator:
             verdict = budget_verdict(average, target, hoeffding_serfling_ratio(limit, total))
             if verdict == "over":
                 return verdict
-            close_to_the_end = self._check_finishable(params, samples, limit, config_n)
+            close_to_the_end = self._check_finishable(params, samples, limit, config_n, evaluation_cost)
             if race is not None:
                 self._score(params, samples, range(done, limit), race)
             if verdict == "under" and (n < config_n or limit == total):
@@ -260,10 +263,14 @@ class TrialEvaluator:
         worst = (self.worst_case(params, self.data[i], s.missing(n)) for i, s in enumerate(samples) if s.missing(n))
         return sum(worst) > left
 
-    def _check_finishable(self, params: dict, samples: list[Samples], seen: int, config_n: int) -> bool:
+    def _check_finishable(
+        self, params: dict, samples: list[Samples], seen: int, config_n: int, evaluation_cost: float | None = None
+    ) -> bool:
         """Stop a trial whose completion, at the prompt and completion lengths seen so far, is expected to
         cost more than the optimization budget has left: it would end unaffordable anyway, after
-        spending what is left on a configuration that gets no result.
+        spending what is left on a configuration that gets no result. ``evaluation_cost``: what a whole
+        evaluation of this configuration is known to cost (a re-check's first evaluation): the forecast
+        is scaled to it, since it counts what the prefix rule saved, which the forecast cannot.
 
         Returns:
             Whether finishing fits only narrowly (see :func:`~ecoptigen.tuning._forecast.tight`): the rest
@@ -281,6 +288,9 @@ class TrialEvaluator:
         prompt = sum(s.prompt_tokens or 0 for s in done) / seen
         price = self.price(params)
         expected = request_costs((price.input, price.output), [prompt] * len(samples), missing, per_completion)
+        if evaluation_cost is not None and sum(expected) > 0:
+            remaining = max(evaluation_cost - sum(s.cost for s in samples), 0.0)
+            expected = [cost * remaining / sum(expected) for cost in expected]
         if sum(expected) > left:
             raise Unaffordable(f"finishing is expected to cost ${sum(expected):.6f}; the budget has ${left:.6f} left")
         last = max(i for i, count in enumerate(missing) if count)
@@ -311,10 +321,10 @@ class TrialEvaluator:
 
         def request(position: int) -> dict:
             i = todo[position]
-            have = samples[i].have
+            have, salt = samples[i].have, samples[i].salt()
             step.admit(position)
             send = waiting_for_money(
-                lambda _: self.create(self.data[i], cache_salt=salt_after(have), **{**params, hp: want[i] - have})
+                lambda _: self.create(self.data[i], cache_salt=salt, **{**params, hp: want[i] - have})
             )
             try:
                 response = send(position)

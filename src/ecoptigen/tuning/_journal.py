@@ -10,6 +10,8 @@ Format (version 2)::
     {"kind": "trial", "index": 0, "config": {...}, "params": {...}, "status": "ok", "metrics": {...},
      "inference_cost": 0.01, "cost": 0.2, "paid": 0.2, "updates": [...], "avg_input_tokens": 143.5,
      "error": null, "seconds": 1.2, "total_paid": 0.7, "unconfirmed": 0.0}
+    {"kind": "trial", "rechecks": 3, "index": 3, "config": {...}, "status": "ok", ...}
+                                                      the re-check of trial 3 on fresh completions
 
 Money events are written as they happen (a request's answer is accounted for before it is stored in
 the response cache), so after a kill the journal knows exactly what was paid: the sum of the ``paid``
@@ -275,12 +277,13 @@ class Journal:
         with self._lock:
             self._close_file()
 
-    def take(self, config: dict[str, Any]) -> dict[str, Any] | None:
-        """Remove and return the first unreplayed trial of ``config``, if the journal has one."""
+    def take(self, config: dict[str, Any], rechecks: int | None = None) -> dict[str, Any] | None:
+        """Remove and return the first unreplayed trial of ``config``, if the journal has one
+        (``rechecks``: the re-check of trial ``rechecks`` instead; see :mod:`~ecoptigen.tuning._recheck`)."""
         key = _config_key(config)
         with self._lock:
             for index, record in enumerate(self.records):
-                if _config_key(record.get("config", {})) == key:
+                if record.get("rechecks") == rechecks and _config_key(record.get("config", {})) == key:
                     return self.records.pop(index)
         return None
 

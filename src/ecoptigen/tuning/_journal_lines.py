@@ -93,6 +93,8 @@ def _trial_problem(record: dict[str, Any], metric: str | None) -> str | None:
     cost = record.get("inference_cost")
     if not (_is_number(cost) and cost >= 0):
         return f"'inference_cost' is {cost!r}: it must be a number, not negative"
+    if "rechecks" in record and (problem := _whole("rechecks", record)):
+        return problem
     return _whole("index", record)
 
 

@@ -51,7 +51,8 @@ class TrialOutcome:
 class Knowledge:
     """What earlier trials taught: pruning regions, the average prompt length (FLAML's ``avg_input_tokens``),
     the best metric within the inference budget, whether every per-instance metric value was in [0, 1],
-    and the shortest average completion (output tokens) a trial saw.
+    the shortest average completion (output tokens) a trial saw, and, for a configuration evaluated
+    before (a re-check), what that evaluation cost (``evaluation_cost``).
 
     Trials only read it; the tuner applies each trial's updates in trial order, so trials that run at the
     same time see the same knowledge whatever their timing.
@@ -62,6 +63,7 @@ class Knowledge:
     best: float | None = None
     bounded: bool = True
     shortest_completion: float | None = None
+    evaluation_cost: float | None = None
 
     def learn(self, outcome: TrialOutcome) -> None:
         """Apply what one trial found."""

@@ -26,6 +26,9 @@ from typing import Any
 
 __all__ = ["PrefixRule", "Samples", "next_round", "prefix_rule", "salt_after"]
 
+# The cache salt of a trial's requests that must draw fresh completions (see _recheck).
+FRESH_DRAW = "ecoptigen.tuning:recheck"
+
 PrefixRule = Callable[[dict, int, int], bool]
 
 
@@ -36,6 +39,8 @@ class Samples:
     Attributes:
         decided: eval_func's ``result`` on the completions gathered is its result on any number of
             completions that starts with them (see the module docstring).
+        draw: mixed into the cache salt of every request: a draw other than ``None`` gets completions
+            of its own, not those an earlier evaluation of the same configuration cached.
     """
 
     responses: list[Any] = field(default_factory=list)
@@ -45,6 +50,19 @@ class Samples:
     cost: float = 0.0
     result: dict[str, Any] | None = None  # eval_func's, once the instance has all the completions it needs
     decided: bool = False
+    draw: str | None = None
+
+    def salt(self) -> str | None:
+        """The cache salt of this instance's next request (see :func:`salt_after`).
+
+        Example:
+            >>> Samples().salt(), Samples(have=4, draw="d").salt()
+            (None, 'd|ecoptigen.tuning:after=4')
+        """
+        after = salt_after(self.have)
+        if self.draw is None:
+            return after
+        return self.draw if after is None else f"{self.draw}|{after}"
 
     def missing(self, n: int) -> int:
         """How many more completions evaluating this instance at ``n`` may need."""

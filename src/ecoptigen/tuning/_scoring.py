@@ -41,6 +41,9 @@ class Scoring:
         mean: the metric's mean over the scored rows (``None`` if none was scored).
         sd: the metric's sample standard deviation over the scored rows (``None`` under two rows).
         bounded: every scored value of the metric lies in [0, 1].
+        values: the metric on each scored row, in data order (``None`` for trials read from journals
+            written before ecoptigen kept them); two configurations scored on the same rows are
+            compared row by row (see :mod:`~ecoptigen.tuning._choice`).
 
     Example:
         >>> s = Scoring.of([1.0, 0.0, 1.0, 1.0], samples=12, answered=4)
@@ -54,6 +57,7 @@ class Scoring:
     mean: float | None
     sd: float | None
     bounded: bool
+    values: tuple[float, ...] | None = None
 
     @classmethod
     def of(cls, values: Sequence[float], samples: int, answered: int) -> Scoring:
@@ -64,7 +68,7 @@ class Scoring:
         if rows >= 2 and mean is not None:
             sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (rows - 1))
         bounded = all(0.0 <= v <= 1.0 for v in values)
-        return cls(rows, samples, answered, mean, sd, bounded)
+        return cls(rows, samples, answered, mean, sd, bounded, tuple(float(v) for v in values))
 
     def to_record(self) -> dict[str, Any]:
         """The journal's form."""
@@ -82,6 +86,7 @@ class Scoring:
             None if record.get("mean") is None else float(record["mean"]),
             None if record.get("sd") is None else float(record["sd"]),
             bool(record["bounded"]),
+            None if record.get("values") is None else tuple(float(v) for v in record["values"]),
         )
 
 

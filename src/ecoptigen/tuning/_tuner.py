@@ -9,6 +9,9 @@ is therefore the same whatever the timing; with ``parallel_trials=1`` it is FLAM
 Money: a :class:`~ecoptigen.money.ledger.SpendLedger` with the optimization budget is active for the whole
 run, so every paid request -- eval_func's included -- reserves its worst case first. When a request
 cannot be reserved, the run stops cleanly and returns the best configuration found so far.
+
+ecoptigen's order ends by re-checking the best configuration on fresh completions, with money the
+search held back for it (:mod:`~ecoptigen.tuning._recheck`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from ecoptigen.tuning._logs import RunLogger, config_summary
 from ecoptigen.tuning._models_race import ModelRace
 from ecoptigen.tuning._outcome import Knowledge, TrialOutcome
 from ecoptigen.tuning._progress import TuningProgress, format_usd
+from ecoptigen.tuning._recheck import Draw, Rechecks
+from ecoptigen.tuning._samples import FRESH_DRAW
 from ecoptigen.tuning._scoring import Scoring
 from ecoptigen.tuning._space import SearchSpace, build_space, make_searcher
 from ecoptigen.tuning._start_points import budgeted_start_points
@@ -66,6 +71,8 @@ UNAFFORDABLE_LIMIT = 20
 MAX_SUGGEST_FAILURES = 100
 # BlendSearch's own default seed, the one FLAML's tune always uses.
 DEFAULT_SEARCH_SEED = 20
+NUM_SAMPLES_DONE = "num_samples trials done"
+EXHAUSTED = "the searcher has nothing more to try (space exhausted or cost budget used)"
 # "budgeted": ecoptigen's start points and model race (docs/tuning.md, "How the search spends the
 # budget"); "flaml": FLAML's shared start point, every model to the end.
 SEARCH_ORDERS = ("budgeted", "flaml")
@@ -88,6 +95,8 @@ class TunerOptions:
         search_order: ``"budgeted"`` (default): one start point per model, cheapest first, ``n``
             scaled to the budgets, and models dropped once they cannot beat the best so far;
             ``"flaml"``: FLAML's order (every model from the seed's shared first point, to the end).
+            With an optimization budget, ``"budgeted"`` also re-checks the best configuration on fresh
+            completions before returning it (:mod:`~ecoptigen.tuning._recheck`).
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
@@ -197,6 +206,8 @@ class Tuner:
         self.knowledge = Knowledge()
         budgeted = options.search_order == "budgeted"
         self.models_race = ModelRace(mode, len(data)) if budgeted and len(self.space.models) > 1 else None
+        self.rechecks = Rechecks(optimization_budget, metric, mode, inference_budget) if budgeted else None
+        self._held_back = 0.0  # for re-checking the best configuration so far (see _recheck)
         self.trials: list[Trial] = []
         self.refusal: BudgetExceededError | None = None  # the first request the budget could not pay for
         self.ledger = spend.SpendLedger(
@@ -244,6 +255,11 @@ class Tuner:
                     progress.note(self.resumed)
                 self.evaluator.pool, self.evaluator.executor = pool, executor
                 stopped = self._search(searcher, trial_pool, progress)
+                # A re-check releases the money held back for it: what it leaves goes back to the search.
+                while self._may_go_on() and self._recheck_best(self.rechecks, progress):
+                    if stopped in (EXHAUSTED, NUM_SAMPLES_DONE) or self._out_of_money():
+                        break
+                    stopped = self._search(searcher, trial_pool, progress)
         finally:
             self.journal.close()
             self.lock.release()
@@ -285,12 +301,12 @@ class Tuner:
             while True:
                 while not stopped and len(running) < self.options.parallel_trials:
                     if self.num_samples != -1 and next_index >= self.num_samples:
-                        stopped = "num_samples trials done"
+                        stopped = NUM_SAMPLES_DONE
                         break
                     config = searcher.suggest(next_index, others_running=bool(running))
                     if config is None:
                         if not running:
-                            stopped = "the searcher has nothing more to try (space exhausted or cost budget used)"
+                            stopped = EXHAUSTED
                         break
                     if self._dropped(config):
                         # Told back as a failure, at no cost: the searcher moves away from the model.
@@ -306,7 +322,7 @@ class Tuner:
                     running[next_index] = trial_pool.submit(trial, next_index, config, knowledge)
                     next_index += 1
                 if not running:
-                    return stopped or "num_samples trials done"
+                    return stopped or NUM_SAMPLES_DONE
                 index = min(running)
                 result = _result_raised_here(running[index])
                 del running[index]
@@ -332,6 +348,8 @@ class Tuner:
             return self._disk_failed()
         best = self._analysis("").best_trial
         progress.update(self.ledger.paid, best.metrics[self.metric] if best else None, self.ledger.unconfirmed)
+        if self.rechecks is not None:
+            self._held_back = self.rechecks.reserve(best)
         if self._out_of_money():
             streak = self._unaffordable_streak()
             return f"the optimization budget is spent: {streak} configurations in a row did not fit"
@@ -385,7 +403,8 @@ class Tuner:
         return streak
 
     def _budget_left(self) -> float:
-        """Dollars left of the budget, counting cache hits as spent.
+        """Dollars left of the budget, counting cache hits as spent, less what is held back for re-checking
+        the best configuration so far.
 
         Counting what cache hits would have cost makes decisions the same whether or not the answers
         were cached, so a re-run on a warm cache takes the same path and pays nothing.
@@ -393,7 +412,91 @@ class Tuner:
         if self.budget is None:
             return float("inf")
         ledger = self.ledger
-        return self.budget - (ledger.committed + ledger.saved_by_cache) + 1e-12
+        return self.budget - (ledger.committed + ledger.saved_by_cache) - self._held_back + 1e-12
+
+    def _may_go_on(self) -> bool:
+        """Whether the run may spend more after its search stopped: ecoptigen's order, and nothing that must
+        end the run (the disk failed, Ctrl-C)."""
+        return self.rechecks is not None and not self.ledger.stopped and self.journal.failure is None
+
+    def _recheck_best(self, rechecks: Rechecks | None, progress: TuningProgress) -> bool:
+        """Re-check the best configuration on fresh completions until the best one is re-checked, cannot
+        be paid for, or the re-checks are used up (see :mod:`~ecoptigen.tuning._recheck`).
+
+        Returns:
+            Whether a configuration was re-checked (its money then goes back to the search).
+        """
+        self._held_back = 0.0
+        made = False
+        while rechecks is not None and (trial := rechecks.candidate(self._analysis("").best_trial)) is not None:
+            left = self._budget_left()
+            if rechecks.estimate(trial) > left:
+                logger.info(
+                    "trial t%d is returned without a re-check: it would cost about $%.6f, $%.6f is left",
+                    trial.index,
+                    rechecks.estimate(trial),
+                    left,
+                )
+                return made
+            first = trial.metrics[self.metric]
+            try:
+                draw = self._draw_again(trial)
+            except KeyboardInterrupt:
+                self._interrupted(1)
+                raise
+            if draw is None or not rechecks.merge(trial, draw):
+                return made
+            made = True
+            logger.info(
+                "trial t%d re-checked on fresh completions: %s=%s, then %s; %s over both",
+                trial.index,
+                self.metric,
+                first,
+                trial.recheck["fresh"]["metrics"].get(self.metric) if trial.recheck else None,
+                trial.metrics[self.metric] if trial.status == "ok" else "over the inference budget",
+            )
+            best = self._analysis("").best_trial
+            progress.update(self.ledger.paid, best.metrics[self.metric] if best else None, self.ledger.unconfirmed)
+        return made
+
+    def _draw_again(self, trial: Trial) -> Draw | None:
+        """Evaluate ``trial``'s configuration again on fresh completions (or replay that from the journal);
+        ``None`` when the run must stop (the budget refused a request, the disk failed, Ctrl-C)."""
+        record = self.journal.take(trial.config, rechecks=trial.index)
+        if record is not None:
+            return Draw.from_record(record)
+        started = time.monotonic()
+        ledger = spend.SpendLedger(name=f"re-check of t{trial.index}")
+        try:
+            with ledger.activate():
+                knowledge = Knowledge(evaluation_cost=trial.cost)
+                outcome = self.evaluator.evaluate(trial.config, knowledge, draw=FRESH_DRAW)
+        except (BudgetExceededError, StorageError, RunStopped) as exc:
+            logger.info("the re-check of trial t%d stopped: %s", trial.index, exc)
+            return None
+        draw = Draw(
+            outcome.status,
+            outcome.metrics,
+            outcome.inference_cost,
+            outcome.cost,
+            ledger.paid,
+            outcome.measured,
+            outcome.scoring,
+        )
+        record = {
+            "kind": "trial",
+            "rechecks": trial.index,
+            "index": trial.index,
+            "config": trial.config,
+            "params": public_params(trial.params),
+            **draw.to_record(),
+            "total_paid": self.ledger.paid,
+            "unconfirmed": self.ledger.unconfirmed,
+            "seconds": time.monotonic() - started,
+        }
+        with contextlib.suppress(StorageError):  # the trial is kept in memory; the next resume re-checks it
+            self.journal.append(record)
+        return draw
 
     def _run_trial(self, index: int, config: dict, knowledge: Knowledge) -> Any:
         """The trial's journal record when it is being replayed, else ``(outcome, paid, seconds)``; the
@@ -519,6 +622,7 @@ class Tuner:
             inference_budget=self.evaluator.inference_budget,
             dropped_models=dict(self.models_race.dropped) if self.models_race else {},
             rows=len(self.data),
+            tie_break="completions" if self.options.search_order == "budgeted" else "first",
         )
 
 

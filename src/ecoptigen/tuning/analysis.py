@@ -15,6 +15,7 @@ from typing import Any
 from ecoptigen.client import restriction
 from ecoptigen.errors import ConfigurationError
 from ecoptigen.money import catalog as models
+from ecoptigen.tuning._choice import choose
 from ecoptigen.tuning._confidence import ChoiceConfidence, choice_confidence
 from ecoptigen.tuning._scoring import Scoring, metric_interval
 
@@ -47,6 +48,10 @@ class Trial:
             searcher was told); ``None`` otherwise.
         scoring: the rows and completions its metric was measured on (``None`` for trials read from
             journals written before ecoptigen kept it).
+        recheck: for the configuration the search re-checked on fresh completions before returning (see
+            :mod:`~ecoptigen.tuning._recheck`), what each evaluation found (``first``, ``fresh``) and what
+            the re-check cost and paid; ``metrics``, ``inference_cost`` and ``scoring`` are then the
+            means over both evaluations. ``None`` otherwise.
     """
 
     index: int
@@ -63,6 +68,7 @@ class Trial:
     seconds: float = 0.0
     measured: dict[str, float] | None = None
     scoring: Scoring | None = None
+    recheck: dict[str, Any] | None = None
 
     @property
     def trial_id(self) -> str:
@@ -122,6 +128,10 @@ class Analysis:
         dropped_models: the models the search stopped trying, each with why (see
             :mod:`~ecoptigen.tuning._models_race`).
         rows: the number of tuning data instances (``None``: unknown).
+        tie_break: how the best trial is chosen: ``"first"`` (FLAML's: the best metric, the first among
+            equals) or ``"completions"`` (ecoptigen's order: among the configurations the tuning rows
+            cannot tell from the best, the one drawing the most completions per instance; see
+            :mod:`~ecoptigen.tuning._choice`).
 
     Example:
         >>> t = Trial(0, {"n": 1}, {"model": "m", "n": 1}, "ok", {"success": 0.5}, 0.01, 0.2, 0.2, 0.2)
@@ -141,6 +151,7 @@ class Analysis:
     inference_budget: float | None = None
     dropped_models: dict[str, str] = field(default_factory=dict)
     rows: int | None = None
+    tie_break: str = "first"
 
     @property
     def default_metric(self) -> str:
@@ -164,9 +175,9 @@ class Analysis:
 
     @property
     def best_trial(self) -> Trial | None:
-        """The best trial (the first among equals): the best fully evaluated one within the inference
-        budget; when no configuration fit, the best one measured over the budget; ``None`` if none was
-        evaluated."""
+        """The best trial: the best fully evaluated one within the inference budget (see :attr:`tie_break`
+        for which among ties); when no configuration fit, the best one measured over the budget; ``None``
+        if none was evaluated."""
         return self.get_best_trial()
 
     def get_best_trial(
@@ -197,6 +208,9 @@ class Analysis:
             raise ConfigurationError(
                 f'mode must be "min" or "max" and scope one of {list(SCOPES)}; got {mode!r}, {scope!r}.'
             )
+        ok = [t for t in self.trials if t.status == "ok"]
+        if self.tie_break == "completions" and (metric, mode) == (self.metric, self.mode) and ok:
+            return choose(ok, metric, mode, _completions)
         best, best_value = None, None
         for trial, result in self._candidates():
             value = result.get(metric)
@@ -255,7 +269,8 @@ class Analysis:
         """The trial table as a :class:`pandas.DataFrame`: one row per trial, the config's settings,
         metrics and costs as columns, and how each trial was scored (see :func:`scoring_columns`):
         ``stop_reason``, ``rows_scored``, ``samples_scored`` and the metric's 95% confidence interval,
-        ``<metric>_ci_low`` and ``<metric>_ci_high``.
+        ``<metric>_ci_low`` and ``<metric>_ci_high``; ``rechecked``: whether the trial's metrics are the
+        means of two evaluations (see :mod:`~ecoptigen.tuning._recheck`).
 
         A setting the trial's model cannot take (see :mod:`ecoptigen.client._parameter_checks`) reads ``"fixed"``
         (the model uses one value, e.g. a reasoning model's temperature) or ``"—"`` (the model refuses
@@ -283,6 +298,7 @@ class Analysis:
             "paid": trial.paid,
             "total_paid": trial.total_paid,
             "replayed": trial.replayed,
+            "rechecked": trial.recheck is not None,
             "seconds": trial.seconds,
             **scoring_columns(trial, self.metric),
         }
@@ -342,6 +358,12 @@ _STOP_REASONS = {
     "unaffordable": "its requests did not fit in what was left of the optimization budget",
     "error": "its requests kept failing",
 }
+
+
+def _completions(trial: Trial) -> int:
+    """The completions per instance a trial's configuration asks for (``n``, or ``best_of`` when larger)."""
+    values = [trial.params.get(key) for key in ("n", "best_of")]
+    return max([int(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)] or [1])
 
 
 def stop_reason(trial: Trial) -> str | None:
