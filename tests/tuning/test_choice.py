@@ -33,6 +33,14 @@ def test_among_ties_the_configuration_with_more_completions_is_chosen():
     assert choose([lucky, steady], "success", "max", lambda t: t.params["n"]) is steady
 
 
+def test_more_completions_of_another_model_are_not_preferred():
+    strong = trial(0, [1.0] * 15 + [0.0] * 5, n=2)  # 0.75
+    weaker = trial(1, [1.0] * 12 + [0.0] * 8, n=60)  # 0.60: tied by the paired test (b 3, c 0)
+    weaker.params["model"] = "other"
+    assert paired_tie(strong.scoring.values, weaker.scoring.values)
+    assert choose([strong, weaker], "success", "max", lambda t: t.params["n"]) is strong
+
+
 def test_a_configuration_the_rows_can_tell_apart_wins_whatever_its_completions():
     strong = trial(0, [1.0] * 18 + [0.0] * 2, n=3)  # 0.90
     weak = trial(1, [1.0] * 8 + [0.0] * 12, n=40)  # 0.40

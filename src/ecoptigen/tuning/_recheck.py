@@ -14,9 +14,10 @@ evaluations: the metric of the configuration evaluated on twice the completions.
 configuration is now the best, it is re-checked the same way, until the best is re-checked, its
 re-check does not fit in what is left of the optimization budget, or :data:`MAX_RECHECKS` were made.
 
-Money: while it searches, the tuner holds back what re-checking its current best would cost
-(:meth:`Rechecks.reserve`: that trial's cost with a margin, when it is at most :data:`RESERVE_SHARE`
-of the budget), so the search ends with it still in hand. A cheap configuration -- the kind whose
+Money: once every model has been tried at its start point, the tuner holds back what re-checking its
+current best would cost (:meth:`Rechecks.reserve`: that trial's cost with a margin, when it is at most
+:data:`RESERVE_SHARE` of the budget), so the search ends with it still in hand; a re-check gives back
+to the search what it did not need. A cheap configuration -- the kind whose
 metric is noisy -- is thus always re-checked; an expensive one (many completions: a steadier
 metric) only when money is left. The re-check is paid from the optimization budget like any trial,
 written to the journal (a resumed run replays it), and shown in the trial table (``rechecked``).

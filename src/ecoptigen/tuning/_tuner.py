@@ -208,6 +208,7 @@ class Tuner:
         self.models_race = ModelRace(mode, len(data)) if budgeted and len(self.space.models) > 1 else None
         self.rechecks = Rechecks(optimization_budget, metric, mode, inference_budget) if budgeted else None
         self._held_back = 0.0  # for re-checking the best configuration so far (see _recheck)
+        self._start_points = 0
         self.trials: list[Trial] = []
         self.refusal: BudgetExceededError | None = None  # the first request the budget could not pay for
         self.ledger = spend.SpendLedger(
@@ -233,7 +234,9 @@ class Tuner:
     def run(self) -> Analysis:
         """Search until ``num_samples`` trials, the budget, or the search space is exhausted."""
         seed = self.options.search_seed
-        searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget, seed, self._starts()))
+        starts = self._starts()
+        self._start_points = len(starts or [])
+        searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget, seed, starts))
         total = None if self.num_samples == -1 else self.num_samples
         try:
             with (
@@ -348,7 +351,9 @@ class Tuner:
             return self._disk_failed()
         best = self._analysis("").best_trial
         progress.update(self.ledger.paid, best.metrics[self.metric] if best else None, self.ledger.unconfirmed)
-        if self.rechecks is not None:
+        if self.rechecks is not None and len(self.trials) >= self._start_points:
+            # Nothing is held back before every model has been tried at its start point: at a small budget,
+            # holding back for a cheap model's best left the dearest models' start points unaffordable.
             self._held_back = self.rechecks.reserve(best)
         if self._out_of_money():
             streak = self._unaffordable_streak()
