@@ -19,6 +19,7 @@ TABLE_START = "<!-- results table:"
 TABLE_END = "<!-- end of results table -->"
 
 TUNING = "tune_vs_flaml_real_tests_fixed_search_seed.json"
+SEARCH = "search_quality.json"
 
 # (quoted text with {} for the figure, results file, path to the value, format of the figure)
 QUOTES = [
@@ -38,6 +39,17 @@ QUOTES = [
     ("vs {} ms per call", "create_overhead.json", "raw_sdk_median_ms", ".2f"),
     ("{} ms per cache hit", "create_overhead.json", "cache_hit_median_ms", ".2f"),
     ("{} requests per second", "sim_throughput.json", "sim_requests_per_s", ".0f"),
+    ("({} search seeds)", SEARCH, "settings/seeds", "d"),
+    ("$1: held-out {}", SEARCH, "summary/budget_1/ecoptigen/held_out_success/mean", ".3f"),
+    ("$3: held-out {}", SEARCH, "summary/budget_3/ecoptigen/held_out_success/mean", ".3f"),
+    ("(FLAML 2.7.0: {} on", SEARCH, "summary/budget_1/flaml_2_7_0/held_out_success/mean", ".3f"),
+    ("(FLAML 2.7.0: {} on", SEARCH, "summary/budget_3/flaml_2_7_0/held_out_success/mean", ".3f"),
+    ("on {} seeds), regret", SEARCH, "summary/budget_1/flaml_2_7_0/seeds#", "d"),
+    ("on {} seeds), regret", SEARCH, "summary/budget_3/flaml_2_7_0/seeds#", "d"),
+    ("regret {}, worst seed", SEARCH, "summary/budget_1/ecoptigen/regret/mean", ".3f"),
+    ("regret {}, worst seed", SEARCH, "summary/budget_3/ecoptigen/regret/mean", ".3f"),
+    ("worst seed {}", SEARCH, "summary/budget_1/ecoptigen/regret/worst", ".3f"),
+    ("worst seed {}", SEARCH, "summary/budget_3/ecoptigen/regret/worst", ".3f"),
 ]  # fmt: skip
 # Numbers in the table that are names, not measurements.
 NAMES = {"2.7.0", "2", "1", "5"}
