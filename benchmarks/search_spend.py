@@ -66,7 +66,18 @@ def one(sim_seed: int, search_seed: int, budget: float, search_order: str, data:
         "held_out": {"success": float(held_out["success"]), "inference_cost": float(held_out["inference_cost"])},
         "dropped_models": analysis.dropped_models, "choice_confidence": str(confidence) if confidence else None,
         "by_model": {k: dict(v) for k, v in by_model.items()},
+        "trial_list": [_trial_line(trial) for trial in analysis.trials],
     }  # fmt: skip
+
+
+def _trial_line(trial) -> str:
+    """One trial in a line: what was asked, what it scored, what it paid."""
+    params = trial.params
+    return (
+        f"t{trial.index} {params.get('model')} n={params.get('n')} max_tokens={params.get('max_tokens')} "
+        f"{trial.status} success={trial.metrics.get('success')} inference_cost={trial.inference_cost:.5f} "
+        f"paid={trial.paid:.4f} cost={trial.cost:.4f}" + (f" rechecked={trial.recheck}" if trial.recheck else "")
+    )
 
 
 def summarize(runs: list[dict]) -> dict:

@@ -12,7 +12,13 @@ from ecoptigen.tuning._evaluate import TrialEvaluator
 from ecoptigen.tuning._flaml import tune as flaml_tune
 from ecoptigen.tuning._models_race import ModelRace, hoeffding_margin
 from ecoptigen.tuning._space import build_space
-from ecoptigen.tuning._start_points import OPTIMIZATION_SHARE, START_TEMPERATURE, budgeted_start_points
+from ecoptigen.tuning._start_points import (
+    OPTIMIZATION_SHARE,
+    START_N_MOST,
+    START_TEMPERATURE,
+    budgeted_start_points,
+    fit_start_point,
+)
 
 DATA = [{"q": f"question {i}", "answer": i} for i in range(8)]
 MODELS = ["gpt-4o", "gpt-4.1-nano", "gpt-4o-mini"]  # not in price order
@@ -111,6 +117,43 @@ def test_a_smaller_budget_or_parallel_trials_start_with_fewer_completions():
     assert gpt4o_n(optimization_budget=None, inference_budget=None) == 19  # nothing limits it
 
 
+def test_a_start_point_asks_for_at_most_start_n_most_completions_however_cheap_its_model():
+    wide = build_space(
+        {"model": MODELS, "prompt": ["{q}"], "max_tokens": flaml_tune.lograndint(20, 200),
+         "n": flaml_tune.randint(1, 100)},
+        chat=True,
+    )  # fmt: skip
+    unlimited = {p["subspace"]["model"]: p["subspace"]["n"] for p in starts(None, None, space=wide)[2]}
+    assert set(unlimited.values()) == {START_N_MOST}  # nothing else limits them
+    narrow = build_space({"model": ["gpt-4o-mini"], "prompt": ["{q}"], "n": flaml_tune.randint(40, 60)}, chat=True)
+    assert starts(None, None, space=narrow)[2][0]["n"] == 40  # never below the domain's lower bound
+
+
+def test_a_start_point_is_fitted_to_what_is_left_and_never_grown():
+    space, evaluator, points = starts()
+    fit = [space, evaluator.price, evaluator.prompt_lengths, evaluator.max_tokens]
+    point = next(p for p in points if p["subspace"]["model"] == "gpt-4o")
+    planned = point["subspace"]["n"]
+    assert planned > 1
+    assert fit_start_point(point, *fit, left=1.0) is point  # fits: kept as planned, not grown
+    fitted = fit_start_point(point, *fit, left=0.05 * OPTIMIZATION_SHARE / 3)
+    assert 1 <= fitted["subspace"]["n"] < planned
+    assert {**fitted, "subspace": {**fitted["subspace"], "n": planned}} == point  # only n changed
+    assert point["subspace"]["n"] == planned  # the planned point is left as it was
+    assert fit_start_point(point, *fit, left=0.0)["subspace"]["n"] == 1  # the smallest n still tries the model
+
+
+def test_the_tuning_fits_a_start_point_to_what_the_cheaper_models_start_points_left():
+    space, evaluator, points = starts(optimization_budget=0.02)
+    planned = {p["subspace"]["model"]: p["subspace"]["n"] for p in points}
+    _, analysis = run(ModelNamingEngine(), optimization_budget=0.02, num_samples=3)
+    tried = {t.params["model"]: t.params["n"] for t in analysis.trials}
+    assert list(tried) == [p["subspace"]["model"] for p in points]  # each model tried at its start point
+    assert tried["gpt-4o"] < planned["gpt-4o"]  # refitted: the planned n no longer fit what was left
+    assert all(tried[model] == planned[model] for model in ("gpt-4.1-nano", "gpt-4o-mini"))
+    assert all(t.status == "ok" for t in analysis.trials)
+
+
 def test_a_single_model_space_gets_one_start_point_with_constants_left_alone():
     space = build_space({"model": "gpt-4o-mini", "prompt": "{q}", "n": 3, "max_tokens": 50}, chat=True)
     _, _, points = starts(space=space)
@@ -147,7 +190,7 @@ def test_a_value_outside_0_1_stops_dropping():
 
 
 def test_the_tuning_drops_a_model_that_scores_nothing_and_never_tries_it_again():
-    _, analysis = run(ModelNamingEngine())
+    _, analysis = run(ModelNamingEngine(), optimization_budget=0.2)
     first_ok = next(t.index for t in analysis.trials if t.status == "ok" and t.params["model"] != "gpt-4.1-nano")
     assert analysis.trials[0].params["model"] == "gpt-4.1-nano"  # the cheapest starts
     assert "gpt-4.1-nano" in analysis.dropped_models

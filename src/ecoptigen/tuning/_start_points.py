@@ -37,6 +37,7 @@ FLAML's shared start point and order (:func:`ecoptigen.tuning.space.make_searche
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from typing import Any
@@ -45,10 +46,12 @@ from ecoptigen.money import prices as pricing
 from ecoptigen.tuning._flaml import Categorical, Domain, Integer
 from ecoptigen.tuning._space import SearchSpace
 
-__all__ = ["OPTIMIZATION_SHARE", "START_TEMPERATURE", "budgeted_start_points"]
+__all__ = ["OPTIMIZATION_SHARE", "START_N_MOST", "START_TEMPERATURE", "budgeted_start_points", "fit_start_point"]
 
 # The most of the optimization budget one start point is planned to cost on all the data.
-OPTIMIZATION_SHARE = 0.5
+OPTIMIZATION_SHARE = 0.8
+# The most completions a start point asks for, however cheap its model.
+START_N_MOST = 32
 START_TEMPERATURE = 0.5
 START_TOP_P = 0.9
 # A completion is estimated at this share of max_tokens before any has been seen.
@@ -150,9 +153,11 @@ def _scale(
     inference_budget: float | None,
     share: float | None,
     parallel_trials: int,
+    shortest: float | None = None,
 ) -> float:
     """Set the point's ``n`` (or ``best_of``) to the largest the budgets allow; return the estimated
-    cost of one instance's prompt plus one completion (what orders the models)."""
+    cost of one instance's prompt plus one completion (what orders the models). ``shortest``: the
+    shortest average completion (tokens) a trial has seen, a floor for the estimate."""
     params = space.params(point)
     price = prices(params)
     prompts = prompt_tokens(params, space.region_key(point))
@@ -160,10 +165,12 @@ def _scale(
     limit = pricing.requested_limit(params) or default_limit(params)
     longest = min(limit, pricing.UNKNOWN_CHAT_MAX_TOKENS) * price.output / 1000
     per_prompt, per_completion = prompt * price.input / 1000, _COMPLETION_SHARE * longest
+    if shortest is not None:
+        per_completion = max(per_completion, min(shortest, limit) * price.output / 1000)
     holder = point.get("subspace", point)
     domain = _grown_domain(space, holder)
     if domain is not None and per_completion > 0:
-        most = _largest_integer(domain)
+        most = min(_largest_integer(domain), max(START_N_MOST, int(domain.lower)))
         if inference_budget is not None:
             most = min(most, math.floor((inference_budget - per_prompt) / per_completion))
         if share is not None:
@@ -172,6 +179,37 @@ def _scale(
             most = min(most, math.floor((share / len(prompts) - per_prompt) / planned))
         holder[space.prune_hp] = max(most, int(domain.lower))
     return per_prompt + per_completion
+
+
+def fit_start_point(
+    point: dict[str, Any],
+    space: SearchSpace,
+    prices: Callable[[dict[str, Any]], pricing.Price],
+    prompt_tokens: PromptTokens,
+    default_limit: Callable[[dict[str, Any]], float],
+    left: float,
+    parallel_trials: int = 1,
+    shortest: float | None = None,
+) -> dict[str, Any]:
+    """``point`` (a start point, as BlendSearch completed it) with its ``n`` lowered, if need be, so that its
+    estimated evaluation fits in the ``left`` dollars of the optimization budget; ``point`` itself when it
+    fits. Start points are planned before anything is known, so the cheaper models' ones may leave less
+    than planned for the dearer ones': a smaller ``n`` still tries the model, where the planned one
+    would be refused as unaffordable and the model never tried. ``shortest``: the shortest average
+    completion (tokens) seen so far; completions are estimated at least that long, as the evaluator's
+    check before a trial starts does.
+    """
+    if math.isinf(left):
+        return point
+    fitted = copy.deepcopy(point)
+    holder = fitted.get("subspace", fitted)
+    planned = holder.get(space.prune_hp)
+    if not isinstance(planned, int):
+        return point
+    share = max(left, 0.0) / parallel_trials
+    _scale(fitted, space, prices, prompt_tokens, default_limit, None, share, parallel_trials, shortest)
+    holder[space.prune_hp] = min(planned, holder[space.prune_hp])
+    return point if holder[space.prune_hp] == planned else fitted
 
 
 def _grown_domain(space: SearchSpace, holder: dict[str, Any]) -> Any:

@@ -46,7 +46,7 @@ from ecoptigen.tuning._recheck import Draw, Rechecks
 from ecoptigen.tuning._samples import FRESH_DRAW
 from ecoptigen.tuning._scoring import Scoring
 from ecoptigen.tuning._space import SearchSpace, build_space, make_searcher
-from ecoptigen.tuning._start_points import budgeted_start_points
+from ecoptigen.tuning._start_points import budgeted_start_points, fit_start_point
 from ecoptigen.tuning._validate import check_arguments, check_prices, check_templates
 from ecoptigen.tuning.analysis import Analysis, Trial
 
@@ -209,6 +209,7 @@ class Tuner:
         self.rechecks = Rechecks(optimization_budget, metric, mode, inference_budget) if budgeted else None
         self._held_back = 0.0  # for re-checking the best configuration so far (see _recheck)
         self._start_points = 0
+        self._planned_starts: list[dict[str, Any]] = []
         self.trials: list[Trial] = []
         self.refusal: BudgetExceededError | None = None  # the first request the budget could not pay for
         self.ledger = spend.SpendLedger(
@@ -236,6 +237,7 @@ class Tuner:
         seed = self.options.search_seed
         starts = self._starts()
         self._start_points = len(starts or [])
+        self._planned_starts = starts or []
         searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget, seed, starts))
         total = None if self.num_samples == -1 else self.num_samples
         try:
@@ -320,6 +322,7 @@ class Tuner:
                             break
                         continue
                     skipped = 0
+                    config = self._fit_start(searcher, next_index, config)
                     knowledge = copy.deepcopy(self.knowledge)
                     trial = spend.run_in_context(self._run_trial)
                     running[next_index] = trial_pool.submit(trial, next_index, config, knowledge)
@@ -336,6 +339,32 @@ class Tuner:
             raise
         finally:
             wait(running.values())  # an error leaves no trial spending unwatched
+
+    def _fit_start(self, searcher: _Suggestions, index: int, config: dict) -> dict:
+        """A start point of ecoptigen's order with its ``n`` lowered to fit what the trials before it left
+        (see :func:`~ecoptigen.tuning._start_points.fit_start_point`); any other config as it is.
+
+        What is left is counted from the trials' costs (cache hits included), not from the ledger, so a
+        resumed run fits its start points as the first run did and finds them in the journal.
+        """
+        if self.budget is None or not any(_is_at(point, config) for point in self._planned_starts):
+            return config
+        left = self.budget - sum(trial.cost for trial in self.trials) - self._held_back
+        evaluator = self.evaluator
+        fitted = fit_start_point(
+            config,
+            self.space,
+            evaluator.price,
+            evaluator.prompt_lengths,
+            evaluator.max_tokens,
+            left,
+            self.options.parallel_trials,
+            self.knowledge.shortest_completion,
+        )
+        if fitted is not config:
+            searcher.replace(index, fitted)
+            logger.info("start point t%d asks for fewer completions to fit the $%.6f left", index, left)
+        return fitted
 
     def _take(self, searcher: _Suggestions, index: int, result: Any, progress: TuningProgress) -> str:
         """Tell the searcher trial ``index``'s result; why the run must stop now, or ``""``."""
@@ -367,15 +396,28 @@ class Tuner:
         while what is left could still pay for a full evaluation as cheap as the cheapest one seen of a
         model still racing (up to :data:`UNAFFORDABLE_LIMIT` in a row): BlendSearch's global search
         proposes large ``n`` now and then, and a run stopped by a few of those leaves money unspent
-        that its local search could have used.
+        that its local search could have used. A configuration evaluated on all the data and found over
+        the inference budget counts at what one completion per instance cost in it: a smaller ``n`` of
+        its model may fit (measured on the math tuning, a model whose only trial was over the inference
+        budget was otherwise never affordable, and runs stopped with a quarter of the budget unspent).
         """
         streak = self._unaffordable_streak()
         if streak < UNAFFORDABLE_PATIENCE:
             return False
         if self.options.search_order == "flaml" or streak >= UNAFFORDABLE_LIMIT:
             return True
-        costs = [t.cost for t in self.trials if t.status == "ok" and not self._dropped(t.config)]
-        return not costs or min(costs) > self._budget_left()
+        costs = [self._cheapest_like(t) for t in self.trials if not self._dropped(t.config)]
+        known = [cost for cost in costs if cost is not None]
+        return not known or min(known) > self._budget_left()
+
+    def _cheapest_like(self, trial: Trial) -> float | None:
+        """What a full evaluation like ``trial`` is known to cost at the least: an ``ok`` trial's cost; for
+        one over the inference budget on all the data, its cost per completion asked; else ``None``."""
+        if trial.status == "ok":
+            return trial.cost
+        if trial.status == "over_budget" and trial.measured is not None:
+            return trial.cost / max(int(trial.params.get(self.space.prune_hp) or 1), 1)
+        return None
 
     def _disk_failed(self) -> str:
         """Stop the run after a write of the journal failed: no new request, the trials so far are kept."""
@@ -631,6 +673,17 @@ class Tuner:
         )
 
 
+def _is_at(point: dict, config: dict) -> bool:
+    """Whether ``config`` is ``point`` as BlendSearch completed it (every setting ``point`` gives, the same)."""
+    for key, value in point.items():
+        if isinstance(value, dict) and key == "subspace":
+            if not isinstance(config.get(key), dict) or not _is_at(value, config[key]):
+                return False
+        elif config.get(key) != value:
+            return False
+    return True
+
+
 def _result_raised_here(future: Future) -> Any:
     """The trial's result. An ecoptigen error it raised (eval_func's result lacks the metric, a request in
     eval_func has no key, ...) is raised again here with only the frames of the user's code (and below
@@ -687,6 +740,11 @@ class _Suggestions:
 
     def config_of(self, index: int) -> dict:
         return self._asked[index][1]
+
+    def replace(self, index: int, config: dict) -> None:
+        """Evaluate ``config`` for trial ``index`` instead of the suggested one (a start point refitted to
+        the budget left); BlendSearch searches on from the config it is told."""
+        self._asked[index] = (self._asked[index][0], config)
 
     def tell(self, index: int, result: dict | None) -> None:
         """Report trial ``index``'s result; ``None``: it could not be run."""
