@@ -22,7 +22,7 @@ from ecoptigen.errors import (
 )
 from ecoptigen.money import ledger as spend
 from ecoptigen.tuning._flaml import tune as flaml_tune
-from ecoptigen.tuning._tuner import MAX_SUGGEST_FAILURES, _Suggestions
+from ecoptigen.tuning._suggestions import MAX_SUGGEST_FAILURES, Suggestions
 
 
 def test_tune_returns_a_config_create_accepts_and_keeps_to_the_budget():
@@ -601,7 +601,7 @@ class _DecliningSearcher:
 
 def test_a_declined_suggestion_is_asked_again_with_a_fresh_id_as_flaml_tune_does():
     searcher = _DecliningSearcher(declines=3)
-    suggestions = _Suggestions(searcher)
+    suggestions = Suggestions(searcher)
     assert suggestions.suggest(0, others_running=True) is None  # wait for the running trial instead
     config = suggestions.suggest(0, others_running=False)
     assert config == {"n": 4} and len(set(searcher.asked)) == 4
@@ -611,5 +611,5 @@ def test_a_declined_suggestion_is_asked_again_with_a_fresh_id_as_flaml_tune_does
 
 def test_the_search_ends_after_max_suggest_failures_declines_in_a_row():
     searcher = _DecliningSearcher(declines=10**6)
-    assert _Suggestions(searcher).suggest(0, others_running=False) is None
+    assert Suggestions(searcher).suggest(0, others_running=False) is None
     assert len(searcher.asked) == MAX_SUGGEST_FAILURES

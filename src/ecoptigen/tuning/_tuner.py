@@ -16,116 +16,46 @@ search held back for it (:mod:`~ecoptigen.tuning._recheck`).
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import copy
-import itertools
-import os
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
-import ecoptigen
 from ecoptigen import run_context
-from ecoptigen.client import RUN_OPTIONS
-from ecoptigen.errors import BudgetExceededError, ConfigurationError, EcoptigenError, RunStopped, StorageError
+from ecoptigen.errors import BudgetExceededError, RunStopped, StorageError
 from ecoptigen.money import ledger as spend
 from ecoptigen.tuning._evaluate import TrialEvaluator
-from ecoptigen.tuning._executors import check_use_ray, eval_executor
+from ecoptigen.tuning._executors import eval_executor
 from ecoptigen.tuning._journal import Journal, fingerprint, public_params
 from ecoptigen.tuning._journal_lock import JournalLock
 from ecoptigen.tuning._logs import RunLogger, config_summary
 from ecoptigen.tuning._models_race import ModelRace
+from ecoptigen.tuning._options import DEFAULT_CONCURRENCY, TunerOptions
 from ecoptigen.tuning._outcome import Knowledge, TrialOutcome
 from ecoptigen.tuning._progress import TuningProgress, format_usd
 from ecoptigen.tuning._recheck import Draw, Rechecks
 from ecoptigen.tuning._samples import FRESH_DRAW
-from ecoptigen.tuning._scoring import Scoring
 from ecoptigen.tuning._space import SearchSpace, build_space, make_searcher
 from ecoptigen.tuning._start_points import budgeted_start_points, fit_start_point
+from ecoptigen.tuning._suggestions import MAX_SUGGEST_FAILURES, Suggestions, is_at
+from ecoptigen.tuning._tracebacks import result_raised_here
+from ecoptigen.tuning._trial_records import recheck_record, replayed_trial, trial_record
 from ecoptigen.tuning._validate import check_arguments, check_prices, check_templates
 from ecoptigen.tuning.analysis import Analysis, Trial
 
-__all__ = [
-    "DEFAULT_CONCURRENCY",
-    "DEFAULT_SEARCH_SEED",
-    "MAX_SUGGEST_FAILURES",
-    "SEARCH_ORDERS",
-    "Tuner",
-    "TunerOptions",
-]
+__all__ = ["DEFAULT_CONCURRENCY", "Tuner", "TunerOptions"]
 
 logger = RunLogger("ecoptigen.tuning")
 
-DEFAULT_CONCURRENCY = 16
 # Configurations in a row whose requests do not fit in what is left of the budget before the run ends:
 # the searcher moves away from a failed (worst-metric) point, so a cheaper one usually follows soon.
 UNAFFORDABLE_PATIENCE = 5
 # ecoptigen's order: the most configurations in a row that may not fit before the run ends (see _out_of_money).
 UNAFFORDABLE_LIMIT = 20
-# Suggestions in a row that the searcher may decline before the search ends (flaml.tune's max_failure).
-MAX_SUGGEST_FAILURES = 100
-# BlendSearch's own default seed, the one FLAML's tune always uses.
-DEFAULT_SEARCH_SEED = 20
 NUM_SAMPLES_DONE = "num_samples trials done"
 EXHAUSTED = "the searcher has nothing more to try (space exhausted or cost budget used)"
-# "budgeted": ecoptigen's start points and model race (docs/tuning.md, "How the search spends the
-# budget"); "flaml": FLAML's shared start point, every model to the end.
-SEARCH_ORDERS = ("budgeted", "flaml")
-
-
-@dataclass
-class TunerOptions:
-    """How the tuning runs (not what it searches).
-
-    Attributes:
-        concurrency: requests (and eval_func calls) in flight at once.
-        parallel_trials: configurations evaluated at the same time.
-        serial_eval_func: call eval_func on one thread, one instance after another (for eval_funcs
-            that are not thread-safe).
-        show_progress: show a progress bar.
-        use_ray: call eval_func as Ray tasks on a cluster (see :mod:`ecoptigen.distributed`).
-        ray_options: options of those tasks (``num_cpus``, ...), as Ray's ``.options()`` takes them.
-        search_seed: the searcher's random seed (FLAML's is always 20): the same seed, data and
-            endpoint give the same trials.
-        search_order: ``"budgeted"`` (default): one start point per model, cheapest first, ``n``
-            scaled to the budgets, and models dropped once they cannot beat the best so far;
-            ``"flaml"``: FLAML's order (every model from the seed's shared first point, to the end).
-            With an optimization budget, ``"budgeted"`` also re-checks the best configuration on fresh
-            completions before returning it (:mod:`~ecoptigen.tuning._recheck`).
-    """
-
-    concurrency: int = DEFAULT_CONCURRENCY
-    parallel_trials: int = 1
-    serial_eval_func: bool = False
-    show_progress: bool = True
-    use_ray: bool = False
-    ray_options: dict[str, Any] | None = None
-    search_seed: int = DEFAULT_SEARCH_SEED
-    search_order: str = "budgeted"
-
-    @classmethod
-    def pop_from(cls, config: dict[str, Any]) -> TunerOptions:
-        """Take the options out of ``tune``'s keyword arguments (the rest is the search space)."""
-        names = sorted(RUN_OPTIONS)
-        options = cls(**{name: config.pop(name) for name in names if name in config})
-        check_use_ray(options.use_ray, options.ray_options)
-        for name in ("concurrency", "parallel_trials"):
-            value = getattr(options, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"{name} must be a positive integer; got {value!r}.")
-        seed = options.search_seed
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-            raise ConfigurationError(f"search_seed must be an integer from 0 to 2**32 - 1; got {seed!r}.")
-        if options.search_order not in SEARCH_ORDERS:
-            raise ConfigurationError(
-                f"search_order must be one of {list(SEARCH_ORDERS)}; got {options.search_order!r}."
-            )
-        return options
 
 
 class Tuner:
@@ -238,7 +168,7 @@ class Tuner:
         starts = self._starts()
         self._start_points = len(starts or [])
         self._planned_starts = starts or []
-        searcher = _Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget, seed, starts))
+        searcher = Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget, seed, starts))
         total = None if self.num_samples == -1 else self.num_samples
         try:
             with (
@@ -293,7 +223,7 @@ class Tuner:
         race = self.models_race
         return race is not None and str(self.space.params(config).get("model")) in race.dropped
 
-    def _search(self, searcher: _Suggestions, trial_pool: Executor, progress: TuningProgress) -> str:
+    def _search(self, searcher: Suggestions, trial_pool: Executor, progress: TuningProgress) -> str:
         """Keep up to ``parallel_trials`` trials running; tell their results in trial order.
 
         Trial ``i + parallel_trials`` is asked for once trial ``i`` is told, and every trial starts from
@@ -330,7 +260,7 @@ class Tuner:
                 if not running:
                     return stopped or NUM_SAMPLES_DONE
                 index = min(running)
-                result = _result_raised_here(running[index])
+                result = result_raised_here(running[index])
                 del running[index]
                 why = self._take(searcher, index, result, progress)  # every result is told, even after a stop
                 stopped = stopped or why
@@ -340,14 +270,14 @@ class Tuner:
         finally:
             wait(running.values())  # an error leaves no trial spending unwatched
 
-    def _fit_start(self, searcher: _Suggestions, index: int, config: dict) -> dict:
+    def _fit_start(self, searcher: Suggestions, index: int, config: dict) -> dict:
         """A start point of ecoptigen's order with its ``n`` lowered to fit what the trials before it left
         (see :func:`~ecoptigen.tuning._start_points.fit_start_point`); any other config as it is.
 
         What is left is counted from the trials' costs (cache hits included), not from the ledger, so a
         resumed run fits its start points as the first run did and finds them in the journal.
         """
-        if self.budget is None or not any(_is_at(point, config) for point in self._planned_starts):
+        if self.budget is None or not any(is_at(point, config) for point in self._planned_starts):
             return config
         left = self.budget - sum(trial.cost for trial in self.trials) - self._held_back
         evaluator = self.evaluator
@@ -366,7 +296,7 @@ class Tuner:
             logger.info("start point t%d asks for fewer completions to fit the $%.6f left", index, left)
         return fitted
 
-    def _take(self, searcher: _Suggestions, index: int, result: Any, progress: TuningProgress) -> str:
+    def _take(self, searcher: Suggestions, index: int, result: Any, progress: TuningProgress) -> str:
         """Tell the searcher trial ``index``'s result; why the run must stop now, or ``""``."""
         if isinstance(result, (StorageError, RunStopped)):
             searcher.tell(index, None)
@@ -530,17 +460,7 @@ class Tuner:
             outcome.measured,
             outcome.scoring,
         )
-        record = {
-            "kind": "trial",
-            "rechecks": trial.index,
-            "index": trial.index,
-            "config": trial.config,
-            "params": public_params(trial.params),
-            **draw.to_record(),
-            "total_paid": self.ledger.paid,
-            "unconfirmed": self.ledger.unconfirmed,
-            "seconds": time.monotonic() - started,
-        }
+        record = recheck_record(trial, draw, self.ledger.paid, self.ledger.unconfirmed, time.monotonic() - started)
         with contextlib.suppress(StorageError):  # the trial is kept in memory; the next resume re-checks it
             self.journal.append(record)
         return draw
@@ -563,9 +483,9 @@ class Tuner:
             return exc
         return outcome, trial_ledger.paid, time.monotonic() - started
 
-    def _tell(self, searcher: _Suggestions, index: int, config: dict, result: Any) -> None:
+    def _tell(self, searcher: Suggestions, index: int, config: dict, result: Any) -> None:
         if isinstance(result, dict):  # replayed from the journal
-            trial = self._trial_from_record(index, result)
+            trial = replayed_trial(index, result, self.space.params(result["config"]))
             outcome = TrialOutcome(
                 trial.status,  # type: ignore[arg-type]  # written by this module: one of the statuses
                 trial.metrics,
@@ -594,7 +514,7 @@ class Tuner:
             )
             # a failed write keeps the trial in memory; the run stops after telling it (journal.failure)
             with contextlib.suppress(StorageError):
-                self.journal.append(self._record(trial, outcome))
+                self.journal.append(trial_record(trial, outcome, self.ledger.paid, self.ledger.unconfirmed))
         trial.total_paid = self.ledger.paid if not trial.replayed else trial.total_paid
         self.trials.append(trial)
         self.knowledge.learn(outcome)
@@ -616,46 +536,6 @@ class Tuner:
             config_summary(config),
         )
 
-    def _record(self, trial: Trial, outcome: TrialOutcome) -> dict[str, Any]:
-        return {
-            "kind": "trial",
-            "index": trial.index,
-            "config": trial.config,
-            "params": public_params(trial.params),
-            "status": trial.status,
-            "metrics": trial.metrics,
-            "inference_cost": trial.inference_cost,
-            "cost": trial.cost,
-            "paid": trial.paid,
-            "total_paid": self.ledger.paid,
-            "unconfirmed": self.ledger.unconfirmed,
-            "updates": outcome.updates,
-            "avg_input_tokens": outcome.avg_input_tokens,
-            "error": trial.error,
-            "seconds": trial.seconds,
-            "measured": trial.measured,
-            "scoring": None if outcome.scoring is None else outcome.scoring.to_record(),
-        }
-
-    def _trial_from_record(self, index: int, record: dict[str, Any]) -> Trial:
-        config = record["config"]
-        return Trial(
-            index,
-            config,
-            self.space.params(config),
-            record["status"],
-            dict(record["metrics"]),
-            float(record["inference_cost"]),
-            float(record["cost"]),
-            float(record.get("paid", 0.0)),
-            float(record.get("total_paid", 0.0)),
-            replayed=True,
-            error=record.get("error"),
-            seconds=float(record.get("seconds", 0.0)),
-            measured=record.get("measured"),
-            scoring=Scoring.from_record(record.get("scoring")),
-        )
-
     def _analysis(self, stopped: str) -> Analysis:
         return Analysis(
             self.metric,
@@ -671,85 +551,3 @@ class Tuner:
             rows=len(self.data),
             tie_break="completions" if self.options.search_order == "budgeted" else "first",
         )
-
-
-def _is_at(point: dict, config: dict) -> bool:
-    """Whether ``config`` is ``point`` as BlendSearch completed it (every setting ``point`` gives, the same)."""
-    for key, value in point.items():
-        if isinstance(value, dict) and key == "subspace":
-            if not isinstance(config.get(key), dict) or not _is_at(value, config[key]):
-                return False
-        elif config.get(key) != value:
-            return False
-    return True
-
-
-def _result_raised_here(future: Future) -> Any:
-    """The trial's result. An ecoptigen error it raised (eval_func's result lacks the metric, a request in
-    eval_func has no key, ...) is raised again here with only the frames of the user's code (and below
-    it) from the trial's thread: the thread pool's and the tuner's frames say nothing about the mistake,
-    and made such errors 50-line tracebacks."""
-    try:
-        return future.result()
-    except EcoptigenError as exc:
-        cause = exc.__cause__
-        if cause is not None:
-            cause.with_traceback(_from_user_code(cause.__traceback__))
-        raise exc.with_traceback(_from_user_code(exc.__traceback__)) from cause
-
-
-# Frames of these files are the machinery between the tuning and the user's code.
-_MACHINERY = (os.path.dirname(ecoptigen.__file__) + os.sep, os.path.dirname(concurrent.futures.__file__) + os.sep,
-              threading.__file__)  # fmt: skip
-
-
-def _from_user_code(traceback: TracebackType | None) -> TracebackType | None:
-    """``traceback`` from its first frame outside the machinery (``None`` if it has none)."""
-    while traceback is not None and traceback.tb_frame.f_code.co_filename.startswith(_MACHINERY):
-        traceback = traceback.tb_next
-    return traceback
-
-
-class _Suggestions:
-    """The searcher, asked and told by trial index.
-
-    As in ``flaml.tune``, a searcher may return no configuration for a moment (one it proposed is still
-    running, or it drew a point it has tried): each attempt uses a fresh searcher id, and the search ends
-    only after :data:`MAX_SUGGEST_FAILURES` attempts in a row with no trial running.
-    """
-
-    def __init__(self, searcher: Any):
-        self.searcher = searcher
-        self._attempts = itertools.count()
-        self._failures = 0
-        self._asked: dict[int, tuple[str, dict]] = {}
-
-    def suggest(self, index: int, others_running: bool) -> dict | None:
-        """A configuration for trial ``index``, or ``None`` (wait for a running trial, or stop if none runs)."""
-        while self._failures < MAX_SUGGEST_FAILURES:
-            trial_id = f"t{index}.{next(self._attempts)}"
-            config = self.searcher.suggest(trial_id)
-            if config is not None:
-                self._failures = 0
-                self._asked[index] = (trial_id, config)
-                return config
-            if others_running:
-                return None
-            self._failures += 1
-        return None
-
-    def config_of(self, index: int) -> dict:
-        return self._asked[index][1]
-
-    def replace(self, index: int, config: dict) -> None:
-        """Evaluate ``config`` for trial ``index`` instead of the suggested one (a start point refitted to
-        the budget left); BlendSearch searches on from the config it is told."""
-        self._asked[index] = (self._asked[index][0], config)
-
-    def tell(self, index: int, result: dict | None) -> None:
-        """Report trial ``index``'s result; ``None``: it could not be run."""
-        trial_id = self._asked.pop(index)[0]
-        if result is None:
-            self.searcher.on_trial_complete(trial_id, None, error=True)
-        else:
-            self.searcher.on_trial_complete(trial_id, result)
