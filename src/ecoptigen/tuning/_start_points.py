@@ -14,17 +14,25 @@ on the seed:
   selection by assertions, a vote) more samples help up to what the inference budget allows, so a
   model starts at the largest ``n`` whose estimated cost per instance fits the inference budget and
   whose estimated evaluation on all the data fits :data:`OPTIMIZATION_SHARE` of the optimization
-  budget (divided among the trials evaluated at the same time), so one start point is not planned to
-  spend the whole budget. Both count every prompt as the engine counts it and each completion at half
-  the start point's ``max_tokens`` (measured on the seed's HumanEval tuning, what a start point really
-  paid was 0.4x of that estimate, thanks to stop sequences and the prefix rule). A larger share is
-  not better everywhere: at 0.8 the $1 tuning started text-davinci-003 at ``n`` 16 instead of 9 and
-  its held-out success rose from 0.767 to 0.797 (mean of 8 search seeds, ``benchmarks/search_spend.py``),
-  but at $0.3 the cheaper models' start points then left too little for text-davinci-003's, which was
-  never evaluated, and held-out success fell from 0.625 to 0.514 (the first 2-3 seeds). With
-  ``parallel_trials`` above 1 the start points run at the same time and cannot learn from one another
-  whether the estimate holds, so each gets its part of the share at the worst case (every completion
+  budget (divided among the trials evaluated at the same time), and at most :data:`START_N_MOST`.
+  Both estimates count every prompt as the engine counts it and each completion at half the start
+  point's ``max_tokens`` (measured on the seed's HumanEval tuning, text-davinci-003's start point
+  really paid less than half of that estimate, thanks to stop sequences and the prefix rule). With ``parallel_trials``
+  above 1 the start points run at the same time and cannot learn from one another whether the
+  estimate holds, so each gets its part of the share at the worst case (every completion
   ``max_tokens`` long).
+* **A cap on ``n``, and a refit to what is left.** Without the cap the cheapest models started at the
+  space's largest ``n`` (99): on the seed's tuning text-ada-001 and text-babbage-001, which score
+  nothing there, took $0.11 (37% of a $0.3 budget) before the model race could drop them, and
+  gpt-3.5-turbo's ``n`` 99 start point on the MATH tuning went over the inference budget. At 32 they
+  cost $0.04. The money saved lets the share be 0.8 instead of 0.5, which starts text-davinci-003 at
+  ``n`` 16 instead of 9 at $1. A start point is planned before anything is known, so when its turn
+  comes the tuner lowers its ``n``, if need be, to what the cheaper models' start points left
+  (:func:`fit_start_point`, estimating completions at least as long as the shortest seen): at $0.3 it
+  is then tried with fewer completions instead of being refused as unaffordable. Measured
+  (``benchmarks/search_quality.py``, 8 search seeds, held-out success, against the same seeds with a
+  share of 0.5 and no cap): 0.685 vs 0.632 at $0.3, 0.797 vs 0.767 at $1, 0.815 vs 0.817 at $3 (where
+  the inference budget, not the share, sets text-davinci-003's ``n``).
 * **Moderate settings elsewhere**: temperature :data:`START_TEMPERATURE` (sampling several
   completions needs some diversity; the Codex paper's best temperature for pass@10 to pass@100 is 0.6
   to 0.8, for pass@1 0.2), ``max_tokens`` in the middle of its range (geometric for a log domain), the
