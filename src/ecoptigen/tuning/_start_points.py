@@ -17,9 +17,9 @@ on the seed:
   budget (divided among the trials evaluated at the same time), and at most :data:`START_N_MOST`.
   Both estimates count every prompt as the engine counts it and each completion at half the start
   point's ``max_tokens`` (measured on the seed's HumanEval tuning, text-davinci-003's start point
-  really paid less than half of that estimate, thanks to stop sequences and the prefix rule). With ``parallel_trials``
-  above 1 the start points run at the same time and cannot learn from one another whether the
-  estimate holds, so each gets its part of the share at the worst case (every completion
+  really paid less than half of that estimate, thanks to stop sequences and the prefix rule). With
+  ``parallel_trials`` above 1 the start points run at the same time and cannot learn from one another
+  whether the estimate holds, so each gets its part of the share at the worst case (every completion
   ``max_tokens`` long).
 * **A cap on ``n``, and a refit to what is left.** Without the cap the cheapest models started at the
   space's largest ``n`` (99): on the seed's tuning text-ada-001 and text-babbage-001, which score
@@ -28,8 +28,9 @@ on the seed:
   cost $0.04. The money saved lets the share be 0.8 instead of 0.5, which starts text-davinci-003 at
   ``n`` 16 instead of 9 at $1. A start point is planned before anything is known, so when its turn
   comes the tuner lowers its ``n``, if need be, to what the cheaper models' start points left
-  (:func:`fit_start_point`, estimating completions at least as long as the shortest seen): at $0.3 it
-  is then tried with fewer completions instead of being refused as unaffordable. Measured
+  (:func:`fit_start_point`, estimating completions at least as long as the shortest seen): it is then
+  tried with fewer completions instead of being refused as unaffordable (at $0.3, in one of the 8 seeds
+  measured, text-davinci-003 started at ``n`` 3 instead of the planned 4). Measured
   (``benchmarks/search_quality.py``, 8 search seeds, held-out success, against the same seeds with a
   share of 0.5 and no cap): 0.685 vs 0.632 at $0.3, 0.797 vs 0.767 at $1, 0.815 vs 0.817 at $3 (where
   the inference budget, not the share, sets text-davinci-003's ``n``).
