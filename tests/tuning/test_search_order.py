@@ -58,7 +58,7 @@ def run(engine, **kwargs):
     return tuning.tune(engine, **settings)
 
 
-def starts(inference_budget=0.01, optimization_budget=0.05, parallel_trials=1, space=None):
+def starts(inference_budget=0.01, optimization_budget=0.05, parallel_trials=1, space=None, chat=None):
     space = space or build_space(
         {"model": MODELS, "prompt": ["{q}", "Answer: {q}"], "max_tokens": flaml_tune.lograndint(20, 200),
          "n": flaml_tune.randint(1, 20), "stop": [["\n"], None]},
@@ -67,7 +67,7 @@ def starts(inference_budget=0.01, optimization_budget=0.05, parallel_trials=1, s
     evaluator = TrialEvaluator(None, space, DATA, nano_fails, "success", "max", inference_budget, models.PRICE_1K, None)
     points = budgeted_start_points(
         space, evaluator.price, evaluator.prompt_lengths, evaluator.max_tokens, inference_budget,
-        optimization_budget, parallel_trials,
+        optimization_budget, parallel_trials, chat,
     )  # fmt: skip
     return space, evaluator, points
 
@@ -81,6 +81,20 @@ def test_start_points_try_every_model_once_cheapest_first_from_the_first_prompt_
     assert all(p["prompt"] == 0 and p["stop"] == 0 for p in points)
     assert all(p["subspace"]["temperature_or_top_p"] == {"temperature": START_TEMPERATURE} for p in points)
     assert {p["subspace"]["max_tokens"] for p in points} == {63}  # the geometric middle of [20, 199]
+
+
+def test_a_chat_models_start_point_takes_the_stop_choice_without_stop_sequences():
+    _, evaluator, points = starts(chat=lambda params: params["model"] != "gpt-4o")
+    stops = {p["subspace"]["model"]: p["stop"] for p in points}
+    assert stops == {"gpt-4.1-nano": 1, "gpt-4o-mini": 1, "gpt-4o": 0}  # choice 1 is None; gpt-4o "completes"
+    only_stops = build_space({"model": MODELS, "prompt": "{q}", "stop": [["\n"], ["\ndef"]]}, chat=True)
+    points = starts(space=only_stops, chat=lambda params: True)[2]
+    assert {p["stop"] for p in points} == {0}  # no choice without stops: the first, as for any model
+
+
+def test_the_tuning_starts_chat_models_without_stop_sequences_when_listed():
+    _, analysis = run(ModelNamingEngine(), stop=[["\n"], None], num_samples=3)
+    assert [t.params.get("stop") for t in analysis.trials] == [None, None, None]
 
 
 def test_start_n_is_the_largest_the_budgets_allow_and_stays_in_its_domain():

@@ -99,7 +99,8 @@ class TrialEvaluator:
             raise ConfigurationError(f"model {params['model']!r} has no price")
         return price
 
-    def _is_chat(self, params: dict) -> bool:
+    def is_chat(self, params: dict) -> bool:
+        """Whether a config's ``create`` arguments go to the chat endpoint."""
         return self.chat or models.endpoint_kind(params["model"]) == "chat"
 
     def max_tokens(self, params: dict) -> float:
@@ -108,7 +109,7 @@ class TrialEvaluator:
         requested = pricing.requested_limit(params)
         if requested:
             return float(requested)
-        return math.inf if self._is_chat(params) else float(pricing.COMPLETIONS_DEFAULT_MAX_TOKENS)
+        return math.inf if self.is_chat(params) else float(pricing.COMPLETIONS_DEFAULT_MAX_TOKENS)
 
     def evaluate(self, config: dict, knowledge: Knowledge, draw: str | None = None) -> TrialOutcome:
         """Evaluate one search config, given what earlier trials taught; see the module docstring.

@@ -216,6 +216,7 @@ class Tuner:
             evaluator.inference_budget,
             self.budget,
             self.options.parallel_trials,
+            evaluator.is_chat,
         )
 
     def _dropped(self, config: dict) -> bool:
