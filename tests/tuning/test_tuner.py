@@ -613,3 +613,22 @@ def test_the_search_ends_after_max_suggest_failures_declines_in_a_row():
     searcher = _DecliningSearcher(declines=10**6)
     assert Suggestions(searcher).suggest(0, others_running=False) is None
     assert len(searcher.asked) == MAX_SUGGEST_FAILURES
+
+
+def test_flamls_slow_draw_warning_is_not_passed_on_and_other_warnings_are():
+    import warnings
+
+    class SlowSearcher:
+        def __init__(self, message):
+            self.message = message
+
+        def suggest(self, trial_id):
+            warnings.warn(self.message, UserWarning, stacklevel=1)
+            return {"x": 1}
+
+    slow = "Define-by-run function passed in the `space` argument took 1.15 seconds to run. Ensure that ..."
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Suggestions(SlowSearcher(slow)).suggest(0, others_running=False) == {"x": 1}
+        with pytest.raises(UserWarning, match="something else"):
+            Suggestions(SlowSearcher("something else")).suggest(0, others_running=False)

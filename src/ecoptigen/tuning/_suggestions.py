@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from typing import Any
 
 __all__ = ["MAX_SUGGEST_FAILURES", "Suggestions", "is_at"]
 
 # Suggestions in a row that the searcher may decline before the search ends (flaml.tune's max_failure).
 MAX_SUGGEST_FAILURES = 100
+# flaml's optuna wrapper warns when drawing a point of a hierarchical space takes over a second: advice
+# to Ray Tune users about their own space function, given here for flaml's function on a busy machine
+# (seen at load 18, where the test suite turns warnings into errors).
+_SLOW_DRAW_WARNING = "Define-by-run function passed in the `space` argument took"
 
 
 class Suggestions:
@@ -29,7 +34,9 @@ class Suggestions:
         """A configuration for trial ``index``, or ``None`` (wait for a running trial, or stop if none runs)."""
         while self._failures < MAX_SUGGEST_FAILURES:
             trial_id = f"t{index}.{next(self._attempts)}"
-            config = self.searcher.suggest(trial_id)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=_SLOW_DRAW_WARNING)
+                config = self.searcher.suggest(trial_id)
             if config is not None:
                 self._failures = 0
                 self._asked[index] = (trial_id, config)
