@@ -84,7 +84,7 @@ def test_start_points_try_every_model_once_cheapest_first_from_the_first_prompt_
 
 
 def test_a_chat_models_start_point_takes_the_stop_choice_without_stop_sequences():
-    _, evaluator, points = starts(chat=lambda params: params["model"] != "gpt-4o")
+    points = starts(chat=lambda params: params["model"] != "gpt-4o")[2]
     stops = {p["subspace"]["model"]: p["stop"] for p in points}
     assert stops == {"gpt-4.1-nano": 1, "gpt-4o-mini": 1, "gpt-4o": 0}  # choice 1 is None; gpt-4o "completes"
     only_stops = build_space({"model": MODELS, "prompt": "{q}", "stop": [["\n"], ["\ndef"]]}, chat=True)
@@ -158,7 +158,7 @@ def test_a_start_point_is_fitted_to_what_is_left_and_never_grown():
 
 
 def test_the_tuning_fits_a_start_point_to_what_the_cheaper_models_start_points_left():
-    space, evaluator, points = starts(optimization_budget=0.02)
+    points = starts(optimization_budget=0.02)[2]
     planned = {p["subspace"]["model"]: p["subspace"]["n"] for p in points}
     _, analysis = run(ModelNamingEngine(), optimization_budget=0.02, num_samples=3)
     tried = {t.params["model"]: t.params["n"] for t in analysis.trials}
@@ -166,6 +166,16 @@ def test_the_tuning_fits_a_start_point_to_what_the_cheaper_models_start_points_l
     assert tried["gpt-4o"] < planned["gpt-4o"]  # refitted: the planned n no longer fit what was left
     assert all(tried[model] == planned[model] for model in ("gpt-4.1-nano", "gpt-4o-mini"))
     assert all(t.status == "ok" for t in analysis.trials)
+
+
+def test_a_resumed_run_fits_its_start_points_as_the_first_run_did_and_pays_nothing_again(tmp_path):
+    log = str(tmp_path / "tune.jsonl")
+    _, first = run(ModelNamingEngine(), optimization_budget=0.02, num_samples=3, log_file_name=log)
+    again = ModelNamingEngine()
+    _, resumed = run(again, optimization_budget=0.02, num_samples=3, log_file_name=log)
+    assert again.requests == []  # every trial, the refitted start point included, found in the journal
+    assert [t.config for t in resumed.trials] == [t.config for t in first.trials]
+    assert all(t.replayed for t in resumed.trials)
 
 
 def test_a_single_model_space_gets_one_start_point_with_constants_left_alone():
