@@ -227,9 +227,19 @@ def fit_start_point(
     estimated evaluation fits in the ``left`` dollars of the optimization budget; ``point`` itself when it
     fits. Start points are planned before anything is known, so the cheaper models' ones may leave less
     than planned for the dearer ones': a smaller ``n`` still tries the model, where the planned one
-    would be refused as unaffordable and the model never tried. ``shortest``: the shortest average
-    completion (tokens) seen so far; completions are estimated at least that long, as the evaluator's
-    check before a trial starts does.
+    would be refused as unaffordable and the model never tried.
+
+    Args:
+        point: the start point as BlendSearch suggested it (left unchanged).
+        space, prices, prompt_tokens, default_limit: as for :func:`budgeted_start_points`.
+        left: dollars of the optimization budget left for it (``inf``: no budget).
+        parallel_trials: trials evaluated at the same time, which share what is left.
+        shortest: the shortest average completion (tokens) seen so far; completions are estimated at
+            least that long, as the evaluator's check before a trial starts does.
+
+    Returns:
+        ``point`` when it fits (never grown), else a copy with a smaller ``n`` (at least its domain's
+        lower bound).
     """
     if math.isinf(left):
         return point
