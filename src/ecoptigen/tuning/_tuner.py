@@ -138,7 +138,6 @@ class Tuner:
         self.models_race = ModelRace(mode, len(data)) if budgeted and len(self.space.models) > 1 else None
         self.rechecks = Rechecks(optimization_budget, metric, mode, inference_budget) if budgeted else None
         self._held_back = 0.0  # for re-checking the best configuration so far (see _recheck)
-        self._start_points = 0
         self._planned_starts: list[dict[str, Any]] = []
         self.trials: list[Trial] = []
         self.refusal: BudgetExceededError | None = None  # the first request the budget could not pay for
@@ -166,7 +165,6 @@ class Tuner:
         """Search until ``num_samples`` trials, the budget, or the search space is exhausted."""
         seed = self.options.search_seed
         starts = self._starts()
-        self._start_points = len(starts or [])
         self._planned_starts = starts or []
         searcher = Suggestions(make_searcher(self.space, self.metric, self.mode, self.budget, seed, starts))
         total = None if self.num_samples == -1 else self.num_samples
@@ -311,7 +309,7 @@ class Tuner:
             return self._disk_failed()
         best = self._analysis("").best_trial
         progress.update(self.ledger.paid, best.metrics[self.metric] if best else None, self.ledger.unconfirmed)
-        if self.rechecks is not None and len(self.trials) >= self._start_points:
+        if self.rechecks is not None and len(self.trials) >= len(self._planned_starts):
             # Nothing is held back before every model has been tried at its start point: at a small budget,
             # holding back for a cheap model's best left the dearest models' start points unaffordable.
             self._held_back = self.rechecks.reserve(best)
@@ -337,18 +335,9 @@ class Tuner:
             return False
         if self.options.search_order == "flaml" or streak >= UNAFFORDABLE_LIMIT:
             return True
-        costs = [self._cheapest_like(t) for t in self.trials if not self._dropped(t.config)]
+        costs = [cheapest_like(t, self.space.prune_hp) for t in self.trials if not self._dropped(t.config)]
         known = [cost for cost in costs if cost is not None]
         return not known or min(known) > self._budget_left()
-
-    def _cheapest_like(self, trial: Trial) -> float | None:
-        """What a full evaluation like ``trial`` is known to cost at the least: an ``ok`` trial's cost; for
-        one over the inference budget on all the data, its cost per completion asked; else ``None``."""
-        if trial.status == "ok":
-            return trial.cost
-        if trial.status == "over_budget" and trial.measured is not None:
-            return trial.cost / max(int(trial.params.get(self.space.prune_hp) or 1), 1)
-        return None
 
     def _disk_failed(self) -> str:
         """Stop the run after a write of the journal failed: no new request, the trials so far are kept."""
@@ -552,3 +541,20 @@ class Tuner:
             rows=len(self.data),
             tie_break="completions" if self.options.search_order == "budgeted" else "first",
         )
+
+
+def cheapest_like(trial: Trial, prune_hp: str = "n") -> float | None:
+    """What a full evaluation like ``trial`` is known to cost at the least: an ``ok`` trial's cost; for one
+    evaluated on all the data and found over the inference budget, its cost per completion asked
+    (``prune_hp``: ``n`` or ``best_of``); else ``None`` (nothing known).
+
+    Example:
+        >>> over = Trial(0, {}, {"model": "m", "n": 4}, "over_budget", {}, float("inf"), 0.2, 0.2, 0.2, measured={})
+        >>> cheapest_like(over), cheapest_like(Trial(1, {}, {"n": 4}, "beaten", {}, float("inf"), 0.1, 0.1, 0.3))
+        (0.05, None)
+    """
+    if trial.status == "ok":
+        return trial.cost
+    if trial.status == "over_budget" and trial.measured is not None:
+        return trial.cost / max(int(trial.params.get(prune_hp) or 1), 1)
+    return None
